@@ -1,0 +1,122 @@
+"""Local argument checks, done before any I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeAlias
+from urllib.parse import quote
+
+from ._transport import NO_AUTH, Credential
+
+__all__ = ["TimeLike", "path_id", "scheduling_auth", "to_unix", "window"]
+
+TimeLike: TypeAlias = datetime | int
+"""A timezone-aware ``datetime`` or Unix seconds."""
+
+
+def to_unix(value: TimeLike, name: str) -> int:
+    """Unix seconds from an aware datetime or an int; naive datetimes and bools are refused."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an aware datetime or Unix seconds (int), not a bool")
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            raise ValueError(
+                f"{name} is a naive datetime; pass a timezone-aware one "
+                "(e.g. datetime(..., tzinfo=timezone.utc)) or Unix seconds"
+            )
+        ts = value.timestamp()
+        if ts != int(ts):
+            raise ValueError(f"{name} must be on a whole second")
+        return int(ts)
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0 Unix seconds")
+        return value
+    raise TypeError(
+        f"{name} must be an aware datetime or Unix seconds (int), not {type(value).__name__}"
+    )
+
+
+def window(start: TimeLike, end: TimeLike) -> tuple[int, int]:
+    """A checked ``(start, end)`` pair with ``start < end``."""
+    s = to_unix(start, "start_time")
+    e = to_unix(end, "end_time")
+    if s >= e:
+        raise ValueError(f"start_time ({s}) must be before end_time ({e})")
+    return s, e
+
+
+def check_str(value: Any, name: str) -> str:
+    """A non-empty string argument."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} must not be empty")
+    return value
+
+
+def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
+    """An int argument (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}")
+    return value
+
+
+def path_id(value: Any, name: str) -> str:
+    """An id percent-encoded as one path segment, so it can never reach another path."""
+    text = check_str(value, name)
+    if text in (".", ".."):
+        raise ValueError(f"{name} {text!r} is not a valid id")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise ValueError(f"{name} contains control characters")
+    return quote(text, safe="")
+
+
+def scheduling_auth(
+    *,
+    session_id: str | None,
+    configuration_id: str | None,
+    slug: str | None,
+    client_id: str | None,
+) -> tuple[Credential, dict[str, str]]:
+    """Credential and query for availability/bookings: a session token, or a public reference.
+
+    Exactly one of ``session_id``, ``configuration_id`` or ``slug`` (which needs ``client_id``).
+    """
+    given = [
+        n
+        for n, v in (
+            ("session_id", session_id),
+            ("configuration_id", configuration_id),
+            ("slug", slug),
+        )
+        if v is not None
+    ]
+    if len(given) != 1:
+        raise ValueError(
+            "pass exactly one of session_id (private configurations), configuration_id or slug "
+            f"(public configurations); got {', '.join(given) or 'none'}"
+        )
+    if session_id is not None:
+        return Credential(check_str(session_id, "session_id"), "session"), {}
+    if configuration_id is not None:
+        return NO_AUTH, {"configuration_id": check_str(configuration_id, "configuration_id")}
+    assert slug is not None
+    if client_id is None:
+        raise ValueError("slug needs client_id (the application's client id)")
+    return NO_AUTH, {
+        "slug": check_str(slug, "slug"),
+        "client_id": check_str(client_id, "client_id"),
+    }
+
+
+def as_tuple(items: Sequence[Any] | None, name: str) -> tuple[Any, ...] | None:
+    """A sequence argument as a tuple (a str is refused: it is not a list of things)."""
+    if items is None:
+        return None
+    if isinstance(items, str | bytes):
+        raise TypeError(f"{name} must be a list, not a string")
+    return tuple(items)

@@ -1,0 +1,134 @@
+"""The one cattrs converter: JSON names, ``None`` omission, strict primitives, tolerant enums.
+
+Rules (see design.md "Models"):
+
+* Optional model fields default to ``None`` and are omitted when a model is unstructured, so a
+  request body carries only what the caller set.
+* Unknown keys from the server are ignored (the API grows).
+* Primitives are strict: ``"false"`` is not ``True``, ``"7"`` is not ``7`` and ``7.9`` is not ``7``.
+  A wrong type raises a ``cattrs`` validation error that the transport turns into
+  :class:`~scheduler_async.errors.MalformedResponseError`.
+* Fields typed ``SomeEnum | str`` keep an unknown server value as the plain string, so a new enum
+  value never breaks a read.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.gen import make_dict_structure_fn
+
+__all__ = ["converter", "register_preprocessor", "structure", "unstructure"]
+
+T = TypeVar("T")
+
+
+def _strict_bool(value: Any, _: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"expected a JSON boolean, got {type(value).__name__} {value!r}")
+
+
+def _strict_int(value: Any, _: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"expected a JSON integer, got boolean {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise TypeError(f"expected a JSON integer, got {type(value).__name__} {value!r}")
+
+
+def _strict_float(value: Any, _: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a JSON number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def _strict_str(value: Any, _: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"expected a JSON string, got {type(value).__name__} {value!r}")
+
+
+def _enum_or_str_union(tp: Any) -> type[enum.Enum] | None:
+    """Return the enum class when ``tp`` is ``Enum | str`` (optionally ``| None``)."""
+    origin = typing.get_origin(tp)
+    if origin is not typing.Union and origin is not types.UnionType:
+        return None
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if len(args) != 2 or str not in args:
+        return None
+    other = args[0] if args[1] is str else args[1]
+    if isinstance(other, type) and issubclass(other, enum.Enum):
+        return other
+    return None
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(omit_if_default=True, forbid_extra_keys=False)
+    conv.register_structure_hook(bool, _strict_bool)
+    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(float, _strict_float)
+    conv.register_structure_hook(str, _strict_str)
+
+    def enum_union_factory(tp: Any) -> Any:
+        enum_cls = _enum_or_str_union(tp)
+        assert enum_cls is not None
+        nullable = type(None) in typing.get_args(tp)
+
+        def hook(value: Any, _: Any) -> Any:
+            if value is None and nullable:
+                return None
+            if not isinstance(value, str):
+                raise TypeError(f"expected a JSON string, got {type(value).__name__} {value!r}")
+            try:
+                return enum_cls(value)
+            except ValueError:
+                return value
+
+        return hook
+
+    conv.register_structure_hook_factory(
+        lambda tp: _enum_or_str_union(tp) is not None, enum_union_factory
+    )
+    conv.register_unstructure_hook_factory(
+        lambda tp: (
+            _enum_or_str_union(tp) is not None
+            or (isinstance(tp, type) and issubclass(tp, enum.Enum))
+        ),
+        lambda _tp: _unstructure_enum,
+    )
+    return conv
+
+
+def _unstructure_enum(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+converter: cattrs.Converter = _make_converter()
+
+
+def register_preprocessor(cls: type[T], fn: Callable[[Any], Any]) -> None:
+    """Rewrite raw JSON with ``fn`` before structuring ``cls`` (for tolerated wire variants)."""
+    base = make_dict_structure_fn(cls, converter)
+
+    def hook(value: Any, tp: Any) -> T:
+        return base(fn(value), tp)
+
+    converter.register_structure_hook(cls, hook)
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Build a model of type ``cls`` from decoded JSON."""
+    return converter.structure(data, cls)
+
+
+def unstructure(obj: Any) -> Any:
+    """Turn a model (or a list/dict of models) into JSON-ready data, omitting unset fields."""
+    return converter.unstructure(obj)

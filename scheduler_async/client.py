@@ -1,0 +1,118 @@
+"""``AsyncScheduler``: the client. One aiohttp session per client, reused for every call."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Literal
+
+import aiohttp
+import attrs
+
+from ._config import Limits, Timeout
+from ._retry import RetryPolicy
+from ._transport import Transport
+from .resources import AsyncAvailability, AsyncBookings, AsyncConfigurations, AsyncSessions
+
+__all__ = ["REGIONS", "AsyncScheduler"]
+
+REGIONS = {"us": "https://api.us.nylas.com", "eu": "https://api.eu.nylas.com"}
+"""Base URLs of the Nylas API regions."""
+
+
+class AsyncScheduler:
+    """Async client of the Nylas v3 Scheduler API.
+
+    Use it as ``async with AsyncScheduler(...) as client:`` or call :meth:`aclose` when done.
+    Credentials default to the environment: ``NYLAS_API_KEY``, ``NYLAS_GRANT_ID`` and
+    ``NYLAS_API_URI`` (base URL). The API key is only needed for configurations and sessions;
+    public configurations are reached with ``configuration_id``/``slug`` and no key at all.
+
+    The aiohttp session is created lazily inside the running event loop on first use. Pass
+    ``session=`` to use your own ``aiohttp.ClientSession`` (it is then never closed by us).
+    A client belongs to the event loop it first ran on; share it across tasks, not loops.
+    """
+
+    configurations: AsyncConfigurations
+    """Create, get, list, update and delete configurations (API key)."""
+    sessions: AsyncSessions
+    """Open and revoke scheduler sessions (API key)."""
+    availability: AsyncAvailability
+    """Read bookable time slots (session token or public reference)."""
+    bookings: AsyncBookings
+    """Create and manage bookings (session token or public reference)."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        grant_id: str | None = None,
+        region: Literal["us", "eu"] = "us",
+        base_url: str | None = None,
+        client_id: str | None = None,
+        timeout: Timeout | float = Timeout(),  # noqa: B008 - immutable
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        limits: Limits = Limits(),  # noqa: B008 - immutable
+        session: aiohttp.ClientSession | None = None,
+        user_agent: str | None = None,
+        max_response_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
+        api_key = api_key if api_key is not None else os.environ.get("NYLAS_API_KEY") or None
+        grant_id = grant_id if grant_id is not None else os.environ.get("NYLAS_GRANT_ID") or None
+        if base_url is None:
+            base_url = os.environ.get("NYLAS_API_URI") or None
+        if base_url is None:
+            if region not in REGIONS:
+                raise ValueError(f"region must be one of {sorted(REGIONS)}, not {region!r}")
+            base_url = REGIONS[region]
+        policy = retry if retry is not None else RetryPolicy()
+        if max_retries is not None:
+            policy = attrs.evolve(policy, max_retries=max_retries)
+        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int):
+            raise TypeError("max_response_bytes must be an int")
+        if max_response_bytes <= 0:
+            raise ValueError("max_response_bytes must be > 0")
+        self._transport = Transport(
+            base_url=base_url,
+            api_key=api_key,
+            timeout=Timeout.coerce(timeout, Timeout()),
+            limits=limits,
+            retry=policy,
+            session=session,
+            user_agent=user_agent,
+            max_response_bytes=max_response_bytes,
+        )
+        self.grant_id = grant_id
+        self.configurations = AsyncConfigurations(self._transport, grant_id)
+        self.sessions = AsyncSessions(self._transport, grant_id)
+        self.availability = AsyncAvailability(self._transport, grant_id, client_id)
+        self.bookings = AsyncBookings(self._transport, grant_id, client_id)
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL in use."""
+        return str(self._transport.base_url)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the client was closed."""
+        return self._transport.closed
+
+    def __repr__(self) -> str:
+        return f"AsyncScheduler(base_url={self.base_url!r}, grant_id={self.grant_id!r})"
+
+    async def __aenter__(self) -> AsyncScheduler:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (not a session you passed in). Safe to call twice."""
+        await self._transport.aclose()

@@ -1,0 +1,274 @@
+"""The exception hierarchy. Every error the library raises derives from :class:`SchedulerError`.
+
+::
+
+    SchedulerError
+    ├── ClientClosedError                 the client was closed
+    ├── MissingCredentialsError (ValueError)   no API key / grant id where one is needed
+    └── APIError                          something happened on the way to or from the server
+        ├── APIStatusError                the server answered with an error envelope (4xx/5xx)
+        │   ├── BadRequestError 400, AuthenticationError 401, PermissionDeniedError 403,
+        │   │   NotFoundError 404, ConflictError 409, UnprocessableEntityError 422,
+        │   │   RateLimitError 429 (``retry_after``), InternalServerError 5xx
+        ├── MalformedResponseError        not JSON, truncated, wrong shape, too large
+        │   └── ResponseTooLargeError
+        ├── APIConnectionError            no answer: connection refused, reset, ...
+        │   └── APITimeoutError
+        └── OutcomeUnknownError           a create may or may not have happened: check, don't retry
+
+Messages never contain the API key or a session token. Errors are picklable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConflictError",
+    "InternalServerError",
+    "MalformedResponseError",
+    "MissingCredentialsError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseTooLargeError",
+    "SchedulerError",
+    "UnprocessableEntityError",
+]
+
+
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    obj = cls.__new__(cls)
+    obj.args = args
+    obj.__dict__.update(state)
+    return obj
+
+
+class SchedulerError(Exception):
+    """Base class of every error raised by scheduler-client."""
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+class ClientClosedError(SchedulerError, RuntimeError):
+    """The client was used after ``aclose()``/``close()``."""
+
+
+class MissingCredentialsError(SchedulerError, ValueError):
+    """An API key or grant id is needed for this call but none was configured."""
+
+
+class APIError(SchedulerError):
+    """An error talking to the API. ``path`` never includes the query string or a token."""
+
+    message: str
+    method: str | None
+    path: str | None
+    request_id: str | None
+    retries_taken: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        request_id: str | None = None,
+        retries_taken: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.path = path
+        self.request_id = request_id
+        self.retries_taken = retries_taken
+
+    def __str__(self) -> str:
+        where = f" ({self.method} {self.path})" if self.method and self.path else ""
+        rid = f" [request_id={self.request_id}]" if self.request_id else ""
+        return f"{self.message}{where}{rid}"
+
+
+class APIStatusError(APIError):
+    """The server answered with an error status and (usually) an error envelope."""
+
+    status_code: int
+    error_type: str | None
+    provider_error: Any
+    headers: Mapping[str, str]
+    body: Any
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        error_type: str | None = None,
+        provider_error: Any = None,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        method: str | None = None,
+        path: str | None = None,
+        request_id: str | None = None,
+        retries_taken: int = 0,
+    ) -> None:
+        super().__init__(
+            message, method=method, path=path, request_id=request_id, retries_taken=retries_taken
+        )
+        self.status_code = status_code
+        self.error_type = error_type
+        self.provider_error = provider_error
+        self.headers = dict(headers or {})
+        self.body = body
+
+    def __str__(self) -> str:
+        kind = f" {self.error_type}" if self.error_type else ""
+        return f"HTTP {self.status_code}{kind}: {super().__str__()}"
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400: the request was invalid (bad field, slot not available, ...)."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: missing, wrong or expired API key or session."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """HTTP 403."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """HTTP 422."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429. ``retry_after`` is the server's ``Retry-After`` in seconds, if it sent one."""
+
+    retry_after: float | None
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """HTTP 5xx."""
+
+
+class MalformedResponseError(APIError):
+    """The answer was not the JSON envelope the API documents (HTML error page, truncated, ...)."""
+
+    status_code: int | None
+    body_excerpt: str
+    headers: Mapping[str, str]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        body_excerpt: str = "",
+        headers: Mapping[str, str] | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        request_id: str | None = None,
+        retries_taken: int = 0,
+    ) -> None:
+        super().__init__(
+            message, method=method, path=path, request_id=request_id, retries_taken=retries_taken
+        )
+        self.status_code = status_code
+        self.body_excerpt = body_excerpt
+        self.headers = dict(headers or {})
+
+    def __str__(self) -> str:
+        status = f"HTTP {self.status_code}: " if self.status_code is not None else ""
+        excerpt = f" body starts: {self.body_excerpt!r}" if self.body_excerpt else ""
+        return f"{status}{super().__str__()}{excerpt}"
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """The response body exceeded the client's ``max_response_bytes``; it was not read."""
+
+
+class APIConnectionError(APIError):
+    """No usable answer: the connection failed, was reset, or the request never completed."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out (connect, read or total)."""
+
+
+class OutcomeUnknownError(APIError):
+    """A create (or other non-repeatable write) may or may not have been applied by the server.
+
+    It was **not** retried, because repeating it could double-book. Check before acting again:
+    read availability or the resource (``request_body`` says what was asked), then decide.
+    ``cause`` is the underlying error (a timeout, a dropped connection, or a 5xx status error).
+    """
+
+    request_body: Any
+    cause: BaseException | None
+    hint: str
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_body: Any = None,
+        cause: BaseException | None = None,
+        hint: str = "",
+        method: str | None = None,
+        path: str | None = None,
+        request_id: str | None = None,
+        retries_taken: int = 0,
+    ) -> None:
+        super().__init__(
+            message, method=method, path=path, request_id=request_id, retries_taken=retries_taken
+        )
+        self.request_body = request_body
+        self.cause = cause
+        self.hint = hint
+
+    def __str__(self) -> str:
+        hint = f" {self.hint}" if self.hint else ""
+        return f"{super().__str__()}.{hint}"
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """The exception class for an HTTP error status."""
+    if status in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status]
+    if status >= 500:
+        return InternalServerError
+    return APIStatusError

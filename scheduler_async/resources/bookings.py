@@ -1,0 +1,424 @@
+"""Bookings: ``/v3/scheduling/bookings`` (session token or public reference)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .._args import TimeLike, as_tuple, check_str, path_id, scheduling_auth, window
+from .._config import Timeout
+from .._convert import unstructure
+from .._response import APIResponse
+from ..models import AdditionalGuest, Booking, BookingParticipant, ConfirmStatus, Guest
+from ._base import Resource
+
+__all__ = ["AsyncBookings", "AsyncBookingsWithResponse"]
+
+EMAIL_LANGUAGES = frozenset({"en", "es", "fr", "de", "nl", "sv", "ja", "zh"})
+
+
+class AsyncBookingsWithResponse(Resource):
+    """Booking calls that return :class:`APIResponse`."""
+
+    __slots__ = ("_client_id",)
+
+    def __init__(self, transport: Any, grant_id: str | None, client_id: str | None = None) -> None:
+        super().__init__(transport, grant_id)
+        self._client_id = client_id
+
+    def _auth(
+        self,
+        session_id: str | None,
+        configuration_id: str | None,
+        slug: str | None,
+        client_id: str | None,
+    ) -> Any:
+        return scheduling_auth(
+            session_id=session_id,
+            configuration_id=configuration_id,
+            slug=slug,
+            client_id=client_id if client_id is not None else self._client_id,
+        )
+
+    async def create(
+        self,
+        *,
+        start_time: TimeLike,
+        end_time: TimeLike,
+        guest: Guest,
+        participants: Sequence[BookingParticipant] | None = None,
+        additional_guests: Sequence[AdditionalGuest] | None = None,
+        additional_fields: Mapping[str, Any] | None = None,
+        timezone: str | None = None,
+        email_language: str | None = None,
+        session_id: str | None = None,
+        configuration_id: str | None = None,
+        slug: str | None = None,
+        client_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[Booking]:
+        """Book a slot that availability returned.
+
+        Never retried once it may have reached the server: a failure that may have created the
+        booking raises ``OutcomeUnknownError`` (check availability or your records, then decide).
+        """
+        start, end = window(start_time, end_time)
+        if not isinstance(guest, Guest):
+            raise TypeError("guest must be a Guest(name=..., email=...)")
+        check_str(guest.email, "guest.email")
+        credential, params = self._auth(session_id, configuration_id, slug, client_id)
+        body: dict[str, Any] = {"start_time": start, "end_time": end, "guest": unstructure(guest)}
+        parts = as_tuple(participants, "participants")
+        if parts is not None:
+            body["participants"] = unstructure(list(parts))
+        extra = as_tuple(additional_guests, "additional_guests")
+        if extra is not None:
+            body["additional_guests"] = unstructure(list(extra))
+        if additional_fields is not None:
+            body["additional_fields"] = dict(additional_fields)
+        if timezone is not None:
+            body["timezone"] = check_str(timezone, "timezone")
+        if email_language is not None:
+            if email_language not in EMAIL_LANGUAGES:
+                raise ValueError(f"email_language must be one of {sorted(EMAIL_LANGUAGES)}")
+            body["email_language"] = email_language
+        path = "/v3/scheduling/bookings"
+        raw = await self._send(
+            "POST",
+            path,
+            credential=credential,
+            params=params,
+            body=body,
+            repeatable=False,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        data = self._parse(
+            raw, Booking, method="POST", log_path=path, creates=True, request_body=body
+        )
+        return self._wrap(raw, data)
+
+    async def get(
+        self,
+        booking_id: str,
+        *,
+        session_id: str | None = None,
+        configuration_id: str | None = None,
+        slug: str | None = None,
+        client_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[Booking]:
+        """Get a booking by id."""
+        path = f"/v3/scheduling/bookings/{path_id(booking_id, 'booking_id')}"
+        credential, params = self._auth(session_id, configuration_id, slug, client_id)
+        raw = await self._send(
+            "GET",
+            path,
+            credential=credential,
+            params=params,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return self._wrap(raw, self._parse(raw, Booking, method="GET", log_path=path))
+
+    async def reschedule(
+        self,
+        booking_id: str,
+        *,
+        start_time: TimeLike,
+        end_time: TimeLike,
+        session_id: str | None = None,
+        configuration_id: str | None = None,
+        slug: str | None = None,
+        client_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[None]:
+        """Move a booking to another available slot (PATCH; absolute times, safe to repeat)."""
+        path = f"/v3/scheduling/bookings/{path_id(booking_id, 'booking_id')}"
+        start, end = window(start_time, end_time)
+        credential, params = self._auth(session_id, configuration_id, slug, client_id)
+        raw = await self._send(
+            "PATCH",
+            path,
+            credential=credential,
+            params=params,
+            body={"start_time": start, "end_time": end},
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return self._wrap(raw, None)
+
+    async def confirm(
+        self,
+        booking_id: str,
+        *,
+        salt: str,
+        session_id: str | None = None,
+        configuration_id: str | None = None,
+        slug: str | None = None,
+        client_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[Booking]:
+        """Confirm a pending (organizer-confirmation) booking with the salt of its reference."""
+        path = f"/v3/scheduling/bookings/{path_id(booking_id, 'booking_id')}"
+        credential, params = self._auth(session_id, configuration_id, slug, client_id)
+        raw = await self._send(
+            "PUT",
+            path,
+            credential=credential,
+            params=params,
+            body={"salt": check_str(salt, "salt"), "status": ConfirmStatus.CONFIRMED.value},
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return self._wrap(raw, self._parse(raw, Booking, method="PUT", log_path=path))
+
+    async def cancel(
+        self,
+        booking_id: str,
+        *,
+        salt: str,
+        cancellation_reason: str | None = None,
+        session_id: str | None = None,
+        configuration_id: str | None = None,
+        slug: str | None = None,
+        client_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[None]:
+        """Decline a pending booking (PUT ``status: cancelled`` with its salt); frees the slot."""
+        path = f"/v3/scheduling/bookings/{path_id(booking_id, 'booking_id')}"
+        credential, params = self._auth(session_id, configuration_id, slug, client_id)
+        body: dict[str, Any] = {
+            "salt": check_str(salt, "salt"),
+            "status": ConfirmStatus.CANCELLED.value,
+        }
+        if cancellation_reason is not None:
+            body["cancellation_reason"] = check_str(cancellation_reason, "cancellation_reason")
+        raw = await self._send(
+            "PUT",
+            path,
+            credential=credential,
+            params=params,
+            body=body,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return self._wrap(raw, None)
+
+    async def delete(
+        self,
+        booking_id: str,
+        *,
+        cancellation_reason: str | None = None,
+        session_id: str | None = None,
+        configuration_id: str | None = None,
+        slug: str | None = None,
+        client_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[None]:
+        """Cancel and delete a booking, freeing its slot.
+
+        If a retry finds it already gone (an earlier attempt deleted it), that counts as done:
+        ``gone_after_retry`` is then true on the response.
+        """
+        path = f"/v3/scheduling/bookings/{path_id(booking_id, 'booking_id')}"
+        credential, params = self._auth(session_id, configuration_id, slug, client_id)
+        body = None
+        if cancellation_reason is not None:
+            body = {"cancellation_reason": check_str(cancellation_reason, "cancellation_reason")}
+        raw = await self._send(
+            "DELETE",
+            path,
+            credential=credential,
+            params=params,
+            body=body,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return self._wrap(raw, None)
+
+
+class AsyncBookings(Resource):
+    """``client.bookings``: create, get, reschedule, confirm, cancel and delete bookings."""
+
+    __slots__ = ("with_response",)
+
+    def __init__(self, transport: Any, grant_id: str | None, client_id: str | None = None) -> None:
+        super().__init__(transport, grant_id)
+        self.with_response = AsyncBookingsWithResponse(transport, grant_id, client_id)
+        """The same calls, returning :class:`APIResponse`."""
+
+    async def create(
+        self,
+        *,
+        start_time: TimeLike,
+        end_time: TimeLike,
+        guest: Guest,
+        participants: Sequence[BookingParticipant] | None = None,
+        additional_guests: Sequence[AdditionalGuest] | None = None,
+        additional_fields: Mapping[str, Any] | None = None,
+        timezone: str | None = None,
+        email_language: str | None = None,
+        session_id: str | None = None,
+        configuration_id: str | None = None,
+        slug: str | None = None,
+        client_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> Booking:
+        """Book a slot that availability returned.
+
+        Never retried once it may have reached the server: a failure that may have created the
+        booking raises ``OutcomeUnknownError`` (check availability or your records, then decide).
+        """
+        resp = await self.with_response.create(
+            start_time=start_time,
+            end_time=end_time,
+            guest=guest,
+            participants=participants,
+            additional_guests=additional_guests,
+            additional_fields=additional_fields,
+            timezone=timezone,
+            email_language=email_language,
+            session_id=session_id,
+            configuration_id=configuration_id,
+            slug=slug,
+            client_id=client_id,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return resp.data
+
+    async def get(
+        self,
+        booking_id: str,
+        *,
+        session_id: str | None = None,
+        configuration_id: str | None = None,
+        slug: str | None = None,
+        client_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> Booking:
+        """Get a booking by id."""
+        resp = await self.with_response.get(
+            booking_id,
+            session_id=session_id,
+            configuration_id=configuration_id,
+            slug=slug,
+            client_id=client_id,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return resp.data
+
+    async def reschedule(
+        self,
+        booking_id: str,
+        *,
+        start_time: TimeLike,
+        end_time: TimeLike,
+        session_id: str | None = None,
+        configuration_id: str | None = None,
+        slug: str | None = None,
+        client_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> None:
+        """Move a booking to another available slot (PATCH; absolute times, safe to repeat)."""
+        await self.with_response.reschedule(
+            booking_id,
+            start_time=start_time,
+            end_time=end_time,
+            session_id=session_id,
+            configuration_id=configuration_id,
+            slug=slug,
+            client_id=client_id,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def confirm(
+        self,
+        booking_id: str,
+        *,
+        salt: str,
+        session_id: str | None = None,
+        configuration_id: str | None = None,
+        slug: str | None = None,
+        client_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> Booking:
+        """Confirm a pending (organizer-confirmation) booking with the salt of its reference."""
+        resp = await self.with_response.confirm(
+            booking_id,
+            salt=salt,
+            session_id=session_id,
+            configuration_id=configuration_id,
+            slug=slug,
+            client_id=client_id,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return resp.data
+
+    async def cancel(
+        self,
+        booking_id: str,
+        *,
+        salt: str,
+        cancellation_reason: str | None = None,
+        session_id: str | None = None,
+        configuration_id: str | None = None,
+        slug: str | None = None,
+        client_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> None:
+        """Decline a pending booking (PUT ``status: cancelled`` with its salt); frees the slot."""
+        await self.with_response.cancel(
+            booking_id,
+            salt=salt,
+            cancellation_reason=cancellation_reason,
+            session_id=session_id,
+            configuration_id=configuration_id,
+            slug=slug,
+            client_id=client_id,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def delete(
+        self,
+        booking_id: str,
+        *,
+        cancellation_reason: str | None = None,
+        session_id: str | None = None,
+        configuration_id: str | None = None,
+        slug: str | None = None,
+        client_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> None:
+        """Cancel and delete a booking, freeing its slot.
+
+        If a retry finds it already gone (an earlier attempt deleted it), that counts as done:
+        ``gone_after_retry`` is then true on the response.
+        """
+        await self.with_response.delete(
+            booking_id,
+            cancellation_reason=cancellation_reason,
+            session_id=session_id,
+            configuration_id=configuration_id,
+            slug=slug,
+            client_id=client_id,
+            timeout=timeout,
+            max_retries=max_retries,
+        )

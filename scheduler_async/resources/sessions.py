@@ -1,0 +1,117 @@
+"""Scheduler sessions: ``/v3/scheduling/sessions`` (API key auth)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._args import check_int, check_str, path_id
+from .._config import Timeout
+from .._response import APIResponse
+from ..models import Session
+from ._base import Resource
+
+__all__ = ["AsyncSessions", "AsyncSessionsWithResponse"]
+
+_SESSION_LOG_PATH = "/v3/scheduling/sessions/{session_id}"
+
+
+class AsyncSessionsWithResponse(Resource):
+    """Session calls that return :class:`APIResponse`."""
+
+    __slots__ = ()
+
+    async def create(
+        self,
+        *,
+        configuration_id: str | None = None,
+        slug: str | None = None,
+        time_to_live: int | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[Session]:
+        """Open a session for a configuration (by id or slug); ``time_to_live`` is in minutes."""
+        if (configuration_id is None) == (slug is None):
+            raise ValueError("pass exactly one of configuration_id or slug")
+        body: dict[str, Any] = {}
+        if configuration_id is not None:
+            body["configuration_id"] = check_str(configuration_id, "configuration_id")
+        if slug is not None:
+            body["slug"] = check_str(slug, "slug")
+        if time_to_live is not None:
+            check_int(time_to_live, "time_to_live", minimum=1)
+            if time_to_live > 30:
+                raise ValueError("time_to_live is in minutes and must be <= 30")
+            body["time_to_live"] = time_to_live
+        path = "/v3/scheduling/sessions"
+        raw = await self._send(
+            "POST",
+            path,
+            credential=self._transport.api_key_credential(),
+            body=body,
+            repeatable=False,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        data = self._parse(
+            raw, Session, method="POST", log_path=path, creates=True, request_body=body
+        )
+        return self._wrap(raw, data)
+
+    async def delete(
+        self,
+        session_id: str,
+        *,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[None]:
+        """Delete (revoke) a session."""
+        sid = path_id(session_id, "session_id")
+        raw = await self._send(
+            "DELETE",
+            f"/v3/scheduling/sessions/{sid}",
+            log_path=_SESSION_LOG_PATH,
+            credential=self._transport.api_key_credential(),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return self._wrap(raw, None)
+
+
+class AsyncSessions(Resource):
+    """``client.sessions``: open and revoke scheduler sessions for private configurations."""
+
+    __slots__ = ("with_response",)
+
+    def __init__(self, transport: Any, grant_id: str | None) -> None:
+        super().__init__(transport, grant_id)
+        self.with_response = AsyncSessionsWithResponse(transport, grant_id)
+        """The same calls, returning :class:`APIResponse`."""
+
+    async def create(
+        self,
+        *,
+        configuration_id: str | None = None,
+        slug: str | None = None,
+        time_to_live: int | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> Session:
+        """Open a session for a configuration (by id or slug); ``time_to_live`` is in minutes."""
+        resp = await self.with_response.create(
+            configuration_id=configuration_id,
+            slug=slug,
+            time_to_live=time_to_live,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        return resp.data
+
+    async def delete(
+        self,
+        session_id: str,
+        *,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> None:
+        """Delete (revoke) a session."""
+        await self.with_response.delete(session_id, timeout=timeout, max_retries=max_retries)
