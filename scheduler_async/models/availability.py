@@ -8,10 +8,8 @@ import attrs
 
 __all__ = ["Availability", "Session", "TimeSlot"]
 
-_model = attrs.frozen(slots=True, kw_only=True)
 
-
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class TimeSlot:
     """A bookable slot and the participants free for it."""
 
@@ -30,7 +28,7 @@ class TimeSlot:
         return datetime.fromtimestamp(self.end_time, UTC)
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class Availability:
     """Bookable slots; ``order`` only for round-robin configurations."""
 
@@ -38,7 +36,7 @@ class Availability:
     order: tuple[str, ...] | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class Session:
     """A scheduler session; ``session_id`` is a bearer secret and is hidden from ``repr``."""
 

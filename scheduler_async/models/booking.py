@@ -8,10 +8,8 @@ from .enums import BookingStatus
 
 __all__ = ["AdditionalGuest", "Booking", "BookingOrganizer", "BookingParticipant", "Guest"]
 
-_model = attrs.frozen(slots=True, kw_only=True)
 
-
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class Guest:
     """The person who books."""
 
@@ -19,7 +17,7 @@ class Guest:
     email: str
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class AdditionalGuest:
     """Another person invited to the booked event."""
 
@@ -27,14 +25,14 @@ class AdditionalGuest:
     email: str
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class BookingParticipant:
     """A configuration participant chosen for a booking."""
 
     email: str
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class BookingOrganizer:
     """The organizer of a booked event."""
 
@@ -42,7 +40,7 @@ class BookingOrganizer:
     name: str | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class Booking:
     """A booking. The server may send a partial object (the seed's create shows only the id)."""
 

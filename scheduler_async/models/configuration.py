@@ -27,10 +27,8 @@ __all__ = [
     "SpecificTimeAvailability",
 ]
 
-_model = attrs.frozen(slots=True, kw_only=True)
 
-
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class OpenHours:
     """A weekly window when a participant can be booked."""
 
@@ -46,7 +44,7 @@ class OpenHours:
     """Dates (``YYYY-MM-DD``) excluded."""
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class SpecificTimeAvailability:
     """Hours on one date replacing the weekly open hours (``00:00``-``00:00`` blocks it)."""
 
@@ -56,7 +54,7 @@ class SpecificTimeAvailability:
     timezone: str | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class ParticipantAvailability:
     """Which calendars make a participant busy, and their open hours."""
 
@@ -64,14 +62,14 @@ class ParticipantAvailability:
     open_hours: tuple[OpenHours, ...] | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class ParticipantBooking:
     """The calendar a booking's event is written to."""
 
     calendar_id: str
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class ConfigurationParticipant:
     """A person whose calendar takes part in a configuration."""
 
@@ -86,7 +84,7 @@ class ConfigurationParticipant:
     only_specific_time_availability: bool | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class Buffer:
     """Minutes kept free before and after each meeting (0-120, multiples of 5)."""
 
@@ -94,7 +92,7 @@ class Buffer:
     after: int | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class AvailabilityRules:
     """How slots are computed across participants."""
 
@@ -107,7 +105,7 @@ class AvailabilityRules:
     only_specific_time_availability: bool | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class ConfigurationAvailability:
     """Meeting length and slot spacing."""
 
@@ -117,7 +115,7 @@ class ConfigurationAvailability:
     availability_rules: AvailabilityRules | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class Conferencing:
     """Video conferencing attached to booked events."""
 
@@ -126,7 +124,7 @@ class Conferencing:
     details: dict[str, Any] | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class Reminder:
     """A reminder sent before a booked event."""
 
@@ -136,7 +134,7 @@ class Reminder:
     email_subject: str | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class EventBooking:
     """The event that a booking creates."""
 
@@ -152,7 +150,7 @@ class EventBooking:
     notify_participants: bool | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class BookingConfirmedTemplate:
     """Custom text of the booking-confirmed email."""
 
@@ -160,14 +158,14 @@ class BookingConfirmedTemplate:
     body: str | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class EmailTemplate:
     """Email customisation."""
 
     booking_confirmed: BookingConfirmedTemplate | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class AdditionalField:
     """An extra field the booking form asks for."""
 
@@ -179,7 +177,7 @@ class AdditionalField:
     options: tuple[str, ...] | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class SchedulerSettings:
     """Booking rules and hosted-UI settings."""
 
@@ -198,7 +196,7 @@ class SchedulerSettings:
     additional_fields: dict[str, AdditionalField] | None = None
 
 
-@_model
+@attrs.frozen(slots=True, kw_only=True)
 class Configuration:
     """A scheduling configuration: who meets, for how long, on which calendars."""
 
