@@ -7,7 +7,8 @@ timeout, a connection dropped once the request was sent, or another 5xx, the out
 the caller gets :class:`~scheduler_async.errors.OutcomeUnknownError` instead of a retry.
 
 Reads and writes that can be repeated safely (GET, PUT, DELETE, and the PATCH that sets absolute
-times) are retried after any transient failure: 429, 502, 503, 504 and connection errors.
+times) are retried after any transient failure: 429, 500, 502, 503, 504, timeouts and connection
+errors (repeating them cannot do harm, and a 500 is often a passing fault).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class Failure(enum.Enum):
     """The server answered with an error status."""
 
 
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 """Statuses retried for requests that are safe to repeat."""
 NOT_APPLIED_STATUSES = frozenset({429, 503})
 """Statuses meaning the server did nothing, so even a create may be repeated."""

@@ -146,6 +146,10 @@ class Transport:
                     "Accept": "application/json, application/gzip",
                 },
             )
+            # aiohttp silently repeats an idempotent request once when a reused keep-alive
+            # connection drops. Our retry policy owns every repeat (it must see, count and log
+            # it, e.g. to report a retried DELETE that finds 404 as done), so switch that off.
+            self._session._retry_connection = False
         return self._session
 
     async def aclose(self) -> None:

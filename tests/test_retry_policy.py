@@ -58,7 +58,8 @@ CASES = [
     (True, Failure.STATUS, 502, True, False),
     (True, Failure.STATUS, 503, True, False),
     (True, Failure.STATUS, 504, True, False),
-    (True, Failure.STATUS, 500, False, False),
+    (True, Failure.STATUS, 500, True, False),
+    (True, Failure.STATUS, 501, False, False),
     (True, Failure.STATUS, 400, False, False),
     (True, Failure.STATUS, 404, False, False),
     # creates: only when provably not applied
