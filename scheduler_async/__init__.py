@@ -63,6 +63,7 @@ from .models import (
     SpecificTimeAvailability,
     TimeSlot,
 )
+from .sweep import AvailabilityQuery, BookingRequest, BookingResult, Progress, SweepResult
 
 __all__ = [
     "REGIONS",
@@ -77,12 +78,15 @@ __all__ = [
     "AuthenticationError",
     "Availability",
     "AvailabilityMethod",
+    "AvailabilityQuery",
     "AvailabilityRules",
     "BadRequestError",
     "Booking",
     "BookingConfirmedTemplate",
     "BookingOrganizer",
     "BookingParticipant",
+    "BookingRequest",
+    "BookingResult",
     "BookingStatus",
     "BookingType",
     "Buffer",
@@ -107,6 +111,7 @@ __all__ = [
     "ParticipantAvailability",
     "ParticipantBooking",
     "PermissionDeniedError",
+    "Progress",
     "RateLimitError",
     "Reminder",
     "ResponseTooLargeError",
@@ -115,6 +120,7 @@ __all__ = [
     "SchedulerSettings",
     "Session",
     "SpecificTimeAvailability",
+    "SweepResult",
     "TimeSlot",
     "Timeout",
     "UnprocessableEntityError",

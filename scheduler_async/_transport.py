@@ -108,6 +108,7 @@ class Transport:
         self._session = session
         self._owns_session = session is None
         self._closed = False
+        self._paused_until = 0.0  # monotonic time before which no request is sent (shared 429)
         self._rand = rand or random.Random()
         self.max_response_bytes = max_response_bytes
         self.user_agent = user_agent or (
@@ -201,7 +202,10 @@ class Transport:
         retries = 0
         maybe_applied = False
         while True:
-            attempt_started = time.monotonic()
+            pause = self._paused_until - time.monotonic()
+            if pause > 0:
+                # Another call of this client was told to slow down (429): everyone waits.
+                await asyncio.sleep(pause)
             try:
                 result = await self._attempt(
                     session,
@@ -251,6 +255,10 @@ class Transport:
                     if failed.failure is not Failure.STATUS
                     else self.retry.retry_cost
                 )
+                if failed.status == 429:
+                    wait = decision.delay if decision.retry else (failed.retry_after or 0.0)
+                    wait = min(wait, policy.max_retry_after)
+                    self._paused_until = max(self._paused_until, time.monotonic() + wait)
                 if not decision.retry or not self.budget.acquire(cost):
                     raise err from failed.__cause__
                 logger.info(
@@ -282,7 +290,6 @@ class Transport:
                     status, resp_headers, body, rid, method, log_path, retries, credential
                 )
             self.budget.refund(self.retry.success_refund)
-            del attempt_started
             return RawResponse(
                 status_code=status,
                 headers=resp_headers,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from .._args import TimeLike, check_str, scheduling_auth, window
 from .._config import Timeout
 from .._response import APIResponse
+from ..errors import SchedulerError
 from ..models import Availability
+from ..sweep import AvailabilityQuery, Progress, SweepResult, fan_out
 from ._base import Resource
 
 __all__ = ["AsyncAvailability", "AsyncAvailabilityWithResponse"]
@@ -104,3 +108,74 @@ class AsyncAvailability(Resource):
             max_retries=max_retries,
         )
         return resp.data
+
+    async def sweep(
+        self,
+        queries: Iterable[AvailabilityQuery],
+        *,
+        concurrency: int = 50,
+        progress: Callable[[Progress], None] | None = None,
+        progress_bar: bool = False,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[SweepResult]:
+        """Ask many availability queries with at most ``concurrency`` in flight.
+
+        Yields a :class:`SweepResult` per query as each completes (not in input order); a failed
+        query carries its error and never aborts the sweep. ``progress`` is called after each
+        result; ``progress_bar=True`` draws one on stderr. Close the iterator (or use
+        ``contextlib.aclosing``) to cancel what is still in flight when you stop early.
+        """
+
+        async def one(q: AvailabilityQuery) -> Availability:
+            return await self.get(
+                start_time=q.start_time,
+                end_time=q.end_time,
+                session_id=q.session_id,
+                configuration_id=q.configuration_id,
+                slug=q.slug,
+                client_id=q.client_id,
+                booking_id=q.booking_id,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+
+        def wrap(
+            q: AvailabilityQuery, value: Availability | None, error: SchedulerError | None
+        ) -> SweepResult:
+            return SweepResult(query=q, availability=value, error=error)
+
+        results = fan_out(
+            queries,
+            one,
+            wrap,
+            concurrency=concurrency,
+            progress=progress,
+            progress_bar=progress_bar,
+        )
+        async with contextlib.aclosing(results):
+            async for result in results:
+                yield result
+
+    async def sweep_all(
+        self,
+        queries: Iterable[AvailabilityQuery],
+        *,
+        concurrency: int = 50,
+        progress: Callable[[Progress], None] | None = None,
+        progress_bar: bool = False,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> list[SweepResult]:
+        """Like :meth:`sweep`, collected into a list in completion order (one call from sync)."""
+        return [
+            result
+            async for result in self.sweep(
+                queries,
+                concurrency=concurrency,
+                progress=progress,
+                progress_bar=progress_bar,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        ]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .._args import TimeLike, as_tuple, check_str, path_id, scheduling_auth, window
 from .._config import Timeout
 from .._convert import unstructure
 from .._response import APIResponse
+from ..errors import SchedulerError
 from ..models import AdditionalGuest, Booking, BookingParticipant, ConfirmStatus, Guest
+from ..sweep import BookingRequest, BookingResult, Progress, fan_out
 from ._base import Resource
 
 __all__ = ["AsyncBookings", "AsyncBookingsWithResponse"]
@@ -422,3 +425,79 @@ class AsyncBookings(Resource):
             timeout=timeout,
             max_retries=max_retries,
         )
+
+    async def create_many(
+        self,
+        requests: Iterable[BookingRequest],
+        *,
+        concurrency: int = 10,
+        progress: Callable[[Progress], None] | None = None,
+        progress_bar: bool = False,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[BookingResult]:
+        """Create many bookings with at most ``concurrency`` in flight.
+
+        Yields a :class:`BookingResult` per request as each completes. Creates follow the same
+        rule as :meth:`create`: never repeated once they may have reached the server; such a
+        result has ``outcome_unknown`` set (check before booking again). Failures never abort
+        the others.
+        """
+
+        async def one(r: BookingRequest) -> Booking:
+            return await self.create(
+                start_time=r.start_time,
+                end_time=r.end_time,
+                guest=r.guest,
+                participants=r.participants,
+                additional_guests=r.additional_guests,
+                additional_fields=r.additional_fields,
+                timezone=r.timezone,
+                email_language=r.email_language,
+                session_id=r.session_id,
+                configuration_id=r.configuration_id,
+                slug=r.slug,
+                client_id=r.client_id,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+
+        def wrap(
+            r: BookingRequest, value: Booking | None, error: SchedulerError | None
+        ) -> BookingResult:
+            return BookingResult(request=r, booking=value, error=error)
+
+        results = fan_out(
+            requests,
+            one,
+            wrap,
+            concurrency=concurrency,
+            progress=progress,
+            progress_bar=progress_bar,
+        )
+        async with contextlib.aclosing(results):
+            async for result in results:
+                yield result
+
+    async def create_many_all(
+        self,
+        requests: Iterable[BookingRequest],
+        *,
+        concurrency: int = 10,
+        progress: Callable[[Progress], None] | None = None,
+        progress_bar: bool = False,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> list[BookingResult]:
+        """Like :meth:`create_many`, collected into a list (one call from sync code)."""
+        return [
+            result
+            async for result in self.create_many(
+                requests,
+                concurrency=concurrency,
+                progress=progress,
+                progress_bar=progress_bar,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        ]
