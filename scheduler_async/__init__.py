@@ -12,6 +12,7 @@ from ._response import APIResponse
 from ._retry import RetryPolicy
 from ._version import __version__
 from .client import REGIONS, AsyncScheduler
+from .refresh import AsyncSessionRefresher
 from .errors import (
     APIConnectionError,
     APIError,
@@ -75,6 +76,7 @@ __all__ = [
     "AdditionalField",
     "AdditionalGuest",
     "AsyncScheduler",
+    "AsyncSessionRefresher",
     "AuthenticationError",
     "Availability",
     "AvailabilityMethod",
