@@ -1,0 +1,630 @@
+"""Pure availability engine of the Scheduler emulator.
+
+``compute_availability`` is a pure function of (configuration, busy intervals, query window, now):
+no I/O, no clock, no global mutable state. The configuration is the stored wire-JSON dict with the
+server defaults already filled in; the engine re-applies the same defaults itself so a partial dict
+also works. All times are Unix seconds.
+
+Choices made where the public spec is silent or *unconfirmed* (see ``scheduler-api.md``):
+
+Slots and grid
+  * Slot length is ``availability.duration_minutes``. ``interval_minutes`` (slot start spacing)
+    defaults to ``duration_minutes`` when missing or null; ``round_to`` defaults to 15.
+  * Open time is a list of *windows* per participant; a window is one open-hours entry on one
+    local date (or one specific-time entry). Windows are never merged: a slot must fit entirely
+    inside a single window, so it cannot straddle two touching entries (09:00-12:00 and
+    12:00-15:00) or local midnight.
+  * Grid: in each window the first start is the window start rounded UP to a multiple of
+    ``round_to`` minutes in that window's local wall-clock time, then every ``interval_minutes``
+    of elapsed time while the slot still fits. The grid depends only on the window, never on the
+    query window or ``now``, so splitting a query into chunks gives the same slots and
+    ``find_slot`` agrees with ``compute_availability`` exactly.
+  * Collective: the windows of all participants are intersected; each non-empty intersection is
+    a window whose start (and the wall-clock zone used for rounding) is the latest of the
+    intersected starts.
+  * Round robin: every participant offers the grid points of their own windows; a slot start is
+    offered when at least one participant offers it and is free; ``emails`` lists every free
+    participant that offers exactly that slot.
+  * A window starting in a DST gap (e.g. 02:30 on a spring-forward day) starts at the instant
+    ``zoneinfo`` gives that wall time with ``fold=0``; a 09:00-17:00 window on a DST-change day is
+    09:00-17:00 local (7 or 9 elapsed hours only when the change falls inside it).
+
+Open hours
+  * A participant's own ``availability.open_hours`` if non-empty, else
+    ``availability_rules.default_open_hours`` if non-empty, else the participant is unbounded.
+  * Unbounded means open all day every day in the participant's time zone (precedence below,
+    i.e. the participant's ``timezone``, then ``event_booking.timezone``, then UTC): one window
+    00:00-24:00 per local date. (The brief suggested anchoring an unbounded grid at the query
+    start; that would make the grid depend on the query window, breaking ``find_slot`` and
+    chunked sweeps, so the grid anchors at local midnight instead.)
+  * ``days`` are 0 = Sunday .. 6 = Saturday. ``start``/``end`` are ``H:MM``/``HH:MM``; an ``end``
+    of ``00:00`` or ``24:00`` means midnight at the end of that day; otherwise end > start.
+  * Time-zone precedence: the entry's ``timezone``, the participant's ``timezone``,
+    ``event_booking.timezone``, UTC; an empty string or null means unset.
+  * ``exdates`` (``YYYY-MM-DD``, may be null) remove the entry's window on that local date.
+
+Specific dates
+  * ``specific_time_availability`` entries of a participant and the config-wide
+    ``default_specific_time_availability`` are merged; on a date present in the participant's
+    list, the defaults for that date are ignored (participant wins).
+  * A specific date replaces every open-hours window (including the implicit unbounded one)
+    whose *local date* equals it; its entries add windows in their own zone (precedence as
+    above). ``"00:00"``-``"00:00"`` adds nothing, so the date becomes unavailable.
+  * ``only_specific_time_availability`` (participant's or config-wide; either being true wins)
+    drops open hours entirely: only the specific entries are open.
+
+Busy time, buffers, notice, horizon
+  * ``busy`` maps email -> ``[start, end)`` intervals (any order, may overlap); a participant
+    missing from it is never busy. Empty or inverted intervals (end <= start) are ignored.
+  * Buffers: slot ``[s, e)`` conflicts with busy ``[bs, be)`` iff
+    ``s - before*60 < be and e + after*60 > bs``.
+  * ``s >= now + min_booking_notice*60`` (null or missing means 60) and
+    ``s < now + available_days_in_future*86400`` (null or missing means 30), and the slot lies in
+    the query window: ``s >= start_time`` and ``e <= end_time``. ``start_time >= end_time`` gives
+    no slots.
+
+Methods and order (exact real-service algorithms are *unconfirmed*)
+  * ``collective`` (default): every participant must be free and in open hours; ``emails`` is
+    every participant in configuration order. Unknown or null method strings count as collective.
+  * ``max-fairness``: ``order`` is the participants sorted by ``last_booked`` ascending, never
+    booked first, ties in configuration order. ``max-availability``: sorted by
+    ``booking_counts`` ascending (missing = 0), ties in configuration order. ``emails`` of a
+    round-robin slot follow ``order``; ``order`` is ``None`` for collective.
+
+Validation (``validate_config``) rejects what the engine cannot interpret: missing participants,
+empty or duplicate emails, non-positive ``duration_minutes``/``interval_minutes``, ``round_to``
+not a positive multiple of 5, buffers outside 0-120 or not multiples of 5, negative notice or
+horizon, unknown time zones, malformed ``H:MM`` or dates, day numbers outside 0-6, end <= start.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from itertools import compress, repeat
+from operator import add, le, lt, sub
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+__all__ = [
+    "AvailabilityResult",
+    "ConfigError",
+    "Slot",
+    "compute_availability",
+    "find_slot",
+    "validate_config",
+]
+
+_MIN = 60
+_DAY = 86_400
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_UTC = ZoneInfo("UTC")
+_HHMM = re.compile(r"^([01]?[0-9]|2[0-4]):([0-5][0-9])$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_ROUND_ROBIN = ("max-fairness", "max-availability")
+# A window never lasts longer than a day plus a DST shift; used to bound backward searches.
+_MAX_WINDOW = _DAY + 3 * 3600
+
+
+class ConfigError(ValueError):
+    """A configuration the engine cannot interpret; the message suits a 400 error."""
+
+
+@attrs.frozen
+class Slot:
+    """One bookable slot: the free participants and its ``[start_time, end_time)``."""
+
+    emails: tuple[str, ...]
+    start_time: int
+    end_time: int
+
+    def to_json(self) -> dict[str, Any]:
+        """Wire form of the slot."""
+        return {
+            "emails": list(self.emails),
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+        }
+
+
+@attrs.frozen
+class AvailabilityResult:
+    """Slots sorted by start time; ``order`` only for round-robin methods."""
+
+    time_slots: tuple[Slot, ...]
+    order: tuple[str, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Wire form of the ``data`` object of the availability response."""
+        out: dict[str, Any] = {"time_slots": [s.to_json() for s in self.time_slots]}
+        if self.order is not None:
+            out["order"] = list(self.order)
+        return out
+
+
+# --------------------------------------------------------------------------- parsed configuration
+
+
+@attrs.frozen
+class _Hours:
+    days: frozenset[int]
+    start: int  # minutes after local midnight
+    end: int  # minutes after local midnight, 1..1440
+    tz: ZoneInfo
+    exdates: frozenset[int]  # proleptic Gregorian ordinals of local dates
+
+
+@attrs.frozen
+class _Specific:
+    day: int  # ordinal of the local date
+    start: int
+    end: int
+    tz: ZoneInfo
+    blocked: bool
+
+
+@attrs.frozen
+class _Participant:
+    email: str
+    hours: tuple[_Hours, ...]
+    specific: tuple[_Specific, ...]
+    specific_dates: frozenset[int]  # ordinals
+
+
+@attrs.frozen
+class _Plan:
+    participants: tuple[_Participant, ...]
+    duration: int  # seconds
+    step: int  # seconds
+    round_to: int  # seconds
+    before: int  # seconds
+    after: int  # seconds
+    notice: int  # seconds
+    horizon: int  # seconds
+    method: str
+
+
+def _where(path: str, msg: str) -> ConfigError:
+    return ConfigError(f"{path}: {msg}")
+
+
+def _mapping(value: Any, path: str, *, optional: bool = True) -> Mapping[str, Any]:
+    if value is None and optional:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _where(path, "must be an object")
+    return value
+
+
+def _list(value: Any, path: str) -> Sequence[Any]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise _where(path, "must be a list")
+    return value
+
+
+def _int(value: Any, path: str, default: int | None = None) -> int:
+    if value is None:
+        if default is None:
+            raise _where(path, "is required")
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _where(path, f"must be an integer, got {value!r}")
+    return value
+
+
+def _zone(value: Any, path: str, fallback: ZoneInfo) -> ZoneInfo:
+    if value is None or value == "":
+        return fallback
+    if not isinstance(value, str):
+        raise _where(path, f"must be an IANA time zone name, got {value!r}")
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise _where(path, f"unknown time zone {value!r}") from None
+
+
+def _hhmm(value: Any, path: str, *, is_end: bool) -> int:
+    if not isinstance(value, str) or (m := _HHMM.match(value)) is None:
+        raise _where(path, f"must be a 24-hour time 'H:MM' or 'HH:MM', got {value!r}")
+    minutes = int(m.group(1)) * 60 + int(m.group(2))
+    if minutes > 1440 or (minutes == 1440 and not is_end):
+        raise _where(path, f"time out of range: {value!r}")
+    if is_end and minutes == 0:
+        return 1440
+    return minutes
+
+
+def _date(value: Any, path: str) -> date:
+    if isinstance(value, str) and _DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _where(path, f"must be a date 'YYYY-MM-DD', got {value!r}")
+
+
+def _parse_hours(entry: Any, path: str, fallback_tz: ZoneInfo) -> _Hours:
+    e = _mapping(entry, path, optional=False)
+    days_raw = _list(e.get("days"), f"{path}.days")
+    days: set[int] = set()
+    for i, d in enumerate(days_raw):
+        if isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= 6:
+            raise _where(f"{path}.days[{i}]", f"must be an integer 0 (Sunday) to 6, got {d!r}")
+        days.add(d)
+    start = _hhmm(e.get("start"), f"{path}.start", is_end=False)
+    end = _hhmm(e.get("end"), f"{path}.end", is_end=True)
+    if end <= start:
+        raise _where(path, "end must be after start")
+    tz = _zone(e.get("timezone"), f"{path}.timezone", fallback_tz)
+    exd = _list(e.get("exdates"), f"{path}.exdates")
+    exdates = frozenset(_date(x, f"{path}.exdates[{i}]").toordinal() for i, x in enumerate(exd))
+    return _Hours(frozenset(days), start, end, tz, exdates)
+
+
+def _parse_specific(entry: Any, path: str, fallback_tz: ZoneInfo) -> _Specific:
+    e = _mapping(entry, path, optional=False)
+    day = _date(e.get("date"), f"{path}.date").toordinal()
+    start_raw, end_raw = e.get("start"), e.get("end")
+    start = _hhmm(start_raw, f"{path}.start", is_end=False)
+    end = _hhmm(end_raw, f"{path}.end", is_end=True)
+    tz = _zone(e.get("timezone"), f"{path}.timezone", fallback_tz)
+    blocked = start == 0 and end == 1440 and start_raw in ("00:00", "0:00") and end_raw == "00:00"
+    if not blocked and end <= start:
+        raise _where(path, "end must be after start (use '00:00'-'00:00' to block the date)")
+    return _Specific(day, start, end, tz, blocked)
+
+
+def _parse(config: Mapping[str, Any]) -> _Plan:
+    cfg = _mapping(config, "configuration", optional=False)
+    avail = _mapping(cfg.get("availability"), "availability", optional=False)
+    rules = _mapping(avail.get("availability_rules"), "availability.availability_rules")
+    sched = _mapping(cfg.get("scheduler"), "scheduler")
+    booking = _mapping(cfg.get("event_booking"), "event_booking")
+
+    duration = _int(avail.get("duration_minutes"), "availability.duration_minutes")
+    if duration <= 0:
+        raise _where("availability.duration_minutes", "must be positive")
+    interval = _int(avail.get("interval_minutes"), "availability.interval_minutes", duration)
+    if interval <= 0:
+        raise _where("availability.interval_minutes", "must be positive")
+    round_to = _int(avail.get("round_to"), "availability.round_to", 15)
+    if round_to <= 0 or round_to % 5:
+        raise _where("availability.round_to", "must be a positive multiple of 5")
+    buffer = _mapping(rules.get("buffer"), "availability.availability_rules.buffer")
+    before = _int(buffer.get("before"), "availability.availability_rules.buffer.before", 0)
+    after = _int(buffer.get("after"), "availability.availability_rules.buffer.after", 0)
+    for name, val in (("before", before), ("after", after)):
+        if not 0 <= val <= 120 or val % 5:
+            raise _where(
+                f"availability.availability_rules.buffer.{name}",
+                "must be a multiple of 5 between 0 and 120",
+            )
+    notice = _int(sched.get("min_booking_notice"), "scheduler.min_booking_notice", 60)
+    horizon = _int(sched.get("available_days_in_future"), "scheduler.available_days_in_future", 30)
+    if notice < 0:
+        raise _where("scheduler.min_booking_notice", "must not be negative")
+    if horizon < 0:
+        raise _where("scheduler.available_days_in_future", "must not be negative")
+    method = rules.get("availability_method")
+    if method is not None and not isinstance(method, str):
+        raise _where("availability.availability_rules.availability_method", "must be a string")
+
+    booking_tz = _zone(booking.get("timezone"), "event_booking.timezone", _UTC)
+    default_hours = _list(
+        rules.get("default_open_hours"), "availability.availability_rules.default_open_hours"
+    )
+    default_specific = _list(
+        rules.get("default_specific_time_availability"),
+        "availability.availability_rules.default_specific_time_availability",
+    )
+    only_specific_all = bool(rules.get("only_specific_time_availability"))
+
+    parts_raw = _list(cfg.get("participants"), "participants")
+    if not parts_raw:
+        raise _where("participants", "at least one participant is required")
+    participants: list[_Participant] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(parts_raw):
+        path = f"participants[{i}]"
+        p = _mapping(raw, path, optional=False)
+        email = p.get("email")
+        if not isinstance(email, str) or not email:
+            raise _where(f"{path}.email", "must be a non-empty string")
+        if email in seen:
+            raise _where(f"{path}.email", f"duplicate participant {email!r}")
+        seen.add(email)
+        p_tz = _zone(p.get("timezone"), f"{path}.timezone", booking_tz)
+        p_avail = _mapping(p.get("availability"), f"{path}.availability")
+        own = _list(p_avail.get("open_hours"), f"{path}.availability.open_hours")
+        if own:
+            hours_src: Sequence[Any] = own
+            hours_path = f"{path}.availability.open_hours"
+        else:
+            hours_src = default_hours
+            hours_path = "availability.availability_rules.default_open_hours"
+        hours = [_parse_hours(h, f"{hours_path}[{j}]", p_tz) for j, h in enumerate(hours_src)] or [
+            _Hours(frozenset(range(7)), 0, 1440, p_tz, frozenset())
+        ]
+        spec_own = [
+            _parse_specific(s, f"{path}.specific_time_availability[{j}]", p_tz)
+            for j, s in enumerate(
+                _list(p.get("specific_time_availability"), f"{path}.specific_time_availability")
+            )
+        ]
+        own_dates = {s.day for s in spec_own}
+        spec_default = [
+            _parse_specific(
+                s, f"availability.availability_rules.default_specific_time_availability[{j}]", p_tz
+            )
+            for j, s in enumerate(default_specific)
+        ]
+        specific = spec_own + [s for s in spec_default if s.day not in own_dates]
+        only_specific = only_specific_all or bool(p.get("only_specific_time_availability"))
+        participants.append(
+            _Participant(
+                email=email,
+                hours=() if only_specific else tuple(hours),
+                specific=tuple(s for s in specific if not s.blocked),
+                specific_dates=frozenset(s.day for s in specific),
+            )
+        )
+    return _Plan(
+        participants=tuple(participants),
+        duration=duration * _MIN,
+        step=interval * _MIN,
+        round_to=round_to * _MIN,
+        before=before * _MIN,
+        after=after * _MIN,
+        notice=notice * _MIN,
+        horizon=horizon * _DAY,
+        method=method if method in _ROUND_ROBIN else "collective",
+    )
+
+
+def validate_config(config: Mapping[str, Any]) -> None:
+    """Raise ``ConfigError`` if the engine cannot interpret ``config``."""
+    _parse(config)
+
+
+# --------------------------------------------------------------------------- windows
+
+# A window: (start, end, utc_offset_at_start) in seconds; the offset gives local wall-clock time.
+_Window = tuple[int, int, int]
+_OffsetCache = dict[tuple[ZoneInfo, int], int]
+
+
+def _offset(tz: ZoneInfo, day: int, minutes: int, cache: _OffsetCache) -> int:
+    """UTC offset (seconds) of local wall time ``minutes`` after midnight of date ordinal ``day``.
+
+    Offsets at local midnights are cached; when a day starts and ends with the same offset it has
+    no transition, so no further ``datetime`` is built for times inside it.
+    """
+    first = cache.get((tz, day))
+    if first is None:
+        first = cache[(tz, day)] = _wall_offset(tz, day, 0)
+    if minutes == 0:
+        return first
+    following = cache.get((tz, day + 1))
+    if following is None:
+        following = cache[(tz, day + 1)] = _wall_offset(tz, day + 1, 0)
+    return first if first == following else _wall_offset(tz, day, minutes)
+
+
+def _wall_offset(tz: ZoneInfo, day: int, minutes: int) -> int:
+    d = date.fromordinal(day)
+    delta = datetime(d.year, d.month, d.day, minutes // 60, minutes % 60, tzinfo=tz).utcoffset()
+    return int(delta.total_seconds()) if delta is not None else 0
+
+
+def _local(tz: ZoneInfo, day: int, minutes: int, cache: _OffsetCache) -> tuple[int, int]:
+    """(UTC instant, UTC offset) of local wall time ``day`` + ``minutes`` (1440 = next midnight).
+
+    A wall time in a DST gap resolves like ``zoneinfo`` with ``fold=0`` (the earlier offset).
+    """
+    if minutes >= 1440:
+        day, minutes = day + 1, minutes - 1440
+    offset = _offset(tz, day, minutes, cache)
+    return (day - _EPOCH_ORDINAL) * _DAY + minutes * _MIN - offset, offset
+
+
+def _windows(p: _Participant, lo: int, hi: int, cache: _OffsetCache) -> list[_Window]:
+    """Windows of ``p`` overlapping ``[lo, hi)``, sorted by start (full, unclipped windows)."""
+    out: list[_Window] = []
+    for h in p.hours:
+        tz, days, start, end = h.tz, h.days, h.start, h.end
+        skip = h.exdates | p.specific_dates
+        first = datetime.fromtimestamp(lo, tz).toordinal() - 1
+        last = datetime.fromtimestamp(hi, tz).toordinal()
+        for day in range(first, last + 1):
+            # Ordinal 1 (0001-01-01) is a Monday, so ordinal % 7 is the API's day (0 = Sunday).
+            if day % 7 in days and day not in skip:
+                ws, off = _local(tz, day, start, cache)
+                we = _local(tz, day, end, cache)[0]
+                if ws < hi and we > lo and we > ws:
+                    out.append((ws, we, off))
+    for s in p.specific:
+        ws, off = _local(s.tz, s.day, s.start, cache)
+        we = _local(s.tz, s.day, s.end, cache)[0]
+        if ws < hi and we > lo and we > ws:
+            out.append((ws, we, off))
+    out.sort()
+    return out
+
+
+def _intersect(a: list[_Window], b: list[_Window]) -> list[_Window]:
+    """Pairwise intersections; each keeps the start and offset of the later-starting window."""
+    out: set[_Window] = set()
+    b_starts = [w[0] for w in b]
+    for a_s, a_e, a_off in a:
+        i = bisect_left(b_starts, a_s - _MAX_WINDOW)
+        for b_s, b_e, b_off in b[i:]:
+            if b_s >= a_e:
+                break
+            if b_e <= a_s:
+                continue
+            if b_s > a_s:
+                out.add((b_s, min(a_e, b_e), b_off))
+            else:
+                out.add((a_s, min(a_e, b_e), a_off))
+    return sorted(out)
+
+
+def _grid(windows: Iterable[_Window], plan: _Plan, first_ok: int, last_ok: int) -> Iterable[int]:
+    """Grid starts (slot inside its window) that lie in ``[first_ok, last_ok]``."""
+    r, step, dur = plan.round_to, plan.step, plan.duration
+    for ws, we, off in windows:
+        first = ws + (-(ws + off)) % r
+        last = min(we - dur, last_ok)
+        if first < first_ok:
+            first += -((first - first_ok) // step) * step
+        if first <= last:
+            yield from range(first, last + 1, step)
+
+
+# --------------------------------------------------------------------------- busy checks
+
+
+def _free_starts(
+    intervals: Sequence[Sequence[int]], starts: list[int], dur: int, before: int, after: int
+) -> list[int]:
+    """The subset of slot ``starts`` (sorted) whose slots do not conflict with ``intervals``.
+
+    A slot ``[s, e)`` conflicts iff some interval has ``bs < e + after`` and ``be > s - before``.
+    Every interval with ``be <= s - before`` also has ``bs < e + after``, so the number of
+    conflicts is ``#(bs < e + after) - #(be <= s - before)``: two bisections into separately
+    sorted starts and ends, run over all candidates at C speed. For one or two candidates a
+    linear scan is cheaper than sorting.
+    """
+    if not intervals or not starts:
+        return starts
+    if len(starts) <= 2:
+        return [
+            s
+            for s in starts
+            if not any(be > bs and bs < s + dur + after and be > s - before for bs, be in intervals)
+        ]
+    bss, bes = zip(*intervals, strict=True)
+    if not all(map(lt, bss, bes)):
+        valid = [(bs, be) for bs, be in intervals if be > bs]
+        bss, bes = tuple(v[0] for v in valid), tuple(v[1] for v in valid)
+    s_sorted, e_sorted = sorted(bss), sorted(bes)
+    began = map(bisect_left, repeat(s_sorted), map(add, starts, repeat(dur + after)))
+    ended = map(bisect_right, repeat(e_sorted), map(sub, starts, repeat(before)))
+    return list(compress(starts, map(le, began, ended)))
+
+
+# --------------------------------------------------------------------------- the computation
+
+
+def _order(
+    plan: _Plan, last_booked: Mapping[str, int] | None, booking_counts: Mapping[str, int] | None
+) -> tuple[str, ...] | None:
+    emails = [p.email for p in plan.participants]
+    if plan.method == "max-fairness":
+        lb = last_booked or {}
+        ranked = sorted(
+            range(len(emails)),
+            key=lambda i: (emails[i] in lb, lb.get(emails[i], 0), i),
+        )
+    elif plan.method == "max-availability":
+        bc = booking_counts or {}
+        ranked = sorted(range(len(emails)), key=lambda i: (bc.get(emails[i], 0), i))
+    else:
+        return None
+    return tuple(emails[i] for i in ranked)
+
+
+def _run(
+    plan: _Plan,
+    busy: Mapping[str, Sequence[Sequence[int]]],
+    start_time: int,
+    end_time: int,
+    now: int,
+    order: tuple[str, ...] | None,
+) -> list[Slot]:
+    dur = plan.duration
+    first_ok = max(start_time, now + plan.notice)
+    last_ok = min(end_time - dur, now + plan.horizon - 1)
+    if first_ok > last_ok:
+        return []
+    lo, hi = first_ok, last_ok + dur  # every offered slot lies inside [lo, hi)
+    cache: _OffsetCache = {}
+    per_part = [_windows(p, lo, hi, cache) for p in plan.participants]
+
+    def free(email: str, starts: list[int]) -> list[int]:
+        return _free_starts(busy.get(email, ()), starts, dur, plan.before, plan.after)
+
+    if order is None:
+        common = per_part[0]
+        for w in per_part[1:]:
+            if not common:
+                break
+            common = _intersect(common, w)
+        starts = sorted(set(_grid(common, plan, first_ok, last_ok)))
+        for p in plan.participants:
+            if not starts:
+                return []
+            starts = free(p.email, starts)
+        emails = tuple(p.email for p in plan.participants)
+        return [Slot(emails, s, s + dur) for s in starts]
+
+    # Round robin: each participant offers their own grid points; walk participants in `order`
+    # so every slot's email list comes out already ordered.
+    index = {p.email: i for i, p in enumerate(plan.participants)}
+    by_start: dict[int, list[str]] = {}
+    for email in order:
+        offers = sorted(set(_grid(per_part[index[email]], plan, first_ok, last_ok)))
+        for s in free(email, offers):
+            by_start.setdefault(s, []).append(email)
+    return [Slot(tuple(by_start[s]), s, s + dur) for s in sorted(by_start)]
+
+
+def compute_availability(
+    config: Mapping[str, Any],
+    busy: Mapping[str, Sequence[tuple[int, int]]],
+    start_time: int,
+    end_time: int,
+    now: int,
+    *,
+    last_booked: Mapping[str, int] | None = None,
+    booking_counts: Mapping[str, int] | None = None,
+) -> AvailabilityResult:
+    """Slots offered by ``config`` in ``[start_time, end_time)`` given busy time and ``now``.
+
+    Raises ``ConfigError`` for a configuration the engine cannot interpret.
+    """
+    plan = _parse(config)
+    order = _order(plan, last_booked, booking_counts)
+    if start_time >= end_time:
+        return AvailabilityResult((), order)
+    return AvailabilityResult(tuple(_run(plan, busy, start_time, end_time, now, order)), order)
+
+
+def find_slot(
+    config: Mapping[str, Any],
+    busy: Mapping[str, Sequence[tuple[int, int]]],
+    start_time: int,
+    end_time: int,
+    now: int,
+    *,
+    last_booked: Mapping[str, int] | None = None,
+    booking_counts: Mapping[str, int] | None = None,
+) -> Slot | None:
+    """The slot [start_time, end_time) exactly as compute_availability would offer it now, or None.
+
+    Only the windows around the slot are computed, so this is cheap enough to validate bookings.
+    """
+    plan = _parse(config)
+    if end_time - start_time != plan.duration:
+        return None
+    order = _order(plan, last_booked, booking_counts)
+    for slot in _run(plan, busy, start_time, end_time, now, order):
+        if slot.start_time == start_time:
+            return slot
+    return None
