@@ -12,7 +12,6 @@ from ._response import APIResponse
 from ._retry import RetryPolicy
 from ._version import __version__
 from .client import REGIONS, AsyncScheduler
-from .refresh import AsyncSessionRefresher
 from .errors import (
     APIConnectionError,
     APIError,
@@ -64,6 +63,7 @@ from .models import (
     SpecificTimeAvailability,
     TimeSlot,
 )
+from .refresh import AsyncSessionRefresher
 from .sweep import AvailabilityQuery, BookingRequest, BookingResult, Progress, SweepResult
 
 __all__ = [

@@ -1,0 +1,93 @@
+"""Command line: ``python -m scheduler_async {emulator,demo} ...`` (also ``scheduler-client``).
+
+``emulator`` serves the local Scheduler API emulator until Ctrl-C::
+
+    python -m scheduler_async emulator [--host 127.0.0.1] [--port 8080] [--strict]
+        [--api-key KEY ...] [--latency-ms N] [--client-id ID] [--seed N]
+
+``demo`` runs :func:`scheduler_async.demo.main` with the remaining arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import threading
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m scheduler_async", description="scheduler-client command line"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    emu = sub.add_parser("emulator", help="serve the local Scheduler API emulator until Ctrl-C")
+    emu.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    emu.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free)")
+    emu.add_argument(
+        "--strict", action="store_true", help="refuse unknown API keys (401) and grants (404)"
+    )
+    emu.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="accepted API key (repeatable); given keys are enforced",
+    )
+    emu.add_argument(
+        "--latency-ms", type=float, default=0, help="fixed latency added to every API request"
+    )
+    emu.add_argument("--client-id", default=None, help="application id used with slug lookups")
+    emu.add_argument("--seed", type=int, default=None, help="seed of the fault-injection RNG")
+    demo = sub.add_parser("demo", help="run the demo (arguments are passed through)")
+    demo.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _run_emulator(args: argparse.Namespace) -> int:
+    from scheduler_async.emulator.app import DEFAULT_CLIENT_ID
+    from scheduler_async.emulator.runner import Emulator
+
+    if args.strict and not args.api_keys:
+        print("--strict needs at least one --api-key", file=sys.stderr)
+        return 2
+    emulator = Emulator(
+        args.host,
+        args.port,
+        strict=args.strict,
+        api_keys=args.api_keys,
+        client_id=args.client_id or DEFAULT_CLIENT_ID,
+        latency_ms=args.latency_ms,
+        seed=args.seed,
+    )
+    try:
+        emulator.start()
+    except RuntimeError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"Scheduler emulator listening on {emulator.url} (Ctrl-C to stop)", flush=True)
+    print(f"admin API: {emulator.url}/_emulator/health", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m scheduler_async`` and the ``scheduler-client`` script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo"]:
+        # Imported lazily: the demo (and the client it drives) is not needed to serve.
+        demo = importlib.import_module("scheduler_async.demo")
+        return int(demo.main(argv[1:]))
+    args = _parser().parse_args(argv)
+    if args.command == "emulator":
+        return _run_emulator(args)
+    return 2  # pragma: no cover - argparse enforces the sub-command
+
+
+if __name__ == "__main__":
+    sys.exit(main())

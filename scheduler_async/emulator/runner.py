@@ -1,0 +1,242 @@
+"""The :class:`Emulator`: the Scheduler API emulator served on its own thread and event loop.
+
+Running the server on a dedicated thread means sync tests, async tests (on any loop) and the
+sync facade can all call it without deadlocking the caller's loop::
+
+    with Emulator() as emu:                       # http://127.0.0.1:<ephemeral port>
+        emu.add_grant("grant-1", email="host@example.com")
+        emu.add_event("grant-1", "primary", start, end)
+        ... point a client at emu.url ...
+        emu.clock.advance(3600)                   # business time; no sleeping
+        emu.set_faults("POST /v3/scheduling/bookings", error_503=1.0, times=1)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from scheduler_async.emulator.app import DEFAULT_CLIENT_ID, create_app
+from scheduler_async.emulator.faults import FaultConfig, RouteFaults
+from scheduler_async.emulator.store import Booking, Clock, Event, Grant, Store
+
+__all__ = ["Emulator"]
+
+DEFAULT_API_KEY = "emulator-api-key"
+
+
+class Emulator:
+    """A running (after :meth:`start`) emulator; also a context manager.
+
+    ``port=0`` picks a free port.  ``strict`` refuses unknown API keys (401) and unknown grants
+    (404); ``api_keys`` lists the accepted keys (given keys are enforced even when not strict).
+    ``clock`` is the business clock (default: wall time with an adjustable offset; pass a
+    :class:`FakeClock` for a frozen one).  ``latency_ms`` delays every API request (real time);
+    ``seed`` seeds the fault RNG.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        strict: bool = False,
+        api_keys: Iterable[str] | None = None,
+        clock: Clock | None = None,
+        client_id: str = DEFAULT_CLIENT_ID,
+        latency_ms: float = 0,
+        seed: int | None = None,
+        shutdown_timeout: float = 0.5,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.strict = strict
+        self.api_keys = frozenset(api_keys) if api_keys is not None else None
+        self.client_id = client_id
+        self.clock: Clock = clock if clock is not None else Clock()
+        self.store = Store(self.clock, strict=strict)
+        self.faults = FaultConfig(latency_ms=latency_ms, seed=seed)
+        self.app: web.Application | None = None  # a new one per start (apps bind to a loop)
+        self._shutdown_timeout = shutdown_timeout
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._bound_port: int | None = None
+        self._startup_error: BaseException | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def api_key(self) -> str:
+        """An API key the emulator accepts (the first configured one, else a placeholder)."""
+        if self.api_keys:
+            return sorted(self.api_keys)[0]
+        return DEFAULT_API_KEY
+
+    @property
+    def running(self) -> bool:
+        """True between a successful :meth:`start` and :meth:`stop`."""
+        return self._bound_port is not None
+
+    @property
+    def url(self) -> str:
+        """Base URL without a trailing slash, e.g. ``http://127.0.0.1:41237``."""
+        if self._bound_port is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self._bound_port}"
+
+    def start(self) -> Emulator:
+        """Start serving on a daemon thread named ``scheduler-emulator`` (idempotent)."""
+        with self._lock:
+            if self._thread is not None:
+                return self
+            ready = threading.Event()
+            self._startup_error = None
+            thread = threading.Thread(
+                target=self._thread_main, args=(ready,), name="scheduler-emulator", daemon=True
+            )
+            thread.start()
+            ready.wait()
+            if self._startup_error is not None:
+                thread.join()
+                error, self._startup_error = self._startup_error, None
+                raise RuntimeError(f"emulator failed to start: {error}") from error
+            self._thread = thread
+            return self
+
+    def stop(self) -> None:
+        """Stop serving, close the sockets and join the thread (idempotent)."""
+        with self._lock:
+            thread, loop, stop_event = self._thread, self._loop, self._stop_event
+            if thread is None:
+                return
+            if loop is not None and stop_event is not None and not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # loop already closed
+                    loop.call_soon_threadsafe(stop_event.set)
+            thread.join()
+            self._thread = None
+            self._loop = None
+            self._stop_event = None
+            self._bound_port = None
+
+    def _thread_main(self, ready: threading.Event) -> None:
+        try:
+            asyncio.run(self._serve(ready))
+        except BaseException as exc:  # surfaced by start()
+            if not ready.is_set():
+                self._startup_error = exc
+                ready.set()
+
+    async def _serve(self, ready: threading.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
+        self.app = create_app(
+            self.store,
+            strict=self.strict,
+            api_keys=self.api_keys,
+            client_id=self.client_id,
+            faults=self.faults,
+        )
+        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=self._shutdown_timeout)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port, backlog=1024)
+            await site.start()
+            self._bound_port = site.port
+            ready.set()
+            await self._stop_event.wait()
+        finally:
+            await runner.cleanup()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self.running else "stopped"
+        return f"<Emulator {where} strict={self.strict}>"
+
+    # ------------------------------------------------------------------ seeding and inspection
+
+    def reset(self) -> None:
+        """Forget all state, switch every fault off and reset the clock."""
+        self.store.reset()
+        self.clock.reset()
+        self.faults.reset()
+
+    def add_grant(
+        self,
+        grant_id: str,
+        *,
+        email: str | None = None,
+        calendars: Iterable[str] = (),
+        primary_calendar_id: str = "primary",
+    ) -> Grant:
+        """Create a grant with a primary calendar (and extra calendar ids)."""
+        return self.store.add_grant(
+            grant_id, email=email, calendars=calendars, primary_calendar_id=primary_calendar_id
+        )
+
+    def add_event(
+        self,
+        grant_id: str,
+        calendar_id: str,
+        start: int,
+        end: int,
+        *,
+        busy: bool = True,
+        status: str = "confirmed",
+        title: str = "",
+        description: str = "",
+        event_id: str | None = None,
+    ) -> Event:
+        """Put an event on a calendar (``"primary"`` allowed) that blocks availability if busy."""
+        return self.store.add_event(
+            grant_id,
+            calendar_id,
+            start,
+            end,
+            busy=busy,
+            status=status,
+            title=title,
+            description=description,
+            event_id=event_id,
+        )
+
+    def events(self, grant_id: str, calendar_id: str = "primary") -> list[Event]:
+        """Events on a calendar, sorted by start (cancelled ones included)."""
+        return self.store.events_on(grant_id, calendar_id)
+
+    def booking(self, booking_id: str) -> Booking:
+        """The stored booking (also deleted ones), for inspection."""
+        with self.store.lock:
+            return self.store.bookings[booking_id]
+
+    def booking_salt(self, booking_id: str) -> str:
+        """The salt to send in ``PUT /v3/scheduling/bookings/{id}`` (URL-safe base64)."""
+        return self.store.booking_salt(booking_id)
+
+    def booking_reference(self, booking_id: str) -> str:
+        """The booking reference of the organizer's confirmation link."""
+        return self.store.booking_reference(booking_id)
+
+    def set_faults(self, route: str = "*", **faults: Any) -> RouteFaults:
+        """Set the fault rule for one route key (see :mod:`scheduler_async.emulator.faults`)."""
+        return self.faults.set_route(route, **faults)
