@@ -523,6 +523,8 @@ class Transport:
         else:
             message = ""
         message = self._scrub(message or "no error message", credential)
+        body = self._scrub_data(body, credential)
+        provider_error = self._scrub_data(provider_error, credential)
         cls = errors.status_error_class(status)
         kwargs: dict[str, Any] = {
             "status_code": status,
@@ -538,6 +540,16 @@ class Transport:
         if cls is errors.RateLimitError:
             kwargs["retry_after"] = parse_retry_after(headers.get("Retry-After"), time.time())
         return cls(message, **kwargs)
+
+    def _scrub_data(self, data: Any, credential: Credential) -> Any:
+        """``data`` with every secret inside its strings replaced (error bodies only)."""
+        if isinstance(data, str):
+            return self._scrub(data, credential)
+        if isinstance(data, dict):
+            return {k: self._scrub_data(v, credential) for k, v in data.items()}
+        if isinstance(data, list):
+            return [self._scrub_data(v, credential) for v in data]
+        return data
 
     def _scrub(self, text: str, credential: Credential) -> str:
         for secret in (self._api_key, credential.token):

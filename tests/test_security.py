@@ -219,6 +219,7 @@ async def test_no_secret_in_any_repr_or_log(caplog: pytest.LogCaptureFixture) ->
             ours = [r.getMessage() for r in caplog.records if r.name.startswith("scheduler")]
             texts: list[Any] = [repr(client), str(client), *ours]
             texts += [str(e) for e in errors] + [repr(e) for e in errors]
+            texts += [repr(getattr(e, "body", None)) for e in errors]
             texts += [repr(client._transport), repr(client.sessions.with_response)]
     finally:
         await server.close()
