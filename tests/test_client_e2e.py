@@ -308,3 +308,31 @@ async def test_connection_refused_is_a_connection_error() -> None:
         with pytest.raises(sa.APIConnectionError) as info:
             await c.availability.get(start_time=1, end_time=2, configuration_id="x")
     assert info.value.retries_taken == 1
+
+
+async def test_private_booking_lifecycle_with_session(client: AsyncScheduler, emu: Any) -> None:
+    config = await make_config(
+        client,
+        requires_session_auth=True,
+        event_booking=EventBooking(
+            title="Private OK", booking_type=BookingType.ORGANIZER_CONFIRMATION
+        ),
+    )
+    token = (await client.sessions.create(configuration_id=config.id)).session_id
+    pending = await client.bookings.create(
+        start_time=at(9), end_time=at(9.5), guest=GUEST, session_id=token
+    )
+    assert pending.status is sa.BookingStatus.PENDING
+    confirmed = await client.bookings.confirm(
+        pending.booking_id, salt=emu.booking_salt(pending.booking_id), session_id=token
+    )
+    assert confirmed.status is sa.BookingStatus.BOOKED
+    await client.bookings.reschedule(
+        pending.booking_id, start_time=at(15), end_time=at(15.5), session_id=token
+    )
+    assert emu.booking(pending.booking_id).start_time == at(15)
+    with pytest.raises(sa.AuthenticationError):  # public access is refused
+        await client.bookings.get(pending.booking_id, configuration_id=config.id)
+    resp = await client.bookings.with_response.delete(pending.booking_id, session_id=token)
+    assert resp.status_code == 200
+    assert emu.booking(pending.booking_id).deleted
