@@ -838,3 +838,58 @@ def test_inputs_not_mutated() -> None:
     cfg_copy, busy_copy = copy.deepcopy(cfg), copy.deepcopy(busy)
     day_slots(cfg, busy=busy, last_booked={"a@x.com": 1})
     assert cfg == cfg_copy and busy == busy_copy
+
+
+@pytest.mark.parametrize("method", ["collective", "max-fairness"])
+@pytest.mark.parametrize("seed", range(6))
+def test_dense_calendars_match_brute_force(method: str, seed: int) -> None:
+    """Hundreds of stacked, touching, empty and inverted intervals per person over two weeks:
+    the result equals the busy-free result filtered by the brute-force conflict oracle, and the
+    order of the busy intervals does not matter."""
+    import random
+
+    rng = random.Random(seed)
+    zones = ["Europe/Berlin", "America/New_York", "UTC"]
+    people = [
+        person(
+            EMAILS[i],
+            [
+                hours(start="8:00", end="18:00", tz=zones[i]),
+                hours(days=[6], start="10:00", end="13:30", tz=zones[i]),
+            ],
+        )
+        for i in range(rng.randint(1, 3))
+    ]
+    cfg = config(
+        people,
+        method=method,
+        duration=rng.choice([15, 30, 45]),
+        interval=rng.choice([None, 10, 15]),
+        round_to=rng.choice([5, 15]),
+        before=rng.choice([0, 5, 15]),
+        after=rng.choice([0, 10]),
+    )
+    start, end, now = BASE, BASE + 14 * 86_400, BASE - 86_400
+    busy: dict[str, list[tuple[int, int]]] = {}
+    for p in people:
+        events: list[tuple[int, int]] = []
+        for _ in range(rng.randint(50, 400)):
+            s = start - 7200 + rng.randrange(0, 15 * 86_400 // 60) * 60
+            events.append((s, s + rng.choice([0, -300, 300, 900, 1800, 3600, 7200])))
+        hot = start + 3 * 86_400 + 10 * 3600  # stacked, touching and overlapping invites
+        events += [(hot + k * 900, hot + k * 900 + 900 * (1 + k % 3)) for k in range(12)]
+        events += [(hot, hot + 1800)] * 5
+        busy[p["email"]] = events
+    r = compute_availability(cfg, busy, start, end, now)
+    srt = compute_availability(cfg, {k: sorted(v) for k, v in busy.items()}, start, end, now)
+    assert r == srt
+    free = compute_availability(cfg, {}, start, end, now)
+    expected = []
+    for slot in free.time_slots:
+        ok = tuple(
+            x for x in slot.emails if not _conflicts(cfg, busy[x], slot.start_time, slot.end_time)
+        )
+        if ok and (method != "collective" or ok == slot.emails):
+            expected.append(Slot(ok, slot.start_time, slot.end_time))
+    assert list(r.time_slots) == expected
+    assert len(free.time_slots) > len(expected) > 0

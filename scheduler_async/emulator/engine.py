@@ -82,9 +82,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
-from itertools import compress, repeat
-from operator import add, le, lt, sub
+from datetime import date, datetime, timedelta
+from itertools import islice, repeat
+from operator import add, itemgetter, lt
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -101,6 +101,7 @@ __all__ = [
 
 _MIN = 60
 _DAY = 86_400
+_ONE_MINUTE = timedelta(minutes=1)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _UTC = ZoneInfo("UTC")
 _HHMM = re.compile(r"^([01]?[0-9]|2[0-4]):([0-5][0-9])$")
@@ -417,9 +418,13 @@ def _offset(tz: ZoneInfo, day: int, minutes: int, cache: _OffsetCache) -> int:
 
 
 def _wall_offset(tz: ZoneInfo, day: int, minutes: int) -> int:
-    d = date.fromordinal(day)
-    delta = datetime(d.year, d.month, d.day, minutes // 60, minutes % 60, tzinfo=tz).utcoffset()
-    return int(delta.total_seconds()) if delta is not None else 0
+    # ``ZoneInfo.utcoffset`` of a naive datetime reads it as local wall time (fold=0), exactly
+    # like the aware datetime's ``utcoffset()``, and costs a fraction of building one.
+    wall = datetime.fromordinal(day)
+    if minutes:
+        wall += minutes * _ONE_MINUTE
+    delta = tz.utcoffset(wall)
+    return delta.days * _DAY + delta.seconds if delta is not None else 0
 
 
 def _local(tz: ZoneInfo, day: int, minutes: int, cache: _OffsetCache) -> tuple[int, int]:
@@ -475,48 +480,95 @@ def _intersect(a: list[_Window], b: list[_Window]) -> list[_Window]:
     return sorted(out)
 
 
-def _grid(windows: Iterable[_Window], plan: _Plan, first_ok: int, last_ok: int) -> Iterable[int]:
-    """Grid starts (slot inside its window) that lie in ``[first_ok, last_ok]``."""
+# A zone: (first, last) slot starts on one window's grid, ``last - first`` a multiple of the step.
+# Every start ``first, first + step, ..., last`` is offered unless busy time removes it.
+_Zone = tuple[int, int]
+
+
+def _zones(windows: Iterable[_Window], plan: _Plan, first_ok: int, last_ok: int) -> list[_Zone]:
+    """The grid of each window as a zone: starts (slot inside its window) in ``[first_ok,
+    last_ok]``. Zones come in window order; overlapping windows give overlapping zones."""
     r, step, dur = plan.round_to, plan.step, plan.duration
+    out: list[_Zone] = []
     for ws, we, off in windows:
         first = ws + (-(ws + off)) % r
         last = min(we - dur, last_ok)
         if first < first_ok:
             first += -((first - first_ok) // step) * step
         if first <= last:
-            yield from range(first, last + 1, step)
+            out.append((first, last - (last - first) % step))
+    return out
+
+
+def _starts(zones: Iterable[_Zone], step: int) -> list[int]:
+    """Every start of ``zones``, sorted and unique."""
+    out: list[int] = []
+    for first, last in zones:
+        out.extend(range(first, last + 1, step))
+    if not all(map(lt, out, islice(out, 1, None))):  # overlapping windows: merge their grids
+        out = sorted(set(out))
+    return out
 
 
 # --------------------------------------------------------------------------- busy checks
 
 
-def _free_starts(
-    intervals: Sequence[Sequence[int]], starts: list[int], dur: int, before: int, after: int
-) -> list[int]:
-    """The subset of slot ``starts`` (sorted) whose slots do not conflict with ``intervals``.
+def _free_zones(
+    intervals: Sequence[Sequence[int]],
+    zones: list[_Zone],
+    step: int,
+    dur: int,
+    before: int,
+    after: int,
+) -> list[_Zone]:
+    """``zones`` without the starts whose slots conflict with busy ``intervals``.
 
-    A slot ``[s, e)`` conflicts iff some interval has ``bs < e + after`` and ``be > s - before``.
+    A slot ``[s, e)`` conflicts with ``[bs, be)`` iff ``bs < e + after`` and ``be > s - before``.
     Every interval with ``be <= s - before`` also has ``bs < e + after``, so the number of
-    conflicts is ``#(bs < e + after) - #(be <= s - before)``: two bisections into separately
-    sorted starts and ends, run over all candidates at C speed. For one or two candidates a
-    linear scan is cheaper than sorting.
+    conflicts at ``s`` is ``#(bs < s + dur + after) - #(be <= s - before)``: two bisections into
+    separately sorted starts and ends. Each zone is walked from conflict to free stretch and back
+    (one pair of bisections per stretch, never one per start), so the cost grows with the number
+    of busy intervals inside the zones, not with the number of slot starts. For one or two starts
+    a linear scan is cheaper than sorting the intervals.
     """
-    if not intervals or not starts:
-        return starts
-    if len(starts) <= 2:
+    if not intervals or not zones:
+        return zones
+    if len(zones) <= 2 and sum(last - first for first, last in zones) <= step * (2 - len(zones)):
+        # At most two starts (e.g. ``find_slot``): scan the intervals, no sorting.
         return [
-            s
-            for s in starts
+            (s, s)
+            for s in _starts(zones, step)
             if not any(be > bs and bs < s + dur + after and be > s - before for bs, be in intervals)
         ]
-    bss, bes = zip(*intervals, strict=True)
-    if not all(map(lt, bss, bes)):
+    ss = list(map(itemgetter(0), intervals))
+    es = list(map(itemgetter(1), intervals))
+    if not all(map(lt, ss, es)):
         valid = [(bs, be) for bs, be in intervals if be > bs]
-        bss, bes = tuple(v[0] for v in valid), tuple(v[1] for v in valid)
-    s_sorted, e_sorted = sorted(bss), sorted(bes)
-    began = map(bisect_left, repeat(s_sorted), map(add, starts, repeat(dur + after)))
-    ended = map(bisect_right, repeat(e_sorted), map(sub, starts, repeat(before)))
-    return list(compress(starts, map(le, began, ended)))
+        if not valid:
+            return zones
+        ss, es = [v[0] for v in valid], [v[1] for v in valid]
+    ss.sort()
+    es.sort()
+    n = len(ss)
+    lead = dur + after
+    out: list[_Zone] = []
+    append = out.append
+    for first, last in zones:
+        s = first
+        while s <= last:
+            began = bisect_left(ss, s + lead)  # intervals that start before the slot ends
+            if began > bisect_right(es, s - before):
+                # Conflict at s: skip to when all intervals begun so far are over.
+                s = es[began - 1] + before
+            elif began == n or ss[began] - lead >= last:
+                append((s, last))  # free to the end of the zone
+                break
+            else:
+                stop = ss[began] - lead  # the last start before the next interval begins
+                append((s, stop - (stop - s) % step))
+                s = stop + 1
+            s += (first - s) % step  # up onto the zone's grid
+    return out
 
 
 # --------------------------------------------------------------------------- the computation
@@ -556,9 +608,10 @@ def _run(
     lo, hi = first_ok, last_ok + dur  # every offered slot lies inside [lo, hi)
     cache: _OffsetCache = {}
     per_part = [_windows(p, lo, hi, cache) for p in plan.participants]
+    step = plan.step
 
-    def free(email: str, starts: list[int]) -> list[int]:
-        return _free_starts(busy.get(email, ()), starts, dur, plan.before, plan.after)
+    def free(email: str, zones: list[_Zone]) -> list[_Zone]:
+        return _free_zones(busy.get(email, ()), zones, step, dur, plan.before, plan.after)
 
     if order is None:
         common = per_part[0]
@@ -566,23 +619,29 @@ def _run(
             if not common:
                 break
             common = _intersect(common, w)
-        starts = sorted(set(_grid(common, plan, first_ok, last_ok)))
+        zones = _zones(common, plan, first_ok, last_ok)
         for p in plan.participants:
-            if not starts:
+            if not zones:
                 return []
-            starts = free(p.email, starts)
+            zones = free(p.email, zones)
         emails = tuple(p.email for p in plan.participants)
-        return [Slot(emails, s, s + dur) for s in starts]
+        starts = _starts(zones, step)
+        return list(map(Slot, repeat(emails), starts, map(add, starts, repeat(dur))))
 
     # Round robin: each participant offers their own grid points; walk participants in `order`
     # so every slot's email list comes out already ordered.
     index = {p.email: i for i, p in enumerate(plan.participants)}
     by_start: dict[int, list[str]] = {}
     for email in order:
-        offers = sorted(set(_grid(per_part[index[email]], plan, first_ok, last_ok)))
-        for s in free(email, offers):
-            by_start.setdefault(s, []).append(email)
-    return [Slot(tuple(by_start[s]), s, s + dur) for s in sorted(by_start)]
+        offers = _zones(per_part[index[email]], plan, first_ok, last_ok)
+        for s in _starts(free(email, offers), step):
+            if s in by_start:
+                by_start[s].append(email)
+            else:
+                by_start[s] = [email]
+    starts = sorted(by_start)
+    emails_of = map(tuple, map(by_start.__getitem__, starts))
+    return list(map(Slot, emails_of, starts, map(add, starts, repeat(dur))))
 
 
 def compute_availability(

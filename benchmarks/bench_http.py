@@ -1,0 +1,304 @@
+"""HTTP benchmarks against the canned server (``canned_server.py``, a separate process).
+
+* :func:`async_cpu` - client CPU per ``availability.get`` (parsed into models) of
+  ``AsyncScheduler`` against raw aiohttp (``session.get`` + ``json.loads``) on the same URL.
+* :func:`sync_cpu` - client CPU per booking GET of ``scheduler_sync.Scheduler`` (including its
+  event-loop thread), ``requests.Session`` (+ ``.json()``) and the official ``nylas`` SDK.
+* :func:`sweep` - wall time, client CPU and peak-RSS growth of ``availability.sweep_all``.
+* :func:`sdk_pool` - wall time of the ``nylas`` SDK's ``bookings.find`` on a thread pool.
+
+CPU is ``time.process_time()`` of this process (every thread of it; the server is another
+process), per call, the median of repetitions after a warm-up. All traffic goes to 127.0.0.1.
+
+``python benchmarks/bench_http.py sweep URL N CONCURRENCY`` runs one sweep in a fresh process and
+prints its result as JSON (the runner does that, so peak RSS is measured in a clean process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import gc
+import json
+import operator
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+if __package__ in (None, ""):  # run as a script: make ``scheduler_async`` and siblings importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.canned_server import BOOKING_ID, CONFIGURATION_ID, T0
+from scheduler_async import AsyncScheduler, AvailabilityQuery, Limits
+
+AVAILABILITY_PATH = "/v3/scheduling/availability"
+BOOKING_PATH = f"/v3/scheduling/bookings/{BOOKING_ID}"
+START, END = T0, T0 + 7 * 86_400
+
+
+def _median_per_call(samples: list[float], n: int) -> float:
+    return statistics.median(samples) / n * 1e6  # microseconds per call
+
+
+# --------------------------------------------------------------------------- 1. async CPU
+
+
+async def _async_cpu(url: str, n: int, reps: int, warmup: int) -> dict[str, float]:
+    raw_url = (
+        f"{url}{AVAILABILITY_PATH}?start_time={START}&end_time={END}"
+        f"&configuration_id={CONFIGURATION_ID}"
+    )
+
+    async with AsyncScheduler(base_url=url) as client, aiohttp.ClientSession() as session:
+
+        async def ours(k: int) -> None:
+            get = client.availability.get
+            for _ in range(k):
+                await get(start_time=START, end_time=END, configuration_id=CONFIGURATION_ID)
+
+        async def raw(k: int) -> None:
+            for _ in range(k):
+                async with session.get(raw_url) as resp:
+                    json.loads(await resp.read())
+
+        first = await client.availability.get(
+            start_time=START, end_time=END, configuration_id=CONFIGURATION_ID
+        )
+        assert len(first.time_slots) == 20
+        await ours(warmup)
+        await raw(warmup)
+        samples: dict[str, list[float]] = {"ours": [], "raw": []}
+        for rep in range(reps):  # paired batches, alternating order: drift hits both alike
+            for name, fn in (("ours", ours), ("raw", raw))[:: 1 if rep % 2 == 0 else -1]:
+                gc.collect()
+                t0 = time.process_time()
+                await fn(n)
+                samples[name].append(time.process_time() - t0)
+    return {
+        "ours_us": _median_per_call(samples["ours"], n),
+        "raw_us": _median_per_call(samples["raw"], n),
+        "ratio": statistics.median(map(operator.truediv, samples["ours"], samples["raw"])),
+        "calls": float(n * reps),
+    }
+
+
+def async_cpu(url: str, *, n: int = 500, reps: int = 9, warmup: int = 200) -> dict[str, float]:
+    """Client CPU µs per availability call: ``ours_us`` (AsyncScheduler), ``raw_us`` and
+    ``ratio`` (the median of the per-repetition ratios of paired batches)."""
+    return asyncio.run(_async_cpu(url, n, reps, warmup))
+
+
+# --------------------------------------------------------------------------- 2. sync CPU
+
+
+def sync_cpu(
+    url: str, *, n: int = 300, reps: int = 6, warmup: int = 50, sdk: bool = True
+) -> dict[str, float]:
+    """Client CPU µs per booking GET: ``sync_us`` (scheduler_sync, loop thread included),
+    ``requests_us`` and ``sdk_us`` (official nylas SDK, which opens a connection per call)."""
+    import requests
+
+    import scheduler_sync
+
+    booking_url = f"{url}{BOOKING_PATH}"
+    params = {"configuration_id": CONFIGURATION_ID}
+    calls: dict[str, Callable[[], Any]] = {}
+
+    client = scheduler_sync.Scheduler(base_url=url)
+    session = requests.Session()
+    calls["sync"] = lambda: client.bookings.get(BOOKING_ID, configuration_id=CONFIGURATION_ID)
+
+    def via_requests() -> Any:
+        resp = session.get(booking_url, params=params)
+        resp.raise_for_status()
+        return resp.json()
+
+    calls["requests"] = via_requests
+    if sdk:
+        import nylas  # type: ignore[import-untyped]
+
+        nyl = nylas.Client("nyk_benchmark", api_uri=url)
+        calls["sdk"] = lambda: nyl.scheduler.bookings.find(
+            booking_id=BOOKING_ID, query_params={"configuration_id": CONFIGURATION_ID}
+        )
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    try:
+        assert client.bookings.get(BOOKING_ID, configuration_id=CONFIGURATION_ID).title
+        for fn in calls.values():
+            for _ in range(warmup):
+                fn()
+        order = list(calls.items())
+        for rep in range(reps):
+            for name, fn in order[rep % len(order) :] + order[: rep % len(order)]:
+                gc.collect()
+                t0 = time.process_time()
+                for _ in range(n):
+                    fn()
+                samples[name].append(time.process_time() - t0)
+    finally:
+        client.close()
+        session.close()
+    out = {f"{name}_us": _median_per_call(s, n) for name, s in samples.items()}
+    for other in ("requests", "sdk"):  # median of the per-repetition ratios
+        if other in samples:
+            pairs = map(operator.truediv, samples["sync"], samples[other])
+            out[f"sync_vs_{other}"] = statistics.median(pairs)
+    out["calls"] = float(n * reps)
+    return out
+
+
+# --------------------------------------------------------------------------- 3. sweep
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _reset_peak_rss() -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0); False when not permitted."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def queries(n: int) -> list[AvailabilityQuery]:
+    """``n`` distinct availability queries (one-week windows, an hour apart)."""
+    return [
+        AvailabilityQuery(
+            start_time=START + i * 3600,
+            end_time=END + i * 3600,
+            configuration_id=CONFIGURATION_ID,
+            tag=i,
+        )
+        for i in range(n)
+    ]
+
+
+async def _sweep(url: str, n: int, concurrency: int, warmup: bool) -> dict[str, float]:
+    qs = queries(n)
+    limits = Limits(max_connections=concurrency)  # the default pool (100) would cap the sweep
+    async with AsyncScheduler(base_url=url, limits=limits) as client:
+        if warmup:  # open the connections first: the ideal time assumes a warm pool
+            await client.availability.sweep_all(queries(concurrency), concurrency=concurrency)
+        gc.collect()
+        reset = _reset_peak_rss()
+        rss0 = _status_kib("VmRSS")
+        hwm0 = _status_kib("VmHWM")
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        results = await client.availability.sweep_all(qs, concurrency=concurrency)
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
+        hwm = _status_kib("VmHWM")
+        ok = sum(r.ok for r in results)
+        slots = sum(len(r.availability.time_slots) for r in results if r.availability)
+    base = rss0 if reset else hwm0
+    return {
+        "n": float(n),
+        "concurrency": float(concurrency),
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "ok": float(ok),
+        "slots": float(slots),
+        "rss_before_mib": rss0 / 1024,
+        "rss_growth_mib": max(0, hwm - base) / 1024,
+        "peak_reset": float(reset),
+    }
+
+
+def sweep(url: str, n: int, concurrency: int, *, warmup: bool = True) -> dict[str, float]:
+    """One ``availability.sweep_all`` of ``n`` queries (results kept, as a caller would)."""
+    return asyncio.run(_sweep(url, n, concurrency, warmup))
+
+
+def sweep_in_subprocess(
+    url: str, n: int, concurrency: int, *, timeout: float = 300.0
+) -> dict[str, float]:
+    """:func:`sweep` in a fresh interpreter, so peak RSS reflects the sweep alone."""
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, __file__, "sweep", url, str(n), str(concurrency)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+async def _raw_sweep(url: str, n: int, concurrency: int) -> dict[str, float]:
+    base = f"{url}{AVAILABILITY_PATH}"
+    urls = iter(
+        [
+            f"{base}?start_time={q.start_time}&end_time={q.end_time}"
+            f"&configuration_id={CONFIGURATION_ID}"
+            for q in queries(n)
+        ]
+    )
+    conn = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=conn) as session:
+        results: list[Any] = []
+
+        async def worker(source: Any) -> None:
+            for u in source:
+                async with session.get(u) as resp:
+                    results.append(json.loads(await resp.read()))
+
+        warm = iter([f"{base}?start_time={START}&end_time={END}"] * concurrency)
+        await asyncio.gather(*(worker(warm) for _ in range(concurrency)))
+        results.clear()
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(worker(urls) for _ in range(concurrency)))
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
+    return {"n": float(len(results)), "wall_s": wall, "cpu_s": cpu}
+
+
+def raw_sweep(url: str, n: int, concurrency: int) -> dict[str, float]:
+    """The same sweep with bare aiohttp (``concurrency`` workers, ``json.loads``, no models):
+    the floor for this machine, where the client's CPU per request limits throughput."""
+    return asyncio.run(_raw_sweep(url, n, concurrency))
+
+
+def sdk_pool(url: str, n: int, threads: int) -> dict[str, float]:
+    """The official SDK's ``bookings.find`` ``n`` times on a pool of ``threads`` threads."""
+    import nylas
+
+    client = nylas.Client("nyk_benchmark", api_uri=url)
+
+    def one(_: int) -> None:
+        client.scheduler.bookings.find(
+            booking_id=BOOKING_ID, query_params={"configuration_id": CONFIGURATION_ID}
+        )
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, range(threads)))  # start the threads
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        list(pool.map(one, range(n)))
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
+    return {"n": float(n), "threads": float(threads), "wall_s": wall, "cpu_s": cpu}
+
+
+def main(argv: list[str]) -> None:
+    """``sweep URL N CONCURRENCY``: print the sweep result as one JSON line."""
+    if len(argv) != 5 or argv[1] != "sweep":
+        raise SystemExit("usage: bench_http.py sweep URL N CONCURRENCY")
+    print(json.dumps(sweep(argv[2], int(argv[3]), int(argv[4]))), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

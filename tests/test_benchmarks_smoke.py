@@ -1,0 +1,42 @@
+"""Smoke test of ``benchmarks/``: every benchmark still runs, at a tiny size.
+
+No timing assertions: the figures of a tiny run mean nothing. It checks the runner end to end
+(canned server in a separate process, both HTTP clients, the sync facade, the official SDK, the
+sweeps, the engine) and that the report is written.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import bench_engine, run  # noqa: E402
+
+pytest.importorskip("nylas")
+pytest.importorskip("requests")
+
+
+def test_runner_tiny(tmp_path: Path) -> None:
+    text, raw = run.run(
+        run.TINY, mode="smoke", out=tmp_path, make_plot=False, sweep_subprocess=False
+    )
+    assert (tmp_path / "latest.md").read_text() == text
+    assert "| benchmark |" in text
+    for key in ("async_cpu", "sync_cpu", "sweep", "raw_sweep", "sdk_pool", "curve", "engine"):
+        assert key in raw
+    assert raw["sweep"]["ok"] == run.TINY.sweep_n
+    assert raw["raw_sweep"]["n"] == run.TINY.sweep_n
+    assert raw["async_cpu"]["ours_us"] > 0 and raw["sync_cpu"]["sdk_us"] > 0
+
+
+def test_engine_workload_is_not_degenerate() -> None:
+    config, busy, start, end, _now = bench_engine.build_workload(participants=2, events=60, days=5)
+    assert len(config["participants"]) == 2
+    assert all(len(v) == 60 for v in busy.values())
+    assert all(start - 86_400 <= s < e <= end + 86_400 for v in busy.values() for s, e in v)
