@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.gen import make_dict_structure_fn
 
 __all__ = ["converter", "register_preprocessor", "structure", "unstructure"]
@@ -70,6 +71,48 @@ def _enum_or_str_union(tp: Any) -> type[enum.Enum] | None:
     return None
 
 
+def _require_array(value: Any) -> None:
+    # cattrs would happily turn the string "ab" into ("a", "b"): a JSON array is required.
+    if not isinstance(value, list | tuple):
+        raise TypeError(f"expected a JSON array, got {type(value).__name__} {value!r}")
+
+
+def _is_homogeneous_tuple(tp: Any) -> bool:
+    args = typing.get_args(tp)
+    return typing.get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _homogeneous_tuple_factory(tp: Any, conv: cattrs.Converter) -> Any:
+    """``tuple[X, ...]`` from a JSON list without cattrs' generic per-item bookkeeping.
+
+    Anything unusual (not a list, a bad item) goes through cattrs' own hook, so error messages
+    keep their detailed paths. This is the hot path of availability responses.
+    """
+    elem = typing.get_args(tp)[0]
+    slow = homogenous_tuple_structure_factory(tp, conv)
+    if elem is str:
+
+        def str_hook(value: Any, _: Any) -> Any:
+            if type(value) is list and all(type(x) is str for x in value):
+                return tuple(value)
+            _require_array(value)
+            return slow(value, tp)
+
+        return str_hook
+    handler = conv.get_structure_hook(elem)
+
+    def hook(value: Any, _: Any) -> Any:
+        if type(value) is list:
+            try:
+                return tuple([handler(x, elem) for x in value])
+            except Exception:  # redo slowly, for a detailed error
+                pass
+        _require_array(value)
+        return slow(value, tp)
+
+    return hook
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(omit_if_default=True, forbid_extra_keys=False)
     conv.register_structure_hook(bool, _strict_bool)
@@ -97,6 +140,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(
         lambda tp: _enum_or_str_union(tp) is not None, enum_union_factory
     )
+    conv.register_structure_hook_factory(_is_homogeneous_tuple, _homogeneous_tuple_factory)
     conv.register_unstructure_hook_factory(
         lambda tp: (
             _enum_or_str_union(tp) is not None

@@ -7,6 +7,7 @@ with a size limit, maps envelopes to data or typed errors, and logs each attempt
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import platform
@@ -44,17 +45,37 @@ class Credential:
 NO_AUTH = Credential(None, "none")
 
 
-@attrs.frozen(slots=True, kw_only=True)
 class RawResponse:
-    """A successful answer: its decoded JSON body and metadata."""
+    """A successful answer: its decoded JSON body and metadata (internal, built per call)."""
 
-    status_code: int
-    headers: Mapping[str, str]
-    body: dict[str, Any]
-    request_id: str | None
-    retries_taken: int
-    elapsed: float
-    gone_after_retry: bool = False
+    __slots__ = (
+        "body",
+        "elapsed",
+        "gone_after_retry",
+        "headers",
+        "request_id",
+        "retries_taken",
+        "status_code",
+    )
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        headers: Mapping[str, str],
+        body: dict[str, Any],
+        request_id: str | None,
+        retries_taken: int,
+        elapsed: float,
+        gone_after_retry: bool = False,
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.body = body
+        self.request_id = request_id
+        self.retries_taken = retries_taken
+        self.elapsed = elapsed
+        self.gone_after_retry = gone_after_retry
 
 
 class _AttemptFailed(Exception):
@@ -75,6 +96,13 @@ class _AttemptFailed(Exception):
         self.status = status
         self.retry_after = retry_after
         self.timeout = timeout
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(base: Timeout) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(
+        total=base.total, connect=base.connect, sock_connect=base.connect, sock_read=base.read
+    )
 
 
 def _excerpt(raw: bytes) -> str:
@@ -100,6 +128,7 @@ class Transport:
         self.base_url = URL(base_url.rstrip("/"))
         if not self.base_url.is_absolute() or self.base_url.scheme not in ("http", "https"):
             raise ValueError("base_url must be an absolute http(s) URL")
+        self._base = str(self.base_url)
         self._api_key = api_key
         self.timeout = timeout
         self.limits = limits
@@ -194,9 +223,9 @@ class Transport:
         headers = {}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        url = URL(str(self.base_url) + path, encoded=True)
+        url = URL(self._base + path, encoded=True)
         if params:
-            url = url.update_query(params)
+            url = url.with_query(params)
 
         started = time.monotonic()
         retries = 0
@@ -303,6 +332,8 @@ class Transport:
     def _attempt_timeout(
         base: Timeout, policy: RetryPolicy, started: float
     ) -> aiohttp.ClientTimeout:
+        if policy.deadline is None:
+            return _client_timeout(base)
         total = base.total
         if policy.deadline is not None:
             remaining = max(0.001, policy.deadline - (time.monotonic() - started))
@@ -411,7 +442,7 @@ class Transport:
         rid_header = resp_headers.get("X-Request-Id")
         body: Any
         try:
-            body = json.loads(raw) if raw.strip() else {}
+            body = json.loads(raw) if raw else {}
         except ValueError:
             body = None
         rid = rid_header
@@ -484,6 +515,8 @@ class Transport:
                 path=log_path,
                 retries_taken=retries,
             )
+        if length is not None:
+            return await resp.read()  # bounded by Content-Length, checked above
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(65536):

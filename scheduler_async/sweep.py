@@ -10,6 +10,7 @@ until the ``Retry-After`` has passed, so the whole sweep slows down together.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
@@ -29,6 +30,8 @@ __all__ = [
     "SweepResult",
     "fan_out",
 ]
+
+logger = logging.getLogger("scheduler_async")
 
 Q = TypeVar("Q")
 R = TypeVar("R")
@@ -151,6 +154,7 @@ async def fan_out(
     concurrency: int,
     progress: Callable[[Progress], None] | None = None,
     progress_bar: bool = False,
+    pool_limit: int = 0,
 ) -> AsyncGenerator[Any, None]:
     """Run ``call`` on every item with at most ``concurrency`` in flight; yield wrapped results.
 
@@ -159,6 +163,15 @@ async def fan_out(
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError("concurrency must be an int >= 1")
+    if pool_limit and concurrency > pool_limit:
+        logger.warning(
+            "concurrency=%d is above the connection pool's max_connections=%d: at most %d "
+            "requests are in flight; create the client with limits=Limits(max_connections=%d)",
+            concurrency,
+            pool_limit,
+            pool_limit,
+            concurrency,
+        )
     items = list(items) if not isinstance(items, list | tuple) else items
     total = len(items)
     source = iter(items)

@@ -176,3 +176,35 @@ def test_round_trip(cls: type[Any], data: st.DataObject) -> None:
     again = structure(wire, cls)
     assert again == obj
     assert unstructure(again) == wire
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"time_slots": [{"emails": ["a"], "start_time": "1", "end_time": 2}]},
+        {"time_slots": [{"emails": ["a", 5], "start_time": 1, "end_time": 2}]},
+        {"time_slots": [{"emails": "a", "start_time": 1, "end_time": 2}]},
+        {"time_slots": [{"emails": ["a"], "start_time": True, "end_time": 2}]},
+        {"time_slots": ["slot"]},
+        {"time_slots": {"a": 1}},
+        {"time_slots": [], "order": ["a", 3]},
+        {"time_slots": [], "order": "a"},
+    ],
+)
+def test_availability_fast_path_rejects_what_cattrs_rejects(data: dict[str, Any]) -> None:
+    with pytest.raises(cattrs.BaseValidationError):
+        structure(data, Availability)
+
+
+def test_availability_fast_path_builds_real_models() -> None:
+    data = {
+        "time_slots": [{"emails": ["a", "b"], "start_time": 1, "end_time": 2, "new": 1}],
+        "order": ["b", "a"],
+        "unknown": True,
+    }
+    avail = structure(data, Availability)
+    assert avail == Availability(
+        time_slots=(m.TimeSlot(emails=("a", "b"), start_time=1, end_time=2),), order=("b", "a")
+    )
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        avail.time_slots[0].start_time = 5  # type: ignore[misc]

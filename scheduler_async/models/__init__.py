@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from .._convert import register_preprocessor
+from .._convert import converter, register_preprocessor
 from .availability import Availability, Session, TimeSlot
 from .booking import AdditionalGuest, Booking, BookingOrganizer, BookingParticipant, Guest
 from .configuration import (
@@ -43,6 +43,61 @@ def _availability_in(data: Any) -> Any:
 
 register_preprocessor(Configuration, _configuration_in)
 register_preprocessor(Availability, _availability_in)
+
+
+def _fast_availability_hook() -> Any:
+    """Structure well-typed availability JSON directly (the hot path of sweeps).
+
+    Anything that is not plainly well typed falls back to the generated cattrs hook, which gives
+    the same result or a detailed validation error.
+    """
+    generated = converter.get_structure_hook(Availability)
+
+    new = object.__new__
+    set_attr = object.__setattr__
+
+    def hook(value: Any, tp: Any) -> Availability:
+        if type(value) is dict:
+            slots = value.get("time_slots")
+            order = value.get("order")
+            ok = slots is None or type(slots) is list
+            if order is not None:
+                ok = ok and type(order) is list
+                order = tuple(order) if ok else None
+                for x in order or ():
+                    if type(x) is not str:
+                        ok = False
+            out: list[TimeSlot] = []
+            for slot in slots or () if ok else ():
+                if type(slot) is not dict:
+                    ok = False
+                    break
+                emails = slot.get("emails")
+                start = slot.get("start_time")
+                end = slot.get("end_time")
+                if type(start) is not int or type(end) is not int or type(emails) is not list:
+                    ok = False
+                    break
+                emails = tuple(emails)
+                for x in emails:
+                    if type(x) is not str:
+                        ok = False
+                if not ok:
+                    break
+                # The attrs __init__ of a frozen class costs more than these three stores.
+                obj = new(TimeSlot)
+                set_attr(obj, "emails", emails)
+                set_attr(obj, "start_time", start)
+                set_attr(obj, "end_time", end)
+                out.append(obj)
+            if ok:
+                return Availability(time_slots=tuple(out), order=order)
+        return generated(value, tp)  # type: ignore[no-any-return]
+
+    return hook
+
+
+converter.register_structure_hook(Availability, _fast_availability_hook())
 
 __all__ = [
     "AdditionalField",

@@ -152,6 +152,7 @@ class AsyncAvailability(Resource):
             concurrency=concurrency,
             progress=progress,
             progress_bar=progress_bar,
+            pool_limit=self._transport.limits.max_connections,
         )
         async with contextlib.aclosing(results):
             async for result in results:

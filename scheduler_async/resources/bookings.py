@@ -474,6 +474,7 @@ class AsyncBookings(Resource):
             concurrency=concurrency,
             progress=progress,
             progress_bar=progress_bar,
+            pool_limit=self._transport.limits.max_connections,
         )
         async with contextlib.aclosing(results):
             async for result in results:
