@@ -1,0 +1,353 @@
+"""Runtime support of the generated sync facade (``scheduler_sync``); not imported by the core.
+
+A sync client owns one :class:`SyncRuntime`: one anyio blocking portal, so one event-loop thread
+(and therefore one aiohttp session) for the client's whole life. Every sync call is one task on
+that loop while the calling thread waits for it, so any number of threads may share a client.
+
+::
+
+    rt = SyncRuntime()                                   # starts the thread "scheduler-sync"
+    inner = rt.start(make_async_client, AsyncScheduler.aclose)   # built ON the loop
+    rt.call(functools.partial(inner.bookings.get, "b1"))        # one task per call
+    rt.close()                       # aclose on the loop, cancel leftovers, stop, join
+
+Unclosed runtimes: an ``atexit`` hook closes them at interpreter exit. The hook holds only the
+small portal owner, never a client, so clients are still garbage collected; when the last
+object holding a runtime is collected, a ``weakref.finalize`` callback asks the loop, without
+blocking, to close the async client and stop (the hook then only joins the finished thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import functools
+import threading
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import Any, Generic, Protocol, TypeVar
+
+import anyio
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from .errors import ClientClosedError, SchedulerError
+
+__all__ = ["LoopThreadCallError", "PageLike", "SyncFacade", "SyncRuntime", "loop_bound_argument"]
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+C = TypeVar("C")
+
+
+class LoopThreadCallError(SchedulerError, RuntimeError):
+    """A sync client was called from its own event-loop thread, which would deadlock.
+
+    This happens when code running *on* the client's loop (a callback, a hook) calls the sync
+    facade. Code that runs in an event loop should use ``scheduler_async.AsyncScheduler``.
+    """
+
+
+def loop_bound_argument(cls: str, param: str, async_cls: str) -> TypeError:
+    """The error for ``<cls>(<param>=...)``: that object is bound to the caller's event loop."""
+    return TypeError(
+        f"{cls}({param}=...) is not supported: an aiohttp.ClientSession (like any asyncio "
+        f"object) belongs to the event loop it was created on, and {cls} runs its own event "
+        f"loop in a private thread, where it creates its own session. Tune the pool with "
+        f"limits=, or use scheduler_async.{async_cls} to bring your own {param}."
+    )
+
+
+class PageLike(Protocol[T_co]):
+    """What a ``<name>_page`` method returns: the items and the cursor of the next page."""
+
+    @property
+    def data(self) -> Sequence[T_co]:
+        """The items of this page."""
+        ...
+
+    @property
+    def next_cursor(self) -> str | None:
+        """The token of the next page; ``None`` (or empty) on the last page."""
+        ...
+
+
+class _PortalOwner:
+    """Owns the portal context manager. The ``atexit`` hook holds this, and only this."""
+
+    def __init__(self, name: str) -> None:
+        self.state_lock = threading.Lock()  # guards the flags below
+        self.close_lock = threading.Lock()  # serialises close(): a second closer waits
+        self.cm = start_blocking_portal(name=name)
+        self.portal: BlockingPortal = self.cm.__enter__()
+        self.loop: asyncio.AbstractEventLoop = self.portal.call(asyncio.get_running_loop)
+        self.loop_thread: threading.Thread = self.portal.call(threading.current_thread)
+        self.aclose: Callable[[], Awaitable[None]] | None = None
+        self.closed = False  # no new calls are accepted
+        self.exited = False  # the portal context manager was exited (thread joined)
+        self.shutdown_task: asyncio.Task[None] | None = None
+        self.shutdown_done: concurrent.futures.Future[None] | None = None
+
+    def close(self) -> None:
+        """Close the async client on the loop, cancel leftover tasks, stop, join the thread."""
+        with self.close_lock:
+            with self.state_lock:
+                if self.exited:
+                    return
+                self.closed = True
+                aclose, self.aclose = self.aclose, None
+            portal = self.portal
+            if self.shutdown_done is not None:  # close_soon() ran: let its aclose finish
+                with contextlib.suppress(Exception):
+                    self.shutdown_done.result(timeout=10)
+            try:
+                if aclose is not None:
+                    with contextlib.suppress(RuntimeError):  # the portal already stopped
+                        portal.call(aclose)
+            finally:
+                with contextlib.suppress(RuntimeError):
+                    portal.call(portal.stop, True)  # cancel leftovers, or exit would wait
+                self.cm.__exit__(None, None, None)
+                self.exited = True
+
+    def close_soon(self) -> None:
+        """Ask the loop to close the client and stop, without waiting (a finalizer)."""
+        with self.state_lock:
+            if self.closed:
+                return
+            self.closed = True
+            aclose, self.aclose = self.aclose, None
+            done: concurrent.futures.Future[None] = concurrent.futures.Future()
+            self.shutdown_done = done
+        portal = self.portal
+
+        async def shutdown() -> None:
+            try:
+                if aclose is not None:
+                    with contextlib.suppress(Exception):
+                        await aclose()
+            finally:
+                done.set_result(None)
+                await portal.stop(True)
+
+        def spawn() -> None:
+            self.shutdown_task = self.loop.create_task(shutdown())
+
+        try:
+            self.loop.call_soon_threadsafe(spawn)
+        except RuntimeError:  # the loop is already closed
+            done.set_result(None)
+
+
+def _close_at_exit(owner: _PortalOwner) -> None:
+    with contextlib.suppress(Exception):
+        owner.close()
+
+
+class SyncRuntime:
+    """One event-loop thread (an anyio blocking portal) serving one sync client.
+
+    Thread-safe: any number of threads may :meth:`call` at once; each call is one task on the
+    loop. Calls after :meth:`close` raise :class:`~scheduler_async.errors.ClientClosedError`;
+    calls from the loop thread itself raise :class:`LoopThreadCallError`.
+    """
+
+    __slots__ = ("__weakref__", "_finalizer", "_hook", "_owner")
+
+    def __init__(self, *, name: str = "scheduler-sync") -> None:
+        owner = _PortalOwner(name)
+        self._owner = owner
+        self._hook = functools.partial(_close_at_exit, owner)
+        atexit.register(self._hook)
+        self._finalizer = weakref.finalize(self, owner.close_soon)
+        self._finalizer.atexit = False  # at exit the hook does the complete, blocking close
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<SyncRuntime {state} thread={self._owner.loop_thread.name!r}>"
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def portal(self) -> BlockingPortal:
+        """The blocking portal; its loop runs in this runtime's own thread."""
+        return self._owner.portal
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (or the runtime is shutting down)."""
+        return self._owner.closed
+
+    def start(self, factory: Callable[[], C], aclose: Callable[[C], Awaitable[None]]) -> C:
+        """Build the async client by calling ``factory`` on the loop; ``aclose(client)`` closes it.
+
+        If ``factory`` raises, the runtime is closed and the error propagates unchanged.
+        """
+        try:
+            inner = self.portal.call(factory)
+        except BaseException:
+            self.close()
+            raise
+        self._owner.aclose = functools.partial(aclose, inner)
+        return inner
+
+    def close(self) -> None:
+        """Close the async client on the loop, cancel leftover tasks and stop the loop thread.
+
+        Idempotent and thread-safe; calls still in flight end with ``ClientClosedError``.
+        """
+        self._check_thread()
+        self._owner.close()
+        atexit.unregister(self._hook)
+        self._finalizer.detach()
+
+    # -- calls -----------------------------------------------------------------------------
+    def _check_thread(self) -> None:
+        if threading.current_thread() is self._owner.loop_thread:  # idents get reused
+            raise LoopThreadCallError(
+                "a scheduler_sync client was called from its own event-loop thread, which "
+                "would deadlock; code running in an event loop should use "
+                "scheduler_async.AsyncScheduler (and await its methods) instead"
+            )
+
+    def _submit(self, fn: Callable[[], Awaitable[T]]) -> concurrent.futures.Future[T]:
+        self._check_thread()
+        owner = self._owner
+        if owner.closed:
+            raise ClientClosedError("the client is closed")
+        call = _Call(fn)
+        try:
+            return owner.portal.start_task_soon(call.run)
+        except RuntimeError as exc:  # "This portal is not running": closed meanwhile
+            if owner.closed:
+                raise ClientClosedError("the client is closed") from exc
+            raise
+        except BaseException:
+            # Interrupted (Ctrl-C) while handing the call over: the task may already run, but
+            # we never got its future, so cancel it through the loop.
+            with contextlib.suppress(RuntimeError):
+                owner.loop.call_soon_threadsafe(call.abandon)
+            raise
+
+    def call(self, fn: Callable[[], Awaitable[T]], *, timeout: float | None = None) -> T:
+        """Run ``fn()`` as a task on the loop and wait for its result; errors pass unchanged.
+
+        If the wait is interrupted (``KeyboardInterrupt``, or ``timeout`` seconds passed, which
+        raises ``TimeoutError``), the task is cancelled and the interruption re-raised.
+        """
+        fut = self._submit(fn)
+        try:
+            return fut.result(timeout)
+        except concurrent.futures.CancelledError:
+            if self._owner.closed:  # cancelled by close() while in flight
+                raise ClientClosedError("the client was closed during the call") from None
+            raise
+        except BaseException:
+            fut.cancel()
+            raise
+
+    def iter_pages(
+        self, fetch: Callable[..., Awaitable[PageLike[T]]], token_param: str
+    ) -> Iterator[T]:
+        """Yield the items of every page, crossing to the loop once per page.
+
+        ``fetch(**{token_param: cursor})`` returns one page; the first call passes ``None``.
+        """
+        token: str | None = None
+        while True:
+            page = self.call(functools.partial(fetch, **{token_param: token}))
+            yield from page.data
+            if not page.next_cursor:
+                return
+            token = page.next_cursor
+
+    def iterate(self, agen_fn: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
+        """Yield the items of an async iterator that runs whole in ONE task on the loop.
+
+        A pump task feeds a zero-buffer memory stream (one crossing per item). Leaving the
+        ``for`` early cancels the pump; the async generator is closed on the loop.
+        """
+        send, recv = self.call(_open_stream)
+        send_t: MemoryObjectSendStream[T] = send
+        recv_t: MemoryObjectReceiveStream[T] = recv
+
+        async def pump() -> None:
+            async with send_t:
+                agen = agen_fn()
+                try:
+                    async for item in agen:
+                        await send_t.send(item)
+                finally:
+                    # Close it in THIS task and with no extra cancel scope: a generator suspended
+                    # at ``yield`` inside its own cancel scope must exit that scope as the
+                    # current one (garbage collection would close it in another task).
+                    aclose: Any = getattr(agen, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
+
+        try:
+            fut = self._submit(pump)
+        except BaseException:
+            self._close_stream(send_t)
+            self._close_stream(recv_t)
+            raise
+        try:
+            while True:
+                try:
+                    yield self.call(recv_t.receive)
+                except anyio.EndOfStream:
+                    break
+            fut.result()  # the producer's error, if any
+        finally:
+            fut.cancel()
+            self._close_stream(recv_t)
+
+    def _close_stream(
+        self, stream: MemoryObjectSendStream[T] | MemoryObjectReceiveStream[T]
+    ) -> None:
+        try:
+            self.call(stream.aclose)
+        except (RuntimeError, ClientClosedError):  # the loop is gone: nothing can race us now
+            stream.close()
+
+
+class _Call(Generic[T]):
+    """One call's task body; :meth:`abandon` (run on the loop) cancels it at any stage."""
+
+    __slots__ = ("abandoned", "fn", "scope")
+
+    def __init__(self, fn: Callable[[], Awaitable[T]]) -> None:
+        self.fn = fn
+        self.scope: anyio.CancelScope | None = None
+        self.abandoned = False
+
+    async def run(self) -> T:
+        with anyio.CancelScope() as scope:
+            self.scope = scope
+            if self.abandoned:
+                scope.cancel()
+            return await self.fn()
+        raise anyio.get_cancelled_exc_class()("the caller abandoned the call")
+
+    def abandon(self) -> None:
+        self.abandoned = True
+        if self.scope is not None:
+            self.scope.cancel()
+
+
+class SyncFacade:
+    """Base of the generated sync classes: ``_inner`` is the async twin, ``_rt`` the runtime."""
+
+    __slots__ = ()
+
+    _inner: Any
+    _rt: SyncRuntime
+
+    def __repr__(self) -> str:
+        inner = self._inner
+        return repr(inner).replace(type(inner).__name__, type(self).__name__, 1)
+
+
+async def _open_stream() -> tuple[MemoryObjectSendStream[Any], MemoryObjectReceiveStream[Any]]:
+    return anyio.create_memory_object_stream[Any](0)
