@@ -69,6 +69,7 @@ from scheduler_async import (
     UnprocessableEntityError,
     __version__,
 )
+from scheduler_async._sync_refresh import SessionRefresher
 
 from .client import Scheduler
 
@@ -126,6 +127,7 @@ __all__ = [
     "SchedulerError",
     "SchedulerSettings",
     "Session",
+    "SessionRefresher",
     "SpecificTimeAvailability",
     "SweepResult",
     "TimeSlot",

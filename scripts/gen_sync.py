@@ -630,6 +630,10 @@ def _all_key(name: str) -> tuple[int, str]:
     return (1, name) if name[:1].isupper() else (2, name)
 
 
+HAND_WRITTEN_TWINS = {"SessionRefresher": "scheduler_async._sync_refresh"}
+"""Sync classes that cannot be derived (their API takes sync callbacks); only re-exported."""
+
+
 def _render_init(public: list[str], index: Index, root: str) -> str:
     # Async-only names (AsyncScheduler, AsyncSessionRefresher, ...) need a loop: not re-exported.
     reexported = sorted((n for n in public if not n.startswith("Async")), key=_all_key)
@@ -646,10 +650,17 @@ def _render_init(public: list[str], index: Index, root: str) -> str:
         _doc(doc),
         ast.ImportFrom(ASYNC_PKG, [ast.alias(n) for n in reexported], 0),
         ast.ImportFrom(index.target[root], [ast.alias(sync_root)], 1),
+        *[
+            ast.ImportFrom(module, [ast.alias(name)], 0)
+            for name, module in HAND_WRITTEN_TWINS.items()
+        ],
         ast.Assign(
             [_store("__all__")],
             ast.List(
-                [ast.Constant(n) for n in sorted([*reexported, sync_root], key=_all_key)],
+                [
+                    ast.Constant(n)
+                    for n in sorted([*reexported, sync_root, *HAND_WRITTEN_TWINS], key=_all_key)
+                ],
                 ast.Load(),
             ),
         ),
