@@ -24,6 +24,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import functools
+import logging
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -36,6 +37,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from .errors import ClientClosedError, SchedulerError
 
 __all__ = ["LoopThreadCallError", "PageLike", "SyncFacade", "SyncRuntime", "loop_bound_argument"]
+
+logger = logging.getLogger("scheduler_async")
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -86,6 +89,7 @@ class _PortalOwner:
         self.loop_thread: threading.Thread = self.portal.call(threading.current_thread)
         self.aclose: Callable[[], Awaitable[None]] | None = None
         self.closed = False  # no new calls are accepted
+        self.warned_running_loop = False  # the one-time warning of calls from a running loop
         self.exited = False  # the portal context manager was exited (thread joined)
         self.shutdown_task: asyncio.Task[None] | None = None
         self.shutdown_done: concurrent.futures.Future[None] | None = None
@@ -214,6 +218,13 @@ class SyncRuntime:
     def _submit(self, fn: Callable[[], Awaitable[T]]) -> concurrent.futures.Future[T]:
         self._check_thread()
         owner = self._owner
+        if not owner.warned_running_loop and asyncio._get_running_loop() is not None:
+            owner.warned_running_loop = True
+            logger.warning(
+                "a scheduler_sync client is called from inside a running event loop: each "
+                "call blocks that loop until the answer arrives; in async code (e.g. a "
+                "notebook) prefer scheduler_async.AsyncScheduler and await its methods"
+            )
         if owner.closed:
             raise ClientClosedError("the client is closed")
         call = _Call(fn)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import logging
 import signal
 import subprocess
 import sys
@@ -261,7 +262,9 @@ def test_64_threads_share_one_client(client: Scheduler) -> None:
         assert starts(left) == []
 
 
-def test_works_inside_a_running_event_loop(client: Scheduler) -> None:
+def test_works_inside_a_running_event_loop(
+    client: Scheduler, caplog: pytest.LogCaptureFixture
+) -> None:
     config = create_config(client)
 
     async def notebook_cell() -> list[int]:
@@ -269,9 +272,13 @@ def test_works_inside_a_running_event_loop(client: Scheduler) -> None:
         avail = client.availability.get(
             start_time=at(9), end_time=at(10), configuration_id=config.id
         )
+        client.availability.get(start_time=at(9), end_time=at(10), configuration_id=config.id)
         return starts(avail)
 
-    assert asyncio.run(notebook_cell()) == [at(9), at(9.5)]
+    with caplog.at_level(logging.WARNING, logger="scheduler_async"):
+        assert asyncio.run(notebook_cell()) == [at(9), at(9.5)]
+    warnings = [r for r in caplog.records if "running event loop" in r.getMessage()]
+    assert len(warnings) == 1  # said once per client, not per call
 
 
 async def test_works_in_an_async_test(client: Scheduler) -> None:
