@@ -137,6 +137,7 @@ class Transport:
         self._session = session
         self._owns_session = session is None
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._paused_until = 0.0  # monotonic time before which no request is sent (shared 429)
         self._rand = rand or random.Random()
         self.max_response_bytes = max_response_bytes
@@ -162,6 +163,15 @@ class Transport:
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise errors.ClientClosedError("the client is closed")
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            if self._loop is not None:
+                raise errors.EventLoopMismatchError(
+                    "this AsyncScheduler was first used on another event loop, which owns its "
+                    "connection pool; create one client per event loop (e.g. inside the "
+                    "coroutine given to asyncio.run), or use scheduler_sync.Scheduler"
+                )
+            self._loop = loop
         if self._session is None:
             connector = aiohttp.TCPConnector(
                 limit=self.limits.max_connections,

@@ -4,6 +4,7 @@
 
     SchedulerError
     ├── ClientClosedError                 the client was closed
+    ├── EventLoopMismatchError            used from another event loop than its first one
     ├── MissingCredentialsError (ValueError)   no API key / grant id where one is needed
     └── APIError                          something happened on the way to or from the server
         ├── APIStatusError                the server answered with an error envelope (4xx/5xx)
@@ -33,6 +34,7 @@ __all__ = [
     "BadRequestError",
     "ClientClosedError",
     "ConflictError",
+    "EventLoopMismatchError",
     "InternalServerError",
     "MalformedResponseError",
     "MissingCredentialsError",
@@ -62,6 +64,14 @@ class SchedulerError(Exception):
 
 class ClientClosedError(SchedulerError, RuntimeError):
     """The client was used after ``aclose()``/``close()``."""
+
+
+class EventLoopMismatchError(SchedulerError, RuntimeError):
+    """An ``AsyncScheduler`` was used from an event loop other than the one it first ran on.
+
+    Its connection pool belongs to that first loop. Create one client per event loop (for
+    example inside the function you pass to ``asyncio.run``), or use ``scheduler_sync``.
+    """
 
 
 class MissingCredentialsError(SchedulerError, ValueError):

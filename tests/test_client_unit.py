@@ -632,3 +632,21 @@ def test_public_names_have_docstrings() -> None:
         obj = getattr(sa, name)
         if callable(obj) and not name.startswith("_"):
             assert obj.__doc__, name
+
+
+def test_a_client_refuses_a_second_event_loop() -> None:
+    import asyncio
+
+    client = AsyncScheduler(base_url=BASE)
+    url = f"{BASE}/v3/scheduling/availability?start_time=1&end_time=2&configuration_id=c"
+
+    async def use() -> None:
+        with aioresponses() as m:
+            m.get(url, payload={"request_id": "r", "data": {"time_slots": []}})
+            await client.availability.get(start_time=1, end_time=2, configuration_id="c")
+
+    asyncio.run(use())
+    with pytest.raises(sa.EventLoopMismatchError, match="one client per event loop"):
+        asyncio.run(use())
+    asyncio.run(client.aclose())  # no connection was opened: the pool closes cleanly
+    assert client.closed
