@@ -893,3 +893,80 @@ def test_dense_calendars_match_brute_force(method: str, seed: int) -> None:
             expected.append(Slot(ok, slot.start_time, slot.end_time))
     assert list(r.time_slots) == expected
     assert len(free.time_slots) > len(expected) > 0
+
+
+@pytest.mark.parametrize("method", ["collective", "max-availability"])
+@pytest.mark.parametrize("seed", range(4))
+def test_far_partly_sorted_busy_and_overlapping_windows_match_brute_force(
+    method: str, seed: int
+) -> None:
+    """Busy lists that defeat the engine's shortcuts still give exact results: intervals decades
+    away from the query (timestamps far from it, also negative ones), lists whose head is sorted
+    but whose tail is not, inverted and empty intervals, and overlapping open-hours entries that
+    offer the same start twice; ``find_slot`` agrees slot by slot."""
+    import random
+
+    rng = random.Random(seed)
+    people = [
+        person(
+            EMAILS[i],
+            [
+                hours(start="8:00", end="18:00", tz=tz),
+                hours(start="9:10", end="12:00", tz=tz),  # overlaps, with a shifted grid
+                hours(days=[1, 3], start="8:00", end="18:00", tz=tz),  # duplicates the first
+            ],
+        )
+        for i, tz in enumerate(["Europe/Berlin", "America/New_York", "Asia/Kathmandu"])
+    ]
+    cfg = config(people, method=method, duration=30, interval=15, before=5, after=10)
+    start, end, now = BASE, BASE + 7 * 86_400, BASE - 86_400
+    far = [(-(2**40), -(2**40) + 3600), (-86_400, 3600), (2**40, 2**40 + 60), (0, 2**41)]
+    busy: dict[str, list[tuple[int, int]]] = {}
+    for i, p in enumerate(people):
+        events = [(start + k * 3600, start + k * 3600 + 1800) for k in range(0, 40, 3)]  # sorted
+        for _ in range(rng.randint(100, 300)):
+            s = start - 7200 + rng.randrange(0, 8 * 86_400 // 300) * 300
+            events.append((s, s + rng.choice([0, -600, 300, 900, 2700, 5400])))
+        tail = events[16:] + (far[:3] if i else [])  # the third list is unbounded to the right
+        rng.shuffle(tail)
+        busy[p["email"]] = events[:16] + tail
+    busy[EMAILS[2]].append(far[3])  # busy from 1970 on: p2 is never free
+    r = compute_availability(cfg, busy, start, end, now, booking_counts={EMAILS[0]: 1})
+    srt = compute_availability(
+        cfg, {k: sorted(v) for k, v in busy.items()}, start, end, now, booking_counts={EMAILS[0]: 1}
+    )
+    assert r == srt
+    free = compute_availability(cfg, {}, start, end, now, booking_counts={EMAILS[0]: 1})
+    expected = []
+    for slot in free.time_slots:
+        ok = tuple(
+            x for x in slot.emails if not _conflicts(cfg, busy[x], slot.start_time, slot.end_time)
+        )
+        if ok and (method == "max-availability" or ok == slot.emails):
+            expected.append(Slot(ok, slot.start_time, slot.end_time))
+    assert list(r.time_slots) == expected
+    if method == "max-availability":
+        assert len(free.time_slots) > len(expected) > 0
+        assert all(EMAILS[2] not in s.emails for s in expected)
+    for slot in free.time_slots[::7]:
+        found = find_slot(
+            cfg, busy, slot.start_time, slot.end_time, now, booking_counts={EMAILS[0]: 1}
+        )
+        assert found == next((s for s in expected if s.start_time == slot.start_time), None)
+
+
+def test_result_slots_are_ordinary_frozen_slots() -> None:
+    """The engine builds ``Slot`` objects without calling ``Slot.__init__``; they must be
+    indistinguishable from constructed ones (fields in order, equality, hash, repr, frozen)."""
+    import attrs
+
+    cfg = two_people("max-fairness")
+    for r in (day_slots(cfg, busy=TWO_BUSY), day_slots(two_people("collective"))):
+        assert r.time_slots
+        for slot in r.time_slots:
+            built = Slot(slot.emails, slot.start_time, slot.end_time)
+            assert type(slot) is Slot
+            assert slot == built and hash(slot) == hash(built) and repr(slot) == repr(built)
+            assert isinstance(slot.emails, tuple) and slot.end_time > slot.start_time
+            with pytest.raises(attrs.exceptions.FrozenInstanceError):
+                slot.start_time = 0  # type: ignore[misc]

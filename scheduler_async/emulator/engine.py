@@ -1,9 +1,10 @@
 """Pure availability engine of the Scheduler emulator.
 
 ``compute_availability`` is a pure function of (configuration, busy intervals, query window, now):
-no I/O, no clock, no global mutable state. The configuration is the stored wire-JSON dict with the
-server defaults already filled in; the engine re-applies the same defaults itself so a partial dict
-also works. All times are Unix seconds.
+no I/O, no clock, no global mutable state (a bounded module-level memo of time-zone window
+boundaries only saves work: ``ZoneInfo`` data never changes, so it cannot change a result). The
+configuration is the stored wire-JSON dict with the server defaults already filled in; the engine
+re-applies the same defaults itself so a partial dict also works. All times are Unix seconds.
 
 Choices made where the public spec is silent or *unconfirmed* (see ``scheduler-api.md``):
 
@@ -81,8 +82,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from itertools import islice, repeat
 from operator import add, itemgetter, lt
 from typing import Any
@@ -194,6 +197,8 @@ def _where(path: str, msg: str) -> ConfigError:
 
 
 def _mapping(value: Any, path: str, *, optional: bool = True) -> Mapping[str, Any]:
+    if type(value) is dict:  # the usual case, without the slower ABC check
+        return value
     if value is None and optional:
         return {}
     if not isinstance(value, Mapping):
@@ -202,6 +207,8 @@ def _mapping(value: Any, path: str, *, optional: bool = True) -> Mapping[str, An
 
 
 def _list(value: Any, path: str) -> Sequence[Any]:
+    if type(value) is list or type(value) is tuple:  # the usual cases, without the ABC check
+        return value
     if value is None:
         return ()
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
@@ -397,27 +404,13 @@ def validate_config(config: Mapping[str, Any]) -> None:
 
 # A window: (start, end, utc_offset_at_start) in seconds; the offset gives local wall-clock time.
 _Window = tuple[int, int, int]
-_OffsetCache = dict[tuple[ZoneInfo, int], int]
-
-
-def _offset(tz: ZoneInfo, day: int, minutes: int, cache: _OffsetCache) -> int:
-    """UTC offset (seconds) of local wall time ``minutes`` after midnight of date ordinal ``day``.
-
-    Offsets at local midnights are cached; when a day starts and ends with the same offset it has
-    no transition, so no further ``datetime`` is built for times inside it.
-    """
-    first = cache.get((tz, day))
-    if first is None:
-        first = cache[(tz, day)] = _wall_offset(tz, day, 0)
-    if minutes == 0:
-        return first
-    following = cache.get((tz, day + 1))
-    if following is None:
-        following = cache[(tz, day + 1)] = _wall_offset(tz, day + 1, 0)
-    return first if first == following else _wall_offset(tz, day, minutes)
 
 
 def _wall_offset(tz: ZoneInfo, day: int, minutes: int) -> int:
+    """UTC offset (seconds) of local wall time ``minutes`` after midnight of date ordinal ``day``.
+
+    A wall time in a DST gap or fold resolves like ``zoneinfo`` with ``fold=0``.
+    """
     # ``ZoneInfo.utcoffset`` of a naive datetime reads it as local wall time (fold=0), exactly
     # like the aware datetime's ``utcoffset()``, and costs a fraction of building one.
     wall = datetime.fromordinal(day)
@@ -427,18 +420,27 @@ def _wall_offset(tz: ZoneInfo, day: int, minutes: int) -> int:
     return delta.days * _DAY + delta.seconds if delta is not None else 0
 
 
-def _local(tz: ZoneInfo, day: int, minutes: int, cache: _OffsetCache) -> tuple[int, int]:
-    """(UTC instant, UTC offset) of local wall time ``day`` + ``minutes`` (1440 = next midnight).
-
-    A wall time in a DST gap resolves like ``zoneinfo`` with ``fold=0`` (the earlier offset).
-    """
+def _local(tz: ZoneInfo, day: int, minutes: int) -> tuple[int, int]:
+    """(UTC instant, UTC offset) of local wall time ``day`` + ``minutes`` (1440 = next midnight)."""
     if minutes >= 1440:
         day, minutes = day + 1, minutes - 1440
-    offset = _offset(tz, day, minutes, cache)
+    offset = _wall_offset(tz, day, minutes)
     return (day - _EPOCH_ORDINAL) * _DAY + minutes * _MIN - offset, offset
 
 
-def _windows(p: _Participant, lo: int, hi: int, cache: _OffsetCache) -> list[_Window]:
+@lru_cache(maxsize=8192)
+def _window(tz: ZoneInfo, day: int, start: int, end: int) -> _Window:
+    """The window of local wall times ``start``..``end`` minutes (1440 = next midnight) on date
+    ordinal ``day`` in ``tz``; it may be empty (end <= start) on a DST-change day.
+
+    Memoized: a ``ZoneInfo`` object's data never changes (it hashes by identity), so the memo
+    cannot change a result; it only spares the offset lookups of windows seen before.
+    """
+    ws, off = _local(tz, day, start)
+    return ws, _local(tz, day, end)[0], off
+
+
+def _windows(p: _Participant, lo: int, hi: int) -> list[_Window]:
     """Windows of ``p`` overlapping ``[lo, hi)``, sorted by start (full, unclipped windows)."""
     out: list[_Window] = []
     for h in p.hours:
@@ -449,15 +451,13 @@ def _windows(p: _Participant, lo: int, hi: int, cache: _OffsetCache) -> list[_Wi
         for day in range(first, last + 1):
             # Ordinal 1 (0001-01-01) is a Monday, so ordinal % 7 is the API's day (0 = Sunday).
             if day % 7 in days and day not in skip:
-                ws, off = _local(tz, day, start, cache)
-                we = _local(tz, day, end, cache)[0]
-                if ws < hi and we > lo and we > ws:
-                    out.append((ws, we, off))
+                w = _window(tz, day, start, end)
+                if w[0] < hi and w[1] > lo and w[1] > w[0]:
+                    out.append(w)
     for s in p.specific:
-        ws, off = _local(s.tz, s.day, s.start, cache)
-        we = _local(s.tz, s.day, s.end, cache)[0]
-        if ws < hi and we > lo and we > ws:
-            out.append((ws, we, off))
+        w = _window(s.tz, s.day, s.start, s.end)
+        if w[0] < hi and w[1] > lo and w[1] > w[0]:
+            out.append(w)
     out.sort()
     return out
 
@@ -527,51 +527,90 @@ def _free_zones(
     Every interval with ``be <= s - before`` also has ``bs < e + after``, so the number of
     conflicts at ``s`` is ``#(bs < s + dur + after) - #(be <= s - before)``: two bisections into
     separately sorted starts and ends. Each zone is walked from conflict to free stretch and back
-    (one pair of bisections per stretch, never one per start), so the cost grows with the number
-    of busy intervals inside the zones, not with the number of slot starts. For one or two starts
-    a linear scan is cheaper than sorting the intervals.
+    (at most one pair of bisections per stretch, never one per start), so the walk grows with the
+    number of busy intervals inside the zones, not with the number of slot starts; sorting the
+    intervals is the main cost. Unsorted intervals are sorted as small ints relative to the zones
+    (faster to compare than full Unix times); input whose head is sorted is taken as it is. For
+    one or two starts a linear scan is cheaper than sorting the intervals.
     """
     if not intervals or not zones:
         return zones
     if len(zones) <= 2 and sum(last - first for first, last in zones) <= step * (2 - len(zones)):
-        # At most two starts (e.g. ``find_slot``): scan the intervals, no sorting.
+        # At most two starts (e.g. ``find_slot``): scan the intervals, no sorting. One plain
+        # comprehension keeps the few intervals that can touch either start.
+        starts = _starts(zones, step)
+        lead, lo, hi = dur + after, starts[0] - before, starts[-1] + dur + after
+        near = [(bs, be) for bs, be in intervals if bs < hi and be > lo and be > bs]
         return [
-            (s, s)
-            for s in _starts(zones, step)
-            if not any(be > bs and bs < s + dur + after and be > s - before for bs, be in intervals)
+            (s, s) for s in starts if not any(bs < s + lead and be > s - before for bs, be in near)
         ]
-    ss = list(map(itemgetter(0), intervals))
-    es = list(map(itemgetter(1), intervals))
+    lead = dur + after
+    reach = lead + before  # with ``lead``, how far an interval's end reaches past a free start
+    head = [iv[0] for iv in islice(intervals, 16)]
+    if head == sorted(head):
+        # Most likely sorted already (as the emulator's store passes them): sorting is nearly
+        # free, so skip the shifting below.
+        base = 0
+        ss = list(map(itemgetter(0), intervals))
+        es = list(map(itemgetter(1), intervals))
+    else:
+        # Times taken relative to ``base`` (a zone start plus ``lead``) stay small ints (below
+        # 2**30) near the query window, which ``list.sort`` compares several times faster than
+        # full-size Unix times. Far-away intervals are still exact, only slower to sort.
+        base = zones[0][0] + lead
+        ss = [bs - base for bs, _ in intervals]
+        es = [be - base for _, be in intervals]
     if not all(map(lt, ss, es)):
-        valid = [(bs, be) for bs, be in intervals if be > bs]
+        valid = [(bs, be) for bs, be in zip(ss, es, strict=True) if be > bs]
         if not valid:
             return zones
         ss, es = [v[0] for v in valid], [v[1] for v in valid]
     ss.sort()
     es.sort()
-    n = len(ss)
-    lead = dur + after
+    shift = base - lead
+    # Sentinel: an interval that starts after every zone ends (and after every real one).
+    ss.append(max(ss[-1], max([last for _, last in zones]) - shift) + 1)
+    # ``ss``/``es`` are relative to ``base`` and a start ``s`` below to ``shift``, so ``s``
+    # conflicts with an interval iff ``bs < s`` and ``be > s - reach``.
     out: list[_Zone] = []
     append = out.append
     for first, last in zones:
+        first -= shift
+        last -= shift
         s = first
+        over = 0  # a lower bound of the number of intervals over by s (grows with s)
         while s <= last:
-            began = bisect_left(ss, s + lead)  # intervals that start before the slot ends
-            if began > bisect_right(es, s - before):
+            began = bisect_left(ss, s)  # intervals that start before the slot (and buffer) ends
+            if began > over and began > (over := bisect_right(es, s - reach)):
                 # Conflict at s: skip to when all intervals begun so far are over.
-                s = es[began - 1] + before
-            elif began == n or ss[began] - lead >= last:
-                append((s, last))  # free to the end of the zone
+                s = es[began - 1] + reach
+                s += (first - s) % step  # up onto the zone's grid
+                over = began
+            elif (stop := ss[began]) >= last:  # the last start before the next interval begins
+                append((s + shift, last + shift))  # free to the end of the zone
                 break
             else:
-                stop = ss[began] - lead  # the last start before the next interval begins
-                append((s, stop - (stop - s) % step))
+                append((s + shift, stop - (stop - s) % step + shift))
                 s = stop + 1
-            s += (first - s) % step  # up onto the zone's grid
+                s += (first - s) % step
     return out
 
 
 # --------------------------------------------------------------------------- the computation
+
+# ``Slot`` is a frozen attrs class with ``__slots__`` and no validators, converters or
+# ``__attrs_post_init__``, so writing its slots through their descriptors builds exactly the
+# object ``Slot(emails, start, end)`` would, at about half the cost of the frozen ``__init__``.
+_SET_EMAILS, _SET_START, _SET_END = (Slot.__dict__[a.name].__set__ for a in attrs.fields(Slot))
+
+
+def _slots(emails: Iterable[tuple[str, ...]], starts: list[int], dur: int) -> tuple[Slot, ...]:
+    """``tuple(map(Slot, emails, starts, (s + dur for s in starts)))``, built faster."""
+    out = tuple(map(object.__new__, repeat(Slot, len(starts))))
+    deque(map(_SET_EMAILS, out, emails), 0)
+    deque(map(_SET_START, out, starts), 0)
+    deque(map(_SET_END, out, map(add, starts, repeat(dur))), 0)
+    return out
 
 
 def _order(
@@ -599,15 +638,14 @@ def _run(
     end_time: int,
     now: int,
     order: tuple[str, ...] | None,
-) -> list[Slot]:
+) -> tuple[Slot, ...]:
     dur = plan.duration
     first_ok = max(start_time, now + plan.notice)
     last_ok = min(end_time - dur, now + plan.horizon - 1)
     if first_ok > last_ok:
-        return []
+        return ()
     lo, hi = first_ok, last_ok + dur  # every offered slot lies inside [lo, hi)
-    cache: _OffsetCache = {}
-    per_part = [_windows(p, lo, hi, cache) for p in plan.participants]
+    per_part = [_windows(p, lo, hi) for p in plan.participants]
     step = plan.step
 
     def free(email: str, zones: list[_Zone]) -> list[_Zone]:
@@ -622,26 +660,29 @@ def _run(
         zones = _zones(common, plan, first_ok, last_ok)
         for p in plan.participants:
             if not zones:
-                return []
+                return ()
             zones = free(p.email, zones)
         emails = tuple(p.email for p in plan.participants)
         starts = _starts(zones, step)
-        return list(map(Slot, repeat(emails), starts, map(add, starts, repeat(dur))))
+        return _slots(repeat(emails), starts, dur)
 
-    # Round robin: each participant offers their own grid points; walk participants in `order`
-    # so every slot's email list comes out already ordered.
+    # Round robin: each participant offers their own grid points. ``masks`` maps each free start
+    # to a bit set of the participants free there, bit ``k`` for ``order[k]``; a start offered
+    # twice by one participant (overlapping windows) just sets the same bit again.
     index = {p.email: i for i, p in enumerate(plan.participants)}
-    by_start: dict[int, list[str]] = {}
-    for email in order:
-        offers = _zones(per_part[index[email]], plan, first_ok, last_ok)
-        for s in _starts(free(email, offers), step):
-            if s in by_start:
-                by_start[s].append(email)
-            else:
-                by_start[s] = [email]
-    starts = sorted(by_start)
-    emails_of = map(tuple, map(by_start.__getitem__, starts))
-    return list(map(Slot, emails_of, starts, map(add, starts, repeat(dur))))
+    masks: dict[int, int] = {}
+    get = masks.get
+    for rank, email in enumerate(order):
+        bit = 1 << rank
+        for first, last in free(email, _zones(per_part[index[email]], plan, first_ok, last_ok)):
+            for s in range(first, last + 1, step):
+                masks[s] = get(s, 0) | bit
+    # One shared email tuple per distinct set of participants, listed in ``order``.
+    emails_of = {
+        m: tuple(e for k, e in enumerate(order) if m >> k & 1) for m in set(masks.values())
+    }
+    starts = sorted(masks)
+    return _slots(map(emails_of.__getitem__, map(masks.__getitem__, starts)), starts, dur)
 
 
 def compute_availability(
@@ -662,7 +703,7 @@ def compute_availability(
     order = _order(plan, last_booked, booking_counts)
     if start_time >= end_time:
         return AvailabilityResult((), order)
-    return AvailabilityResult(tuple(_run(plan, busy, start_time, end_time, now, order)), order)
+    return AvailabilityResult(_run(plan, busy, start_time, end_time, now, order), order)
 
 
 def find_slot(
