@@ -105,6 +105,11 @@ def _client_timeout(base: Timeout) -> aiohttp.ClientTimeout:
     )
 
 
+def _retry_after(err: errors.APIStatusError) -> float | None:
+    """Seconds the server asked us to wait (``Retry-After``), on any status."""
+    return parse_retry_after(err.headers.get("Retry-After"), time.time())
+
+
 def _excerpt(raw: bytes) -> str:
     return raw[:_EXCERPT].decode("utf-8", "replace")
 
@@ -471,22 +476,14 @@ class Transport:
         if not isinstance(body, dict):
             if status >= 400:
                 # A non-JSON error page (e.g. a proxy's HTML 502): keep status, show an excerpt.
-                err_cls = errors.status_error_class(status)
-                err = err_cls(
-                    f"non-JSON error response: {_excerpt(raw)!r}",
-                    status_code=status,
-                    headers=resp_headers,
-                    body=_excerpt(raw),
-                    method=method,
-                    path=log_path,
-                    request_id=rid,
+                err = self._status_error(
+                    status, resp_headers, None, rid, method, log_path, retries, credential
                 )
-                if status in (429, 502, 503, 504) or status >= 500:
+                err.message = f"non-JSON error response: {_excerpt(raw)!r}"
+                err.body = _excerpt(raw)
+                if status == 429 or status >= 500:
                     raise _AttemptFailed(
-                        Failure.STATUS,
-                        err,
-                        status=status,
-                        retry_after=parse_retry_after(resp_headers.get("Retry-After"), time.time()),
+                        Failure.STATUS, err, status=status, retry_after=_retry_after(err)
                     )
                 raise err
             raise errors.MalformedResponseError(
@@ -498,17 +495,11 @@ class Transport:
                 path=log_path,
                 request_id=rid,
             )
-        if status >= 500 or status in (429, 502, 503, 504):
+        if status == 429 or status >= 500:
             err = self._status_error(
                 status, resp_headers, body, rid, method, log_path, retries, credential
             )
-            raise _AttemptFailed(
-                Failure.STATUS,
-                err,
-                status=status,
-                retry_after=getattr(err, "retry_after", None)
-                or parse_retry_after(resp_headers.get("Retry-After"), time.time()),
-            )
+            raise _AttemptFailed(Failure.STATUS, err, status=status, retry_after=_retry_after(err))
         return status, resp_headers, body, rid
 
     async def _read_limited(

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from multidict import CIMultiDict
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -116,6 +118,7 @@ class APIStatusError(APIError):
     error_type: str | None
     provider_error: Any
     headers: Mapping[str, str]
+    """Response headers (case-insensitive)."""
     body: Any
 
     def __init__(
@@ -138,7 +141,7 @@ class APIStatusError(APIError):
         self.status_code = status_code
         self.error_type = error_type
         self.provider_error = provider_error
-        self.headers = dict(headers or {})
+        self.headers = CIMultiDict(headers or {})
         self.body = body
 
     def __str__(self) -> str:
@@ -208,7 +211,7 @@ class MalformedResponseError(APIError):
         )
         self.status_code = status_code
         self.body_excerpt = body_excerpt
-        self.headers = dict(headers or {})
+        self.headers = CIMultiDict(headers or {})
 
     def __str__(self) -> str:
         status = f"HTTP {self.status_code}: " if self.status_code is not None else ""

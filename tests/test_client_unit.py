@@ -339,7 +339,7 @@ async def test_error_statuses_map_to_classes(
     assert err.message == "it broke"
     assert err.request_id == "req-err"
     assert err.provider_error == {"x": 1}
-    assert err.headers["Retry-After"] == "7"
+    assert err.headers["Retry-After"] == "7" and err.headers["retry-after"] == "7"
     assert err.path == "/v3/scheduling/bookings/BK1"
     assert "it broke" in str(err) and str(status) in str(err)
     if isinstance(err, sa.RateLimitError):
@@ -650,3 +650,16 @@ def test_a_client_refuses_a_second_event_loop() -> None:
         asyncio.run(use())
     asyncio.run(client.aclose())  # no connection was opened: the pool closes cleanly
     assert client.closed
+
+
+async def test_non_json_429_keeps_retry_after(mock: Any) -> None:
+    url = f"{BASE}/v3/scheduling/bookings/BK1?configuration_id=CFG"
+    mock.get(
+        url, status=429, body="slow down", content_type="text/plain", headers={"retry-after": "9"}
+    )
+    async with AsyncScheduler(base_url=BASE, retry=RetryPolicy(max_retries=0)) as c:
+        with pytest.raises(sa.RateLimitError) as info:
+            await c.bookings.get("BK1", configuration_id="CFG")
+    assert info.value.retry_after == 9.0
+    assert info.value.headers["Retry-After"] == "9"
+    assert "slow down" in str(info.value) and info.value.body == "slow down"
