@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import cattrs
 
 from .. import errors
+from .._args import path_id
 from .._config import Timeout
 from .._convert import structure
 from .._response import APIResponse
@@ -31,8 +32,6 @@ class Resource:
         return f"<{type(self).__name__}>"
 
     def _grant(self, grant_id: str | None) -> str:
-        from .._args import path_id
-
         value = grant_id if grant_id is not None else self._grant_id
         if value is None:
             raise errors.MissingCredentialsError(
