@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -16,7 +17,10 @@ TimeLike: TypeAlias = datetime | int
 
 
 def to_unix(value: TimeLike, name: str) -> int:
-    """Unix seconds from an aware datetime or an int; naive datetimes and bools are refused."""
+    """Unix seconds from an aware datetime (fractions of a second dropped) or an int.
+
+    Naive datetimes and bools are refused.
+    """
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an aware datetime or Unix seconds (int), not a bool")
     if isinstance(value, datetime):
@@ -25,10 +29,7 @@ def to_unix(value: TimeLike, name: str) -> int:
                 f"{name} is a naive datetime; pass a timezone-aware one "
                 "(e.g. datetime(..., tzinfo=timezone.utc)) or Unix seconds"
             )
-        ts = value.timestamp()
-        if ts != int(ts):
-            raise ValueError(f"{name} must be on a whole second")
-        return int(ts)
+        return math.floor(value.timestamp())  # the API counts whole seconds
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"{name} must be >= 0 Unix seconds")

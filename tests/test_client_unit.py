@@ -663,3 +663,16 @@ async def test_non_json_429_keeps_retry_after(mock: Any) -> None:
     assert info.value.retry_after == 9.0
     assert info.value.headers["Retry-After"] == "9"
     assert "slow down" in str(info.value) and info.value.body == "slow down"
+
+
+async def test_sub_second_datetimes_are_floored(client: AsyncScheduler, mock: Any) -> None:
+    url = (
+        f"{BASE}/v3/scheduling/availability"
+        "?start_time=1709643600&end_time=1709665200&configuration_id=c"
+    )
+    mock.get(url, payload={"request_id": "r", "data": {"time_slots": []}})
+    start = datetime(2024, 3, 5, 13, 0, 0, 999_999, tzinfo=UTC)
+    await client.availability.get(
+        start_time=start, end_time=start + timedelta(hours=6), configuration_id="c"
+    )
+    assert only_call(mock, "GET", url) is not None
