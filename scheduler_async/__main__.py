@@ -65,9 +65,9 @@ def _run_emulator(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    print(f"Scheduler emulator listening on {emulator.url} (Ctrl-C to stop)", flush=True)
-    print(f"admin API: {emulator.url}/_emulator/health", flush=True)
-    try:
+    try:  # Ctrl-C may come as soon as the first line is out: stop cleanly from here on
+        print(f"Scheduler emulator listening on {emulator.url} (Ctrl-C to stop)", flush=True)
+        print(f"admin API: {emulator.url}/_emulator/health", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
