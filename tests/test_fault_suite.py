@@ -39,7 +39,7 @@ FAULTS = {
     "drop_before": 0.03,
     "drop_after": 0.03,
     "stall": 0.03,
-    "stall_seconds": 0.4,
+    "stall_seconds": 1.2,
     "retry_after": 0,
 }
 
@@ -88,7 +88,7 @@ async def run_suite(emu: Any, *, operations: int, workers: int, seed: int) -> Le
         api_key="fault-key",
         grant_id="g-faults",
         base_url=emu.url,
-        timeout=Timeout(connect=2.0, read=0.15, total=5.0),
+        timeout=Timeout(connect=2.0, read=0.6, total=5.0),
         retry=RetryPolicy(
             max_retries=8, backoff_base=0.002, backoff_cap=0.02, budget_capacity=10**6
         ),

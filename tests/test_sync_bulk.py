@@ -60,8 +60,10 @@ def env(scheduler_emulator_fresh: Any) -> Iterator[tuple[Any, Scheduler]]:
         api_key="k",
         grant_id="g-sync",
         base_url=emu.url,
-        timeout=Timeout(connect=2.0, read=0.15, total=5.0),
-        retry=RetryPolicy(max_retries=8, backoff_base=0.002, backoff_cap=0.02),
+        timeout=Timeout(connect=2.0, read=0.6, total=5.0),
+        retry=RetryPolicy(
+            max_retries=8, backoff_base=0.002, backoff_cap=0.02, budget_capacity=10**6
+        ),
     ) as client:
         yield emu, client
 
