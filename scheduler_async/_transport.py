@@ -88,14 +88,12 @@ class _AttemptFailed(Exception):
         *,
         status: int | None = None,
         retry_after: float | None = None,
-        timeout: bool = False,
     ) -> None:
         super().__init__(str(error))
         self.failure = failure
         self.error = error
         self.status = status
         self.retry_after = retry_after
-        self.timeout = timeout
 
 
 @functools.lru_cache(maxsize=64)
@@ -349,10 +347,8 @@ class Transport:
     ) -> aiohttp.ClientTimeout:
         if policy.deadline is None:
             return _client_timeout(base)
-        total = base.total
-        if policy.deadline is not None:
-            remaining = max(0.001, policy.deadline - (time.monotonic() - started))
-            total = remaining if total is None else min(total, remaining)
+        remaining = max(0.001, policy.deadline - (time.monotonic() - started))
+        total = remaining if base.total is None else min(base.total, remaining)
         return aiohttp.ClientTimeout(
             total=total, connect=base.connect, sock_connect=base.connect, sock_read=base.read
         )
@@ -398,10 +394,6 @@ class Transport:
                         cur_url = target
                         continue
                     raw = await self._read_limited(resp, method, log_path, retries)
-            except _AttemptFailed:
-                raise
-            except errors.APIError:
-                raise
             except aiohttp.ClientConnectorCertificateError as exc:
                 raise errors.APIConnectionError(
                     f"TLS certificate verification failed: {exc.__class__.__name__}",
@@ -414,7 +406,6 @@ class Transport:
                     errors.APITimeoutError(
                         "timed out waiting for a connection", method=method, path=log_path
                     ),
-                    timeout=True,
                 ) from exc
             except aiohttp.ClientConnectorError as exc:
                 raise _AttemptFailed(
@@ -432,7 +423,6 @@ class Transport:
                     errors.APITimeoutError(
                         "timed out waiting for the answer", method=method, path=log_path
                     ),
-                    timeout=True,
                 ) from exc
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
                 raise _AttemptFailed(
