@@ -419,9 +419,11 @@ async def test_webhook_app_shorthand() -> None:
     await server.start_server()
     try:
         body, headers = signed(sample("booking.reminder"))
-        async with aiohttp.ClientSession() as http:
-            async with http.post(server.make_url("/webhook"), data=body, headers=headers) as r:
-                assert r.status == 200
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(server.make_url("/webhook"), data=body, headers=headers) as r,
+        ):
+            assert r.status == 200
     finally:
         await server.close()  # on_cleanup waits for the callback
     assert seen == ["booking.reminder"]
