@@ -409,7 +409,12 @@ class WebhookReceiver:
                 await asyncio.wait(pending)
 
     async def aiohttp_handler(self, request: web.Request) -> web.StreamResponse:
-        """An ``aiohttp.web`` handler: ``router.add_route("*", path, receiver.aiohttp_handler)``."""
+        """An ``aiohttp.web`` handler: ``router.add_route("*", path, receiver.aiohttp_handler)``.
+
+        For destinations with ``compressed_delivery``, the hosting app needs
+        ``web.Application(handler_args={"auto_decompress": False})`` (as :meth:`app` sets):
+        the signature covers the gzipped body, which aiohttp otherwise decompresses first.
+        """
         from aiohttp import web
 
         body = b""
@@ -417,6 +422,14 @@ class WebhookReceiver:
             if request.content_length is not None and request.content_length > self.max_body_bytes:
                 return web.Response(status=413, text="body too large")
             body = await request.content.read(self.max_body_bytes + 1)
+            encoding = request.headers.get("Content-Encoding", "").strip().lower()
+            if encoding == "gzip" and not body.startswith(b"\x1f\x8b"):
+                # aiohttp decompressed the body already: the signature covers the compressed one
+                _log.warning(
+                    "gzip webhook body was decompressed by aiohttp before verification; "
+                    "serve the receiver with handler_args={'auto_decompress': False}"
+                )
+                return web.Response(status=500, text="server decompressed the body")
         result = self.handle(request.method, request.query, request.headers, body)
         return web.Response(
             status=result.status, body=result.body, content_type=result.content_type
@@ -426,7 +439,10 @@ class WebhookReceiver:
         """A ``web.Application`` serving this receiver on ``path`` (callbacks closed on cleanup)."""
         from aiohttp import web
 
-        app = web.Application(client_max_size=self.max_body_bytes + 1)
+        app = web.Application(
+            client_max_size=self.max_body_bytes + 1,
+            handler_args={"auto_decompress": False},  # verify over the raw (gzipped) body
+        )
         app.router.add_route("*", path, self.aiohttp_handler)
 
         async def _cleanup(_: web.Application) -> None:

@@ -54,7 +54,9 @@ def _default_authorize(request: web.Request) -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise web.HTTPUnauthorized(reason="missing API key")
+        raise WebhookHubError(
+            "unauthorized", "missing API key (Authorization: Bearer <API key>)", 401
+        )
 
 
 def _json(rid: str, body: Mapping[str, Any], status: int = 200) -> web.Response:
@@ -122,9 +124,9 @@ class _Routes:
     def wrap(self, fn: Callable[[web.Request], Awaitable[Any]], *, auth: bool = True) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
             rid = self.request_id(request)
-            if auth:
-                self.authorize(request)
             try:
+                if auth:
+                    self.authorize(request)
                 result = await fn(request)
             except WebhookHubError as exc:
                 body = {

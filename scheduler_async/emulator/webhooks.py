@@ -536,20 +536,24 @@ class WebhookHub:
         """The hub's HTTP client session (created on first use, closed by :meth:`close`)."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-                headers={"User-Agent": "scheduler-emulator-webhooks"},
+                headers={"User-Agent": "scheduler-emulator-webhooks"}
             )
         return self._session
+
+    def _timeout(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=self.timeout)
 
     async def verify_destination(self, url: str) -> None:
         """The creation handshake: GET ``url?challenge=...`` must answer 200 with the value."""
         challenge = secrets.token_urlsafe(16)
         try:
-            async with self.session().get(url, params={"challenge": challenge}) as resp:
+            async with self.session().get(
+                url, params={"challenge": challenge}, timeout=self._timeout()
+            ) as resp:
                 text = await resp.text(errors="replace")
                 status = resp.status
         except TimeoutError:
-            raise WebhookHubError.unverified("timed out after 10s") from None
+            raise WebhookHubError.unverified(f"timed out after {self.timeout:g}s") from None
         except (aiohttp.ClientError, ValueError) as exc:
             raise WebhookHubError.unverified(f"request failed: {type(exc).__name__}") from None
         if status != 200:
@@ -700,7 +704,9 @@ class WebhookHub:
             copy=p.copy,
         )
         try:
-            async with self.session().post(hook.webhook_url, data=body, headers=headers) as resp:
+            async with self.session().post(
+                hook.webhook_url, data=body, headers=headers, timeout=self._timeout()
+            ) as resp:
                 await resp.read()
                 attempt.status = resp.status
                 attempt.ok = 200 <= resp.status < 300
@@ -803,7 +809,9 @@ class WebhookHub:
             "X-Nylas-Signature": sign(body, TEST_EVENT_SECRET),
         }
         try:
-            async with self.session().post(url, data=body, headers=headers) as resp:
+            async with self.session().post(
+                url, data=body, headers=headers, timeout=self._timeout()
+            ) as resp:
                 await resp.read()
                 return 200 <= resp.status < 300
         except (TimeoutError, aiohttp.ClientError, ValueError):
