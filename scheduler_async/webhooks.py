@@ -8,6 +8,25 @@ and :func:`webhook_app`; ``aiohttp.web`` is imported only when those are used.
 
 Nylas signs every notification with ``x-nylas-signature``: the lowercase hex HMAC-SHA256 of the
 raw request body (before any gzip decompression), keyed by the destination's webhook secret.
+
+aiohttp::
+
+    async def on_notification(n: AnyNotification) -> None:
+        if isinstance(n, BookingCreated):
+            print(n.booking.booking_id, n.booking.booking_ref)
+
+    app = webhook_app(on_notification, secret=os.environ["WEBHOOK_SECRET"], path="/webhook")
+
+FastAPI / Starlette (any framework: pass method, query, headers and the raw body)::
+
+    receiver = WebhookReceiver(on_notification, secret=[new_secret, old_secret])
+
+    @api.api_route("/webhook", methods=["GET", "POST"])
+    async def webhook(request: Request) -> Response:
+        result = receiver.handle(
+            request.method, request.query_params, request.headers, await request.body()
+        )
+        return Response(result.body, status_code=result.status, media_type=result.content_type)
 """
 
 from __future__ import annotations
