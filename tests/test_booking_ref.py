@@ -6,6 +6,8 @@ import base64
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scheduler_async.booking_ref import BookingRef, InvalidBookingRefError, parse_booking_ref
 from scheduler_async.emulator.store import Booking
@@ -103,3 +105,15 @@ def test_agrees_with_emulator_booking_reference() -> None:
     assert (ref.configuration_id, ref.booking_id) == (str(CFG), str(BKG))
     assert ref.salt == booking.salt_b64
     assert ref.encode() == booking.reference
+
+
+@given(cfg=st.uuids(), bkg=st.uuids(), salt=st.binary(min_size=1, max_size=64))
+def test_round_trip_property(cfg: uuid.UUID, bkg: uuid.UUID, salt: bytes) -> None:
+    text = b64(cfg.bytes + bkg.bytes + salt)
+    ref = parse_booking_ref(text)
+    assert (ref.configuration_id, ref.booking_id, ref.salt_bytes) == (str(cfg), str(bkg), salt)
+    assert ref.encode() == text
+    assert (
+        BookingRef(configuration_id=ref.configuration_id, booking_id=ref.booking_id, salt=ref.salt)
+        == ref
+    )
