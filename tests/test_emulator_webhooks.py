@@ -105,8 +105,9 @@ class Env:
         async with self.http.post(f"{self.api}/v3/webhooks", json=payload, headers=KEY) as r:
             data: dict[str, Any] = await r.json()
             assert r.status == 200, data
-        self.secrets.append(data["data"]["webhook_secret"])
-        return data["data"]
+        created: dict[str, Any] = data["data"]
+        self.secrets.append(created["webhook_secret"])
+        return created
 
     async def call(self, method: str, path: str, **kw: Any) -> tuple[int, Any]:
         kw.setdefault("headers", KEY)

@@ -25,6 +25,7 @@ from scheduler_async.webhooks import (
     AnyNotification,
     BookingCancelled,
     BookingCreated,
+    BookingNotification,
     BookingPending,
     BookingReminder,
     BookingRescheduled,
@@ -188,7 +189,7 @@ def test_payload_round_trip(trigger: str, cls: type[Any]) -> None:
 
     raw = sample(trigger)
     n = parse_notification(json.dumps(raw).encode())
-    assert type(n) is cls
+    assert type(n) is cls and isinstance(n, BookingNotification)
     assert n.type == trigger and n.id == "notif-1" and n.time == 1719838800
     assert n.webhook_delivery_attempt == 1
     assert n.data.application_id == "app-1"
