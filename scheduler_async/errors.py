@@ -285,3 +285,18 @@ def status_error_class(status: int) -> type[APIStatusError]:
     if status >= 500:
         return InternalServerError
     return APIStatusError
+
+
+class WebhookError(SchedulerError):
+    """A webhook notification could not be accepted (base of the two below)."""
+
+
+class WebhookSignatureError(WebhookError):
+    """The ``x-nylas-signature`` header is missing or does not match the body (no secret shown)."""
+
+
+class WebhookPayloadError(WebhookError, ValueError):
+    """The notification body is not the JSON envelope the API documents."""
+
+
+__all__ += ["WebhookError", "WebhookPayloadError", "WebhookSignatureError"]

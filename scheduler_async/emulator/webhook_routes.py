@@ -1,0 +1,289 @@
+"""aiohttp routes of the emulator's ``/v3/webhooks`` API and its webhook admin API.
+
+::
+
+    POST   /v3/webhooks                          create (challenge GET to webhook_url first)
+    GET    /v3/webhooks                          list
+    GET    /v3/webhooks/ip-addresses             source addresses
+    POST   /v3/webhooks/mock-payload             example payload {trigger_type[, webhook_url]}
+    POST   /v3/webhooks/send-test-event          {webhook_url[, trigger_type]}
+    POST   /v3/webhooks/rotate-secret/{id}       new secret (Node/Ruby/CLI, spec)
+    PUT    /v3/webhooks/{id}/rotate-secret       new secret (Python SDK)
+    GET    /v3/webhooks/{id}                     get
+    PUT    /v3/webhooks/{id}                     partial update (status active|pause)
+    DELETE /v3/webhooks/{id}                     delete -> {"data": {"status": "success"}}
+
+    GET    /_emulator/webhooks                   destinations with secrets
+    GET    /_emulator/webhooks/deliveries        the delivery log (?webhook_id=&notification_id=)
+    POST   /_emulator/webhooks/deliver           send what is due now (after a clock change)
+    GET|PUT|DELETE /_emulator/webhooks/faults    {duplicate, delay_seconds}
+
+Every ``/v3/webhooks`` route needs the API key; the check is the ``authorize`` callable given to
+:func:`register_webhook_routes` (the emulator's own API-key check), raising whatever the app's
+middleware turns into a 401. Documented errors are 400 with ``{"request_id", "error": {"type",
+"message"}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from .webhooks import WebhookHub, WebhookHubError
+
+__all__ = ["HUB_KEY", "register_webhook_admin_routes", "register_webhook_routes"]
+
+HUB_KEY = web.AppKey("webhook_hub", WebhookHub)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Authorize = Callable[[web.Request], None]
+RequestId = Callable[[web.Request], str]
+
+_STATUSES = ("active", "pause")
+
+
+def _default_request_id(_: web.Request) -> str:
+    return str(uuid.uuid4())
+
+
+def _default_authorize(request: web.Request) -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise WebhookHubError(
+            "unauthorized", "missing API key (Authorization: Bearer <API key>)", 401
+        )
+
+
+def _json(rid: str, body: Mapping[str, Any], status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, separators=(",", ":")).encode(),
+        status=status,
+        headers={"X-Request-Id": rid},
+        content_type="application/json",
+    )
+
+
+async def _read_body(request: web.Request, *, required: bool) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw.strip():
+        if required:
+            raise WebhookHubError.invalid("request body is required")
+        return {}
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        raise WebhookHubError.invalid("error parsing request body") from None
+    if not isinstance(obj, dict):
+        raise WebhookHubError.invalid("request body must be a JSON object")
+    return obj
+
+
+def _str_list(body: Mapping[str, Any], name: str, *, required: bool) -> None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise WebhookHubError.invalid(f"{name} is required")
+        return
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise WebhookHubError.invalid(f"{name} must be an array of strings")
+    if required and not value:
+        raise WebhookHubError.invalid(f"{name} must not be empty")
+
+
+def _validate(body: Mapping[str, Any], *, create: bool) -> None:
+    _str_list(body, "trigger_types", required=create)
+    _str_list(body, "notification_email_addresses", required=False)
+    url = body.get("webhook_url")
+    if url is None and create:
+        raise WebhookHubError.invalid("webhook_url is required")
+    if url is not None and (
+        not isinstance(url, str) or not url.startswith(("http://", "https://"))
+    ):
+        raise WebhookHubError.invalid("webhook_url must be an http(s) URL")
+    if body.get("description") is not None and not isinstance(body["description"], str):
+        raise WebhookHubError.invalid("description must be a string")
+    cd = body.get("compressed_delivery")
+    if cd is not None and not isinstance(cd, bool):
+        raise WebhookHubError.invalid("compressed_delivery must be a boolean")
+    status = body.get("status")
+    if status is not None and (create or status not in _STATUSES):
+        raise WebhookHubError.invalid("status must be one of: active, pause")
+
+
+class _Routes:
+    def __init__(self, hub: WebhookHub, authorize: Authorize, request_id: RequestId) -> None:
+        self.hub = hub
+        self.authorize = authorize
+        self.request_id = request_id
+
+    def wrap(self, fn: Callable[[web.Request], Awaitable[Any]], *, auth: bool = True) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            rid = self.request_id(request)
+            try:
+                if auth:
+                    self.authorize(request)
+                result = await fn(request)
+            except WebhookHubError as exc:
+                body = {
+                    "request_id": rid,
+                    "error": {"type": exc.error_type, "message": exc.message},
+                }
+                return _json(rid, body, exc.status)
+            return _json(rid, {"request_id": rid, **result})
+
+        return handler
+
+    async def create(self, request: web.Request) -> dict[str, Any]:
+        body = await _read_body(request, required=True)
+        _validate(body, create=True)
+        await self.hub.verify_destination(body["webhook_url"])
+        return {"data": self.hub.create(body).to_json(with_secret=True)}
+
+    async def list(self, request: web.Request) -> dict[str, Any]:
+        return {"data": [h.to_json() for h in self.hub.webhooks.values()]}
+
+    async def get(self, request: web.Request) -> dict[str, Any]:
+        return {"data": self.hub.get(request.match_info["webhook_id"]).to_json()}
+
+    async def update(self, request: web.Request) -> dict[str, Any]:
+        webhook_id = request.match_info["webhook_id"]
+        self.hub.get(webhook_id)
+        body = await _read_body(request, required=False)
+        _validate(body, create=False)
+        url = body.get("webhook_url")
+        if url is not None and url != self.hub.get(webhook_id).webhook_url:
+            await self.hub.verify_destination(url)
+        return {"data": self.hub.update(webhook_id, body).to_json()}
+
+    async def delete(self, request: web.Request) -> dict[str, Any]:
+        self.hub.delete(request.match_info["webhook_id"])
+        return {"data": {"status": "success"}}
+
+    async def rotate(self, request: web.Request) -> dict[str, Any]:
+        await request.read()
+        return {
+            "data": self.hub.rotate_secret(request.match_info["webhook_id"]).to_json(
+                with_secret=True
+            )
+        }
+
+    async def ip_addresses(self, request: web.Request) -> dict[str, Any]:
+        return {"data": {"ip_addresses": list(self.hub.ip_addresses), "updated_at": 0}}
+
+    async def mock_payload(self, request: web.Request) -> dict[str, Any]:
+        body = await _read_body(request, required=True)
+        trigger = body.get("trigger_type")
+        if not isinstance(trigger, str) or not trigger:
+            raise WebhookHubError.invalid("trigger_type is required")
+        return {"data": {"data": self.hub.mock_payload(trigger)}}
+
+    async def send_test_event(self, request: web.Request) -> dict[str, Any]:
+        body = await _read_body(request, required=True)
+        url = body.get("webhook_url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise WebhookHubError.invalid("webhook_url is required")
+        trigger = body.get("trigger_type") or "booking.created"
+        if not isinstance(trigger, str):
+            raise WebhookHubError.invalid("trigger_type must be a string")
+        if not await self.hub.send_test_event(url, trigger):
+            raise WebhookHubError.unverified("test event was not acknowledged with a 2xx")
+        return {"data": "success"}
+
+    # admin
+
+    async def admin_list(self, request: web.Request) -> dict[str, Any]:
+        return {"data": [h.to_json(with_secret=True) for h in self.hub.webhooks.values()]}
+
+    async def admin_deliveries(self, request: web.Request) -> dict[str, Any]:
+        q = request.query
+        items = [
+            a.to_json()
+            for a in self.hub.log
+            if q.get("webhook_id") in (None, a.webhook_id)
+            and q.get("notification_id") in (None, a.notification_id)
+        ]
+        return {"data": items, "pending": self.hub.pending}
+
+    async def admin_deliver(self, request: web.Request) -> dict[str, Any]:
+        attempts = await self.hub.deliver_due()
+        return {"data": [a.to_json() for a in attempts]}
+
+    async def admin_get_faults(self, request: web.Request) -> dict[str, Any]:
+        return {"data": self.hub.faults.to_json()}
+
+    async def admin_put_faults(self, request: web.Request) -> dict[str, Any]:
+        self.hub.faults.update(await _read_body(request, required=True))
+        return {"data": self.hub.faults.to_json()}
+
+    async def admin_delete_faults(self, request: web.Request) -> dict[str, Any]:
+        self.hub.faults.update({"duplicate": 0, "delay_seconds": 0})
+        return {"data": self.hub.faults.to_json()}
+
+
+def register_webhook_routes(
+    app: web.Application,
+    hub: WebhookHub,
+    *,
+    authorize: Authorize = _default_authorize,
+    request_id: RequestId = _default_request_id,
+    manage_lifecycle: bool = True,
+) -> None:
+    """Add the ``/v3/webhooks`` routes for ``hub`` to ``app`` (stored as ``app[HUB_KEY]``).
+
+    ``authorize(request)`` checks the API key (raise to refuse); ``request_id(request)`` gives the
+    request id of the answer. With ``manage_lifecycle`` the hub's worker starts with the app and
+    stops (closing its HTTP session) on cleanup.
+    """
+    app[HUB_KEY] = hub
+    routes = _Routes(hub, authorize, request_id)
+    w = routes.wrap
+    r = app.router
+    r.add_post("/v3/webhooks", w(routes.create))
+    r.add_get("/v3/webhooks", w(routes.list), allow_head=False)
+    r.add_get("/v3/webhooks/ip-addresses", w(routes.ip_addresses), allow_head=False)
+    r.add_post("/v3/webhooks/mock-payload", w(routes.mock_payload))
+    r.add_post("/v3/webhooks/send-test-event", w(routes.send_test_event))
+    r.add_post("/v3/webhooks/rotate-secret/{webhook_id}", w(routes.rotate))
+    r.add_put("/v3/webhooks/{webhook_id}/rotate-secret", w(routes.rotate))
+    r.add_post("/v3/webhooks/{webhook_id}/rotate-secret", w(routes.rotate))
+    one = "/v3/webhooks/{webhook_id}"
+    r.add_get(one, w(routes.get), allow_head=False)
+    r.add_put(one, w(routes.update))
+    r.add_delete(one, w(routes.delete))
+    if manage_lifecycle:
+
+        async def _start(_: web.Application) -> None:
+            await hub.start()
+
+        async def _stop(_: web.Application) -> None:
+            await hub.close()
+
+        app.on_startup.append(_start)
+        app.on_cleanup.append(_stop)
+
+
+def register_webhook_admin_routes(
+    app: web.Application,
+    hub: WebhookHub,
+    *,
+    prefix: str = "/_emulator/webhooks",
+    request_id: RequestId = _default_request_id,
+) -> None:
+    """Add the admin routes (no auth, like the rest of ``/_emulator``)."""
+    routes = _Routes(hub, _default_authorize, request_id)
+
+    def w(fn: Callable[[web.Request], Awaitable[Any]]) -> Handler:
+        return routes.wrap(fn, auth=False)
+
+    r = app.router
+    r.add_get(prefix, w(routes.admin_list), allow_head=False)
+    r.add_get(prefix + "/deliveries", w(routes.admin_deliveries), allow_head=False)
+    r.add_post(prefix + "/deliver", w(routes.admin_deliver))
+    r.add_get(prefix + "/faults", w(routes.admin_get_faults), allow_head=False)
+    r.add_put(prefix + "/faults", w(routes.admin_put_faults))
+    r.add_delete(prefix + "/faults", w(routes.admin_delete_faults))
