@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 
 import pytest
 
@@ -18,7 +19,19 @@ class FakeClock:
         return self.now
 
 
-class Tty(io.StringIO):
+class Stream(io.StringIO):
+    """A stream that wakes waiters on every write (no polling, no sleeps)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = asyncio.Event()
+
+    def write(self, text: str) -> int:
+        self.written.set()
+        return super().write(text)
+
+
+class Tty(Stream):
     def isatty(self) -> bool:
         return True
 
@@ -49,13 +62,14 @@ def test_unknown_total_and_no_rate_yet() -> None:
     )
 
 
-async def _until(predicate: object, stream: io.StringIO) -> None:
-    while not predicate(stream.getvalue()):  # type: ignore[operator]
-        await asyncio.sleep(0.005)
+async def _until(predicate: Callable[[str], bool], stream: Stream) -> None:
+    while not predicate(stream.getvalue()):
+        stream.written.clear()
+        await stream.written.wait()
 
 
 async def test_draws_at_once_then_refreshes_without_any_item_finishing() -> None:
-    stream = io.StringIO()  # not a terminal: plain lines
+    stream = Stream()  # not a terminal: plain lines
     tracker = ProgressTracker(10)
     display = ProgressDisplay(tracker, stream=stream, log_interval=0.01, label="sweep")
     async with display:
