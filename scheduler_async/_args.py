@@ -15,6 +15,9 @@ __all__ = ["TimeLike", "path_id", "scheduling_auth", "to_unix", "window"]
 TimeLike: TypeAlias = datetime | int
 """A timezone-aware ``datetime`` or Unix seconds."""
 
+MAX_UNIX_SECONDS = 32_503_680_000
+"""3000-01-01T00:00:00Z: a larger "Unix seconds" value is almost surely milliseconds."""
+
 
 def to_unix(value: TimeLike, name: str) -> int:
     """Unix seconds from an aware datetime (fractions of a second dropped) or an int.
@@ -33,6 +36,11 @@ def to_unix(value: TimeLike, name: str) -> int:
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"{name} must be >= 0 Unix seconds")
+        if value > MAX_UNIX_SECONDS:
+            raise ValueError(
+                f"{name}={value} is after the year 3000 in Unix seconds: it looks like "
+                f"milliseconds; pass seconds ({value // 1000}) or an aware datetime"
+            )
         return value
     raise TypeError(
         f"{name} must be an aware datetime or Unix seconds (int), not {type(value).__name__}"

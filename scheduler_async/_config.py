@@ -2,11 +2,64 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
+from yarl import URL
 
-__all__ = ["Limits", "Timeout"]
+__all__ = ["REGIONS", "Limits", "Timeout", "resolve_base_url"]
+
+REGIONS = {"us": "https://api.us.nylas.com", "eu": "https://api.eu.nylas.com"}
+"""Base URLs of the Nylas API regions."""
+
+
+def resolve_base_url(base_url: str | None, region: str | None, environ: Mapping[str, str]) -> str:
+    """The API base URL: an explicit argument always beats the environment.
+
+    ============  ==========  ================  ==========================
+    ``base_url``  ``region``  ``NYLAS_API_URI``  result
+    ============  ==========  ================  ==========================
+    given         given       any               ``ValueError`` (choose one)
+    given         --          any               ``base_url``
+    --            given       any               the region's URL
+    --            --          set               ``NYLAS_API_URI``
+    --            --          unset             the US region
+    ============  ==========  ================  ==========================
+
+    A URL that ends in the API's ``/v3`` prefix is refused: every path already carries it.
+    """
+    if base_url is not None and region is not None:
+        raise ValueError(
+            "pass either region= or base_url=, not both (base_url already names the region)"
+        )
+    if region is not None:
+        if region not in REGIONS:
+            raise ValueError(f"region must be one of {sorted(REGIONS)}, not {region!r}")
+        return REGIONS[region]
+    source = "base_url"
+    if base_url is None:
+        base_url = environ.get("NYLAS_API_URI") or None
+        source = "NYLAS_API_URI"
+    if base_url is None:
+        return REGIONS["us"]
+    return _check_base_url(base_url, source)
+
+
+def _check_base_url(value: str, source: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{source} must be a str, not {type(value).__name__}")
+    url = URL(value.strip())
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"{source} must be an http(s) URL such as https://api.us.nylas.com")
+    path = url.path.rstrip("/")
+    if path == "/v3" or path.endswith("/v3"):
+        fixed = str(url.with_path(path[: -len("/v3")] or "/")).rstrip("/")
+        raise ValueError(
+            f"{source} must not end in /v3 (every call adds /v3/...; calls would go to "
+            f"/v3/v3/...): use {fixed!r}"
+        )
+    return str(url).rstrip("/")
 
 
 def _positive_or_none(_: Any, attribute: Any, value: Any) -> None:

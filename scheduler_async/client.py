@@ -9,15 +9,12 @@ from typing import Literal
 import aiohttp
 import attrs
 
-from ._config import Limits, Timeout
+from ._config import REGIONS, Limits, Timeout, resolve_base_url
 from ._retry import RetryPolicy
 from ._transport import Transport
 from .resources import AsyncAvailability, AsyncBookings, AsyncConfigurations, AsyncSessions
 
 __all__ = ["REGIONS", "AsyncScheduler"]
-
-REGIONS = {"us": "https://api.us.nylas.com", "eu": "https://api.eu.nylas.com"}
-"""Base URLs of the Nylas API regions."""
 
 
 class AsyncScheduler:
@@ -25,8 +22,10 @@ class AsyncScheduler:
 
     Use it as ``async with AsyncScheduler(...) as client:`` or call :meth:`aclose` when done.
     Credentials default to the environment: ``NYLAS_API_KEY``, ``NYLAS_GRANT_ID`` and
-    ``NYLAS_API_URI`` (base URL). The API key is only needed for configurations and sessions;
-    public configurations are reached with ``configuration_id``/``slug`` and no key at all.
+    ``NYLAS_API_URI`` (base URL); an explicit argument always wins, and ``region`` with
+    ``base_url`` is a ``ValueError`` (the table is in the README). The API key is only needed
+    for configurations and sessions; public configurations are reached with
+    ``configuration_id``/``slug`` and no key at all.
 
     The aiohttp session is created lazily inside the running event loop on first use. Pass
     ``session=`` to use your own ``aiohttp.ClientSession`` (it is then never closed by us).
@@ -47,7 +46,7 @@ class AsyncScheduler:
         api_key: str | None = None,
         *,
         grant_id: str | None = None,
-        region: Literal["us", "eu"] = "us",
+        region: Literal["us", "eu"] | None = None,
         base_url: str | None = None,
         client_id: str | None = None,
         timeout: Timeout | float = Timeout(),  # noqa: B008 - immutable
@@ -60,12 +59,7 @@ class AsyncScheduler:
     ) -> None:
         api_key = api_key if api_key is not None else os.environ.get("NYLAS_API_KEY") or None
         grant_id = grant_id if grant_id is not None else os.environ.get("NYLAS_GRANT_ID") or None
-        if base_url is None:
-            base_url = os.environ.get("NYLAS_API_URI") or None
-        if base_url is None:
-            if region not in REGIONS:
-                raise ValueError(f"region must be one of {sorted(REGIONS)}, not {region!r}")
-            base_url = REGIONS[region]
+        base_url = resolve_base_url(base_url, region, os.environ)
         policy = retry if retry is not None else RetryPolicy()
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)

@@ -1,10 +1,15 @@
 """The main job: the seed guide's whole Scheduler flow, run with our client.
 
-``python -m scheduler_async demo`` starts the embedded emulator on an ephemeral loopback port,
-seeds two participants with busy events, then runs: create configuration -> session ->
+A *configuration* says who meets, for how long and on which calendars; a *session* is a short-lived
+token that lets a booking page act on one configuration; a *booking* is a meeting made in a free
+slot that the configuration's *availability* returned.
+
+``python -m scheduler_async demo`` always starts the embedded emulator on an ephemeral loopback
+port, seeds two participants with busy events, then runs: create configuration -> session ->
 availability -> book the first slot -> reschedule -> delete, printing each step (HTTP status,
-request_id) and a table of slots. With ``--base-url`` (or ``NYLAS_API_URI``) plus
-``NYLAS_API_KEY``/``NYLAS_GRANT_ID`` it runs against a real account instead (no seeding).
+request_id) and a table of slots. Environment variables such as ``NYLAS_API_URI`` are ignored
+unless ``--real`` asks for a real account (then ``NYLAS_API_KEY``, ``NYLAS_GRANT_ID`` and
+``--email`` are needed, and ``--base-url`` or ``NYLAS_API_URI`` picks the API host).
 """
 
 from __future__ import annotations
@@ -94,6 +99,11 @@ async def run_flow(base_url: str, api_key: str, grant_id: str, emails: Sequence[
                 timezone=COLLEAGUE[3],
             )
         )
+    print(
+        "A configuration says who meets, for how long and on which calendars; a session is a\n"
+        "short-lived token that lets a booking page act on one configuration; a booking is a\n"
+        "meeting placed in a free slot that the configuration's availability offers.\n"
+    )
     async with AsyncScheduler(api_key=api_key, grant_id=grant_id, base_url=base_url) as client:
         cfg = await client.configurations.with_response.create(
             name="Demo: intro call",
@@ -189,27 +199,41 @@ def _seed(emulator: Any) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m scheduler_async demo``."""
-    parser = argparse.ArgumentParser(prog="python -m scheduler_async demo", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m scheduler_async demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="run against a real Nylas account instead of the embedded emulator (needs "
+        "NYLAS_API_KEY, NYLAS_GRANT_ID and --email; host from --base-url or NYLAS_API_URI)",
+    )
     parser.add_argument(
         "--base-url",
-        default=os.environ.get("NYLAS_API_URI"),
-        help="run against this API instead of the embedded emulator (needs NYLAS_API_KEY, "
-        "NYLAS_GRANT_ID)",
+        default=None,
+        help="API host for --real (default: NYLAS_API_URI, else https://api.us.nylas.com)",
     )
     parser.add_argument(
         "--email",
         action="append",
-        help="participant email(s) for a real account (default: the grant's own)",
+        help="participant email(s) for --real (the grant's own address first)",
     )
     args = parser.parse_args(argv)
+    if args.base_url and not args.real:
+        parser.error("--base-url is only used with --real (the demo runs on the emulator)")
     try:
-        if args.base_url:
+        if args.real:
             api_key = os.environ.get("NYLAS_API_KEY", "")
             grant_id = os.environ.get("NYLAS_GRANT_ID", "")
             if not api_key or not grant_id or not args.email:
-                parser.error("a real account needs NYLAS_API_KEY, NYLAS_GRANT_ID and --email")
-            print(f"running the demo against {args.base_url}")
-            return asyncio.run(run_flow(args.base_url, api_key, grant_id, args.email))
+                parser.error("--real needs NYLAS_API_KEY, NYLAS_GRANT_ID and --email")
+            base_url = (
+                args.base_url or os.environ.get("NYLAS_API_URI") or "https://api.us.nylas.com"
+            )
+            print(f"running the demo against the real API at {base_url}")
+            return asyncio.run(run_flow(base_url, api_key, grant_id, args.email))
 
         from .emulator import Emulator
 

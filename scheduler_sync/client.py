@@ -49,7 +49,7 @@ class Scheduler(SyncFacade):
         api_key: str | None = None,
         *,
         grant_id: str | None = None,
-        region: Literal["us", "eu"] = "us",
+        region: Literal["us", "eu"] | None = None,
         base_url: str | None = None,
         client_id: str | None = None,
         timeout: Timeout | float = Timeout(),

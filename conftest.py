@@ -1,0 +1,43 @@
+"""Root test setup: README.md's Python blocks run as tests (pytest-markdown-docs).
+
+Each block runs as written against an embedded emulator (real clock, reset before every block)
+through the same environment variables a user sets for a real account: ``NYLAS_API_URI``,
+``NYLAS_API_KEY`` and ``NYLAS_GRANT_ID``. Blocks that cannot run alone are fenced
+``python notest`` in the README, and there are few of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from scheduler_async.emulator.runner import Emulator
+
+README_API_KEY = "readme-api-key-0123456789"
+README_GRANT_ID = "readme-grant"
+
+
+@pytest.fixture(scope="session")
+def readme_emulator() -> Iterator[Emulator]:
+    """An emulator on the real clock: README blocks compute windows from ``datetime.now()``."""
+    from scheduler_async.emulator.runner import Emulator
+
+    with Emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture(autouse=True)
+def _readme_block_environment(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if request.node.get_closest_marker("markdown-docs") is None:
+        return
+    emulator: Emulator = request.getfixturevalue("readme_emulator")
+    emulator.reset()
+    emulator.add_grant(README_GRANT_ID, email="ada@example.com")
+    monkeypatch.setenv("NYLAS_API_URI", emulator.url)
+    monkeypatch.setenv("NYLAS_API_KEY", README_API_KEY)
+    monkeypatch.setenv("NYLAS_GRANT_ID", README_GRANT_ID)
