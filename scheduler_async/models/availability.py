@@ -11,11 +11,25 @@ __all__ = ["Availability", "Session", "TimeSlot"]
 
 @attrs.frozen(slots=True, kw_only=True)
 class TimeSlot:
-    """A bookable slot and the participants free for it."""
+    """A bookable slot and the participants free for it.
+
+    A slot of a group configuration also names its group event (``event_id``, ``master_id`` for
+    an instance of a recurring event, ``calendar_id``) and its remaining seats (``capacity``).
+    """
 
     emails: tuple[str, ...]
     start_time: int
     end_time: int
+    event_id: str | None = None
+    master_id: str | None = None
+    """Also decoded from the ``master_event_id`` spelling."""
+    calendar_id: str | None = None
+    capacity: int | None = None
+
+    @property
+    def is_group(self) -> bool:
+        """Whether this slot is a seat on a group event."""
+        return self.event_id is not None
 
     @property
     def start(self) -> datetime:
