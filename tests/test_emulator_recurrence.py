@@ -121,10 +121,16 @@ def test_one_off_event_is_one_occurrence_with_own_id() -> None:
         window_end=160,
     )
     assert [(o.event_id, o.master_id) for o in occ] == [("solo", None)]
-    assert expand(
-        "solo", start_time=100, end_time=200, recurrence=[], timezone=None,
-        window_start=200, window_end=300,
-    ) == []  # fmt: skip
+    after = expand(
+        "solo",
+        start_time=100,
+        end_time=200,
+        recurrence=[],
+        timezone=None,
+        window_start=200,
+        window_end=300,
+    )
+    assert after == []
 
 
 def test_instance_ids_round_trip_and_occurs_at() -> None:
