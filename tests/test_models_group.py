@@ -317,3 +317,10 @@ def test_group_slot_capacity_must_be_int() -> None:
     }
     with pytest.raises(cattrs.BaseValidationError):
         structure(body, Availability)
+
+
+def test_group_configuration_without_its_tag_is_recognised() -> None:
+    body = {k: v for k, v in GROUP.items() if k != "type"}
+    cfg = structure(body, AnyConfiguration)  # type: ignore[arg-type]
+    assert isinstance(cfg, GroupConfiguration)
+    assert cfg.group_booking.calendar_id == "primary"

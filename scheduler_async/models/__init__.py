@@ -90,6 +90,9 @@ register_preprocessor(GroupEventImportResult, import_result_in)
 def _structure_any_configuration(value: Any, _: Any) -> AnyConfiguration:
     """Pick the configuration class by ``type``: absent/``""`` standard, ``group``, else unknown."""
     kind = value.get("type") if isinstance(value, dict) else None
+    untagged_group = isinstance(value, dict) and "group_booking" in value
+    if not kind and untagged_group and "participants" not in value:
+        return converter.structure(value, GroupConfiguration)  # its tag was left out
     if kind is None or kind == "":
         return converter.structure(value, Configuration)
     if kind == "group":
