@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
+import attrs
 import cattrs
 import pytest
 
@@ -299,14 +301,19 @@ def test_availability_group_slots_and_master_event_id_variant() -> None:
     assert grp.is_group
 
 
-def test_fast_availability_path_sets_group_fields_to_none() -> None:
+def test_fast_availability_path_reads_group_fields_as_none() -> None:
     av = structure(
         {"time_slots": [{"emails": ["a@example.com"], "start_time": 1, "end_time": 2}]},
         Availability,
     )
     slot = av.time_slots[0]
     assert slot == TimeSlot(emails=("a@example.com",), start_time=1, end_time=2)
-    assert slot.master_id is None and slot.capacity is None
+    assert slot.master_id is None and slot.capacity is None and not slot.is_group
+    assert pickle.loads(pickle.dumps(slot)) == slot
+    assert attrs.evolve(slot, capacity=2).capacity == 2
+    assert unstructure(slot) == {"emails": ["a@example.com"], "start_time": 1, "end_time": 2}
+    with pytest.raises(AttributeError):
+        _ = slot.nonexistent  # type: ignore[attr-defined]
 
 
 def test_group_slot_capacity_must_be_int() -> None:

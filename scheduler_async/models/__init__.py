@@ -177,10 +177,7 @@ def _fast_availability_hook() -> Any:
                 set_attr(obj, "emails", emails)
                 set_attr(obj, "start_time", start)
                 set_attr(obj, "end_time", end)
-                set_attr(obj, "event_id", None)
-                set_attr(obj, "master_id", None)
-                set_attr(obj, "calendar_id", None)
-                set_attr(obj, "capacity", None)
+                # The group fields stay unset: TimeSlot.__getattr__ reads them as None.
                 out.append(obj)
             if ok:
                 return Availability(time_slots=tuple(out), order=order)

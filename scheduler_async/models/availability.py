@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -26,6 +27,15 @@ class TimeSlot:
     calendar_id: str | None = None
     capacity: int | None = None
 
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> None:
+            # The decoder's fast path (models/__init__.py) leaves the group fields of a plain
+            # slot unset to save four stores per slot: an unset one reads as its default, None.
+            if name in _GROUP_FIELDS:
+                return None
+            raise AttributeError(name)
+
     @property
     def is_group(self) -> bool:
         """Whether this slot is a seat on a group event."""
@@ -40,6 +50,9 @@ class TimeSlot:
     def end(self) -> datetime:
         """``end_time`` as an aware UTC datetime."""
         return datetime.fromtimestamp(self.end_time, UTC)
+
+
+_GROUP_FIELDS = frozenset(("event_id", "master_id", "calendar_id", "capacity"))
 
 
 @attrs.frozen(slots=True, kw_only=True)
