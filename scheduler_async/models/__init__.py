@@ -2,11 +2,15 @@
 
 from typing import Any
 
+import attrs
+from cattrs.gen import make_dict_unstructure_fn
+
 from .._convert import converter, register_preprocessor
 from .availability import Availability, Session, TimeSlot
 from .booking import AdditionalGuest, Booking, BookingOrganizer, BookingParticipant, Guest
 from .configuration import (
     AdditionalField,
+    AnyConfiguration,
     AvailabilityRules,
     BookingConfirmedTemplate,
     Buffer,
@@ -16,14 +20,31 @@ from .configuration import (
     ConfigurationParticipant,
     EmailTemplate,
     EventBooking,
+    GroupBooking,
+    GroupConfiguration,
     OpenHours,
     ParticipantAvailability,
     ParticipantBooking,
     Reminder,
     SchedulerSettings,
     SpecificTimeAvailability,
+    UnknownConfiguration,
 )
 from .enums import AvailabilityMethod, BookingStatus, BookingType, ConfirmStatus
+from .group import (
+    GroupEvent,
+    GroupEventException,
+    GroupEventImport,
+    GroupEventImportFailure,
+    GroupEventImportResult,
+    GroupEventInfo,
+    GroupEventOrganizer,
+    GroupEventParticipant,
+    GroupEventWhen,
+    ImportException,
+    group_event_in,
+    import_result_in,
+)
 from .page import Page
 
 
@@ -41,8 +62,72 @@ def _availability_in(data: Any) -> Any:
     return data
 
 
+def _time_slot_in(data: Any) -> Any:
+    # Booking-page sources say ``master_id``; the spec's reschedule body says ``master_event_id``.
+    if isinstance(data, dict) and "master_id" not in data and "master_event_id" in data:
+        data = {**data, "master_id": data["master_event_id"]}
+    return data
+
+
+def _unknown_configuration_in(data: Any) -> Any:
+    # ``raw`` keeps the fields exactly as sent.
+    if isinstance(data, dict):
+        data = {**_configuration_in(data), "raw": dict(data)}
+    return data
+
+
 register_preprocessor(Configuration, _configuration_in)
+register_preprocessor(GroupConfiguration, _configuration_in)
+register_preprocessor(
+    UnknownConfiguration, lambda d: _unknown_configuration_in(_configuration_in(d))
+)
+register_preprocessor(TimeSlot, _time_slot_in)  # before Availability, whose hook embeds it
 register_preprocessor(Availability, _availability_in)
+register_preprocessor(GroupEvent, group_event_in)
+register_preprocessor(GroupEventImportResult, import_result_in)
+
+
+def _structure_any_configuration(value: Any, _: Any) -> AnyConfiguration:
+    """Pick the configuration class by ``type``: absent/``""`` standard, ``group``, else unknown."""
+    kind = value.get("type") if isinstance(value, dict) else None
+    untagged_group = isinstance(value, dict) and "group_booking" in value
+    if not kind and untagged_group and "participants" not in value:
+        return converter.structure(value, GroupConfiguration)  # its tag was left out
+    if kind is None or kind == "":
+        return converter.structure(value, Configuration)
+    if kind == "group":
+        return converter.structure(value, GroupConfiguration)
+    return converter.structure(value, UnknownConfiguration)
+
+
+def _unstructure_group_configuration(obj: GroupConfiguration) -> dict[str, Any]:
+    out: dict[str, Any] = _group_configuration_out(obj)
+    out["type"] = obj.type  # the tag is sent even though it equals the default
+    return out
+
+
+def _unstructure_unknown_configuration(obj: UnknownConfiguration) -> dict[str, Any]:
+    out = dict(obj.raw)
+    for field in attrs.fields(UnknownConfiguration):
+        value = getattr(obj, field.name)
+        if field.name != "raw" and value is not None:
+            out[field.name] = value
+    return out
+
+
+_group_configuration_out = make_dict_unstructure_fn(
+    GroupConfiguration, converter, _cattrs_omit_if_default=True
+)
+converter.register_structure_hook_func(
+    lambda tp: tp == AnyConfiguration, _structure_any_configuration
+)
+converter.register_unstructure_hook(GroupConfiguration, _unstructure_group_configuration)
+converter.register_unstructure_hook(UnknownConfiguration, _unstructure_unknown_configuration)
+
+
+_GROUP_SLOT_KEYS = frozenset(
+    ("event_id", "master_id", "master_event_id", "calendar_id", "capacity")
+)
 
 
 def _fast_availability_hook() -> Any:
@@ -72,6 +157,9 @@ def _fast_availability_hook() -> Any:
                 if type(slot) is not dict:
                     ok = False
                     break
+                if len(slot) > 3 and not _GROUP_SLOT_KEYS.isdisjoint(slot):
+                    ok = False  # a group slot: the generated hook decodes its extra fields
+                    break
                 emails = slot.get("emails")
                 start = slot.get("start_time")
                 end = slot.get("end_time")
@@ -89,6 +177,7 @@ def _fast_availability_hook() -> Any:
                 set_attr(obj, "emails", emails)
                 set_attr(obj, "start_time", start)
                 set_attr(obj, "end_time", end)
+                # The group fields stay unset: TimeSlot.__getattr__ reads them as None.
                 out.append(obj)
             if ok:
                 return Availability(time_slots=tuple(out), order=order)
@@ -102,6 +191,7 @@ converter.register_structure_hook(Availability, _fast_availability_hook())
 __all__ = [
     "AdditionalField",
     "AdditionalGuest",
+    "AnyConfiguration",
     "Availability",
     "AvailabilityMethod",
     "AvailabilityRules",
@@ -119,7 +209,19 @@ __all__ = [
     "ConfirmStatus",
     "EmailTemplate",
     "EventBooking",
+    "GroupBooking",
+    "GroupConfiguration",
+    "GroupEvent",
+    "GroupEventException",
+    "GroupEventImport",
+    "GroupEventImportFailure",
+    "GroupEventImportResult",
+    "GroupEventInfo",
+    "GroupEventOrganizer",
+    "GroupEventParticipant",
+    "GroupEventWhen",
     "Guest",
+    "ImportException",
     "OpenHours",
     "Page",
     "ParticipantAvailability",
@@ -129,4 +231,5 @@ __all__ = [
     "Session",
     "SpecificTimeAvailability",
     "TimeSlot",
+    "UnknownConfiguration",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -10,6 +10,7 @@ from .enums import AvailabilityMethod, BookingType
 
 __all__ = [
     "AdditionalField",
+    "AnyConfiguration",
     "AvailabilityRules",
     "BookingConfirmedTemplate",
     "Buffer",
@@ -19,12 +20,15 @@ __all__ = [
     "ConfigurationParticipant",
     "EmailTemplate",
     "EventBooking",
+    "GroupBooking",
+    "GroupConfiguration",
     "OpenHours",
     "ParticipantAvailability",
     "ParticipantBooking",
     "Reminder",
     "SchedulerSettings",
     "SpecificTimeAvailability",
+    "UnknownConfiguration",
 ]
 
 
@@ -209,3 +213,59 @@ class Configuration:
     requires_session_auth: bool | None = None
     appearance: dict[str, str] | None = None
     scheduler: SchedulerSettings | None = None
+    type: str | None = None
+    """Absent or ``""`` for a standard configuration."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class GroupBooking:
+    """How a group configuration books seats on its group events."""
+
+    calendar_id: str
+    """Calendar holding the group events (``primary`` allowed; not read-only calendars)."""
+    booking_type: BookingType | str | None = None
+    disable_emails: bool | None = None
+    reminders: tuple[Reminder, ...] | None = None
+    default_capacity: int | None = None
+    """Seats of a group event created without a capacity (1-500; the API's default is 10)."""
+    title: str | None = None
+    conferencing: Conferencing | None = None
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class GroupConfiguration:
+    """A group configuration (``type: "group"``): guests book seats on group events.
+
+    It has no ``participants``, ``availability`` or ``event_booking``.
+    """
+
+    id: str
+    group_booking: GroupBooking
+    slug: str | None = None
+    name: str | None = None
+    requires_session_auth: bool | None = None
+    appearance: dict[str, str] | None = None
+    scheduler: SchedulerSettings | None = None
+    type: str = "group"
+    """Always ``"group"``; sent on every write."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class UnknownConfiguration:
+    """A configuration of a ``type`` this library does not know yet.
+
+    The common fields are decoded; ``raw`` keeps every field as the server sent it, so nothing is
+    lost and a list page holding such a configuration still decodes.
+    """
+
+    id: str
+    type: str
+    slug: str | None = None
+    name: str | None = None
+    requires_session_auth: bool | None = None
+    appearance: dict[str, Any] | None = None
+    raw: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+AnyConfiguration: TypeAlias = Configuration | GroupConfiguration | UnknownConfiguration
+"""Every configuration ``configurations.get``/``list`` may return; narrow it with ``isinstance``."""
