@@ -48,6 +48,9 @@ __all__ = [
 
 _log = logging.getLogger("scheduler_async.emulator")
 
+#: How the middleware waits (injected latency, stalls); tests may wrap it to observe the waits.
+_sleep = asyncio.sleep
+
 #: Each feature's ``setup_routes(app)``, called in order by :func:`create_app`.  A new feature
 #: (its own ``<feature>_routes.py``) adds one entry here; its setup may also store its own
 #: state under an ``web.AppKey`` and hook it to the store (``store.on_reset``,
@@ -106,7 +109,7 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         return await _run(handler, request, rid)
     faults = request.app[FAULTS_KEY]
     if faults.latency_ms:
-        await asyncio.sleep(faults.latency_ms / 1000.0)
+        await _sleep(faults.latency_ms / 1000.0)
     if not faults.active:
         return await _run(handler, request, rid)
 
@@ -141,7 +144,7 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
     if kind == "drop_after":
         _abort(request)
         return web.Response(status=500)
-    await asyncio.sleep(decision.stall_seconds)  # "stall"
+    await _sleep(decision.stall_seconds)  # "stall"
     return response
 
 
