@@ -24,7 +24,12 @@ from scheduler_async.emulator.entities import (
 )
 from scheduler_async.emulator.errors import EmulatorError
 from scheduler_async.emulator.state import StoreBase
-from scheduler_async.emulator.validation import EMAIL_LANGUAGES, ROUND_ROBIN_METHODS
+from scheduler_async.emulator.validation import (
+    EMAIL_LANGUAGES,
+    ROUND_ROBIN_METHODS,
+    check_timestamp,
+    check_window,
+)
 
 __all__ = ["SALT_BYTES", "BookingsMixin"]
 
@@ -130,8 +135,7 @@ class BookingsMixin(StoreBase):
         ``booking_id`` (a booking of this configuration being rescheduled) frees that
         booking's own slot.
         """
-        if start_time >= end_time:
-            raise EmulatorError.invalid("start_time must be before end_time")
+        check_window(start_time, end_time)
         with self.lock:
             stored = self.find_configuration(configuration_id=configuration_id)
             if booking_id is not None:
@@ -268,6 +272,8 @@ class BookingsMixin(StoreBase):
         email_language: str | None = None,
     ) -> Booking:
         """Book a slot atomically: re-check it with the engine, write the event, store it."""
+        check_timestamp(start_time, "start_time")
+        check_timestamp(end_time, "end_time")
         if start_time >= end_time:
             raise EmulatorError.invalid("start_time must be before end_time")
         if email_language is not None and email_language not in EMAIL_LANGUAGES:
@@ -342,6 +348,8 @@ class BookingsMixin(StoreBase):
         self, booking_id: str, configuration_id: str | None, start_time: int, end_time: int
     ) -> Booking:
         """Move a live booking to another available slot (its own slot does not count)."""
+        check_timestamp(start_time, "start_time")
+        check_timestamp(end_time, "end_time")
         if start_time >= end_time:
             raise EmulatorError.invalid("start_time must be before end_time")
         with self.lock:
