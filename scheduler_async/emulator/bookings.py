@@ -27,6 +27,7 @@ from scheduler_async.emulator.state import StoreBase
 from scheduler_async.emulator.validation import (
     EMAIL_LANGUAGES,
     ROUND_ROBIN_METHODS,
+    check_grid,
     check_timestamp,
     check_window,
 )
@@ -141,6 +142,7 @@ class BookingsMixin(StoreBase):
             if booking_id is not None:
                 self._get_booking(booking_id, configuration_id)
             config = stored.data
+            check_grid(start_time, end_time, config)
             busy = self._busy(stored, config, start_time, end_time, exclude_booking=booking_id)
             last, counts = self._fairness(configuration_id)
             now = self.clock.now()

@@ -18,7 +18,9 @@ Limits (the real service's are unpublished; these keep one request's work bounde
   ``min_booking_notice`` at most :data:`MAX_NOTICE_MINUTES` (two years in minutes).
 * An availability query window (``end_time - start_time``) at most
   :data:`MAX_AVAILABILITY_WINDOW_DAYS` (62 days, two calendar months: the booking page asks for
-  one month at a time).
+  one month at a time), and at most :data:`MAX_SLOT_STARTS` (20,000) slot starts of the
+  configuration's grid (``window / interval_minutes``: 62 days at 5-minute intervals fit; a
+  1-minute grid allows about 13 days).
 * Every Unix time in a request (query or body) within :data:`MIN_TIMESTAMP` ..
   :data:`MAX_TIMESTAMP` (1970-01-01 .. 9999-01-01), so no date arithmetic can overflow.
 """
@@ -49,6 +51,7 @@ __all__ = [
     "MAX_AVAILABLE_DAYS_IN_FUTURE",
     "MAX_PAGE_LIMIT",
     "MAX_SESSION_TTL_MINUTES",
+    "MAX_SLOT_STARTS",
     "MAX_TIMESTAMP",
     "MIN_TIMESTAMP",
     "ROUND_ROBIN_METHODS",
@@ -58,6 +61,7 @@ __all__ = [
     "Participant",
     "Plan",
     "Specific",
+    "check_grid",
     "check_timestamp",
     "check_window",
     "normalize_configuration",
@@ -81,6 +85,7 @@ SCHEDULER_DEFAULTS: Mapping[str, int] = {
 MAX_AVAILABLE_DAYS_IN_FUTURE = 730
 MAX_NOTICE_MINUTES = 2 * 366 * 24 * 60
 MAX_AVAILABILITY_WINDOW_DAYS = 62
+MAX_SLOT_STARTS = 20_000
 MIN_TIMESTAMP = 0
 MAX_TIMESTAMP = 253_370_764_800  # 9999-01-01T00:00:00Z
 ROUND_ROBIN_METHODS = frozenset({"max-fairness", "max-availability"})
@@ -118,6 +123,19 @@ def check_window(start_time: int, end_time: int) -> None:
         raise EmulatorError.invalid(
             f"the availability window must not exceed {MAX_AVAILABILITY_WINDOW_DAYS} days"
         )
+
+
+def check_grid(start_time: int, end_time: int, config: Mapping[str, Any]) -> None:
+    """400 if the window holds more than :data:`MAX_SLOT_STARTS` slot starts of ``config``."""
+    availability = config.get("availability") or {}
+    interval = availability.get("interval_minutes") or availability.get("duration_minutes")
+    if isinstance(interval, int) and interval > 0:
+        starts = (end_time - start_time) // (interval * _MIN)
+        if starts > MAX_SLOT_STARTS:
+            raise EmulatorError.invalid(
+                f"the availability window spans {starts} slot starts at {interval}-minute "
+                f"intervals; at most {MAX_SLOT_STARTS} are allowed: ask for a shorter window"
+            )
 
 
 class ConfigError(ValueError):
