@@ -14,6 +14,7 @@ from scheduler_async.emulator import Emulator, Store
 from scheduler_async.emulator.validation import (
     MAX_AVAILABILITY_WINDOW_DAYS,
     MAX_AVAILABLE_DAYS_IN_FUTURE,
+    MAX_SLOT_STARTS,
     MAX_TIMESTAMP,
 )
 from scheduler_async.emulator.web_common import MAX_JSON_DEPTH
@@ -206,3 +207,12 @@ def test_empty_body_ignores_content_type(emu: Emulator) -> None:
         headers={"Content-Type": "text/plain"},
     )
     assert r.status_code == 200, r.text
+
+
+def test_slot_starts_per_query_are_bounded(emu: Emulator) -> None:
+    config_id = create_config(emu, availability={"duration_minutes": 1})
+    # 1-minute grid: 20,000 starts is just under 14 days.
+    assert availability(emu, config_id, T0, T0 + MAX_SLOT_STARTS * 60).status_code == 200
+    r = availability(emu, config_id, T0, T0 + 14 * DAY)
+    message = assert_error(r, 400, "invalid_request_error")["error"]["message"]
+    assert "slot starts" in message
