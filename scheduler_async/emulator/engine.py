@@ -411,8 +411,7 @@ def _run(
                 return ()
             zones = free(p.email, zones)
         emails = tuple(p.email for p in plan.participants)
-        starts = _starts(zones, step)
-        return _slots(repeat(emails), starts, dur)
+        return _slots(repeat(emails), _starts(zones, step), dur)
 
     # Round robin: each participant offers their own grid points; a start's participants are
     # a bit set, bit ``k`` for ``order[k]``. Free zones are swept as boundary events instead of
