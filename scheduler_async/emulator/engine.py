@@ -411,45 +411,26 @@ def _run(
                 return ()
             zones = free(p.email, zones)
         emails = tuple(p.email for p in plan.participants)
-        return _slots(repeat(emails), _starts(zones, step), dur)
+        starts = _starts(zones, step)
+        return _slots(repeat(emails), starts, dur)
 
-    # Round robin: each participant offers their own grid points; a start's participants are
-    # a bit set, bit ``k`` for ``order[k]``. Free zones are swept as boundary events instead of
-    # start by start: between two consecutive boundaries the set is constant, so each stretch
-    # is emitted in bulk. Zones only share starts when they share the grid residue (start
-    # modulo the step), so each residue is swept separately; ``counts`` lets one participant's
-    # overlapping zones (overlapping windows) keep its bit set until the last one ends.
+    # Round robin: each participant offers their own grid points. ``masks`` maps each free start
+    # to a bit set of the participants free there, bit ``k`` for ``order[k]``; a start offered
+    # twice by one participant (overlapping windows) just sets the same bit again.
     index = {p.email: i for i, p in enumerate(plan.participants)}
-    events: dict[int, list[tuple[int, int, int]]] = {}
+    masks: dict[int, int] = {}
+    get = masks.get
     for rank, email in enumerate(order):
+        bit = 1 << rank
         for first, last in free(email, _zones(per_part[index[email]], plan, first_ok, last_ok)):
-            residue = events.setdefault(first % step, [])
-            residue.append((first, 1, rank))
-            residue.append((last + step, -1, rank))
-    starts: list[int] = []
-    masks: list[int] = []
-    for residue in events.values():
-        residue.sort()  # at one position, ends (-1) come before starts (+1)
-        counts = [0] * len(order)
-        mask = 0
-        prev = residue[0][0]
-        for pos, delta, rank in residue:
-            if pos > prev:
-                if mask:
-                    starts.extend(range(prev, pos, step))
-                    masks.extend(repeat(mask, (pos - prev) // step))
-                prev = pos
-            counts[rank] += delta
-            if counts[rank]:
-                mask |= 1 << rank
-            else:
-                mask &= ~(1 << rank)
-    if len(events) > 1:  # several grids interleave: order the starts
-        pairs = sorted(zip(starts, masks, strict=True))
-        starts, masks = [s for s, _ in pairs], [m for _, m in pairs]
+            for s in range(first, last + 1, step):
+                masks[s] = get(s, 0) | bit
     # One shared email tuple per distinct set of participants, listed in ``order``.
-    emails_of = {m: tuple(e for k, e in enumerate(order) if m >> k & 1) for m in set(masks)}
-    return _slots(map(emails_of.__getitem__, masks), starts, dur)
+    emails_of = {
+        m: tuple(e for k, e in enumerate(order) if m >> k & 1) for m in set(masks.values())
+    }
+    starts = sorted(masks)
+    return _slots(map(emails_of.__getitem__, map(masks.__getitem__, starts)), starts, dur)
 
 
 def compute_availability(
