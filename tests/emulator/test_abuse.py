@@ -140,6 +140,13 @@ def test_long_windows_are_computed_off_the_event_loop(
     long = availability(emu, config_id, T0, T0 + 30 * DAY)
     assert short.status_code == long.status_code == 200
     assert long.json()["data"]["time_slots"][:2] == short.json()["data"]["time_slots"][:2]
+    # Encoded in chunks off the loop, yet byte for byte the usual compact JSON envelope.
+    expected = {
+        "request_id": long.json()["request_id"],
+        "data": real(config_id, T0, T0 + 30 * DAY).to_json(),
+    }
+    assert len(expected["data"]["time_slots"]) > 500
+    assert long.content == json.dumps(expected, separators=(",", ":")).encode()
     loop_thread, worker = threads
     assert emu._thread is loop_thread
     assert worker is not loop_thread
