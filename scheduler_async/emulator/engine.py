@@ -4,7 +4,9 @@
 no I/O, no clock, no global mutable state (a bounded module-level memo of time-zone window
 boundaries only saves work: ``ZoneInfo`` data never changes, so it cannot change a result). The
 configuration is the stored wire-JSON dict with the server defaults already filled in; the engine
-re-applies the same defaults itself so a partial dict also works. All times are Unix seconds.
+re-applies the same defaults itself so a partial dict also works. Defaults, rules and limits, and
+the parsing of a configuration into the engine's plan, live in :mod:`.validation` (shared with the
+store). All times are Unix seconds.
 
 Choices made where the public spec is silent or *unconfirmed* (see ``scheduler-api.md``):
 
