@@ -18,6 +18,13 @@ the workload is built so that some remain (the collective run reports ~20 slots 
 collective run stopped after the first participant.
 
 Run standalone: ``python benchmarks/bench_engine.py [iterations]``; or import and call ``run()``.
+
+``python benchmarks/bench_engine.py --responsiveness`` measures the emulator under a maximal
+availability query (:func:`responsiveness`): a 62-day window (the limit) of a 5-person
+round-robin configuration open around the clock, never busy, with 5-minute slots (the finest grid
+the slot-start limit allows over 62 days: 17,856 slots), while a second client polls
+``GET /_emulator/health``; it reports the health latencies with the long window computed on a
+worker thread (the emulator's behaviour) and, for comparison, on the event loop.
 """
 
 from __future__ import annotations
@@ -192,8 +199,126 @@ def run(iterations: int = 200, **size: int) -> dict[str, float]:
     }
 
 
+def _maximal_config() -> dict[str, Any]:
+    people = [{"email": f"p{i}@example.com"} for i in range(5)]
+    return {
+        "participants": people,
+        "availability": {
+            "duration_minutes": 5,
+            "interval_minutes": 5,
+            "round_to": 5,
+            "availability_rules": {"availability_method": "max-availability"},
+        },
+        "event_booking": {"title": "Maximal"},
+        "scheduler": {"available_days_in_future": 730, "min_booking_notice": 0},
+    }
+
+
+_SERVER = """
+import sys
+from scheduler_async.emulator import Emulator, FakeClock, api_routes
+if sys.argv[2] == "loop":
+    api_routes.INLINE_WINDOW_SECONDS = 10**12
+with Emulator(clock=FakeClock(int(sys.argv[1]))) as emu:
+    print(emu.url, flush=True)
+    sys.stdin.read()
+"""
+
+
+def responsiveness(polls: int = 200) -> dict[str, float]:
+    """Health-check latency (ms) while maximal availability queries run, off and on the loop.
+
+    The emulator runs in its own process (as ``python -m scheduler_async emulator`` does), once
+    per mode: long windows on a worker thread (its behaviour) and, for comparison, on the event
+    loop.  One client thread repeats the maximal query while the main thread sends ``polls``
+    health checks one after another; returns the median, p95 and maximum health latency, the
+    maximal query's duration and its body size.
+    """
+    import subprocess
+    import threading
+
+    import requests
+
+    from scheduler_async.emulator.validation import MAX_AVAILABILITY_WINDOW_DAYS
+
+    out: dict[str, float] = {}
+    for mode in ("thread", "loop"):
+        server = subprocess.Popen(
+            [sys.executable, "-c", _SERVER, str(START), mode],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            base = server.stdout.readline().strip()
+            r = requests.post(
+                f"{base}/v3/grants/grant-0/scheduling/configurations",
+                json=_maximal_config(),
+                headers={"Authorization": "Bearer bench"},
+            )
+            params = {
+                "configuration_id": r.json()["data"]["id"],
+                "start_time": START,
+                "end_time": START + MAX_AVAILABILITY_WINDOW_DAYS * 86_400,
+            }
+            url = f"{base}/v3/scheduling/availability"
+            durations: list[float] = []
+            sizes: list[int] = []
+            stop = threading.Event()
+
+            def hammer(
+                durations: list[float] = durations,
+                sizes: list[int] = sizes,
+                stop: threading.Event = stop,
+                url: str = url,
+                params: dict[str, Any] = params,
+            ) -> None:
+                with requests.Session() as s:
+                    while not stop.is_set():
+                        t0 = time.perf_counter()
+                        body = s.get(url, params=params).content
+                        durations.append((time.perf_counter() - t0) * 1000.0)
+                        sizes.append(len(body))
+
+            worker = threading.Thread(target=hammer)
+            worker.start()
+            while not durations:  # one full query first: caches warm, the next one is running
+                time.sleep(0.01)
+            lat: list[float] = []
+            with requests.Session() as s:
+                for _ in range(polls):
+                    t0 = time.perf_counter()
+                    s.get(f"{base}/_emulator/health").raise_for_status()
+                    lat.append((time.perf_counter() - t0) * 1000.0)
+            stop.set()
+            worker.join()
+        finally:
+            assert server.stdin is not None
+            server.stdin.close()
+            server.wait(timeout=30)
+        lat.sort()
+        out[f"{mode}_health_median_ms"] = statistics.median(lat)
+        out[f"{mode}_health_p95_ms"] = _p95(lat)
+        out[f"{mode}_health_max_ms"] = lat[-1]
+        out[f"{mode}_query_ms"] = statistics.median(durations)
+        out["query_bytes"] = float(sizes[0])
+    return out
+
+
 def main(argv: list[str]) -> None:
     """Print the figures."""
+    if "--responsiveness" in argv:
+        r = responsiveness()
+        print(
+            f"maximal availability query ({r['query_bytes'] / 1e6:.1f} MB): "
+            f"{r['thread_query_ms']:.0f} ms; health check meanwhile, long windows on a worker "
+            f"thread: median {r['thread_health_median_ms']:.1f} ms, p95 "
+            f"{r['thread_health_p95_ms']:.1f} ms, max {r['thread_health_max_ms']:.1f} ms; on the "
+            f"event loop: median {r['loop_health_median_ms']:.1f} ms, p95 "
+            f"{r['loop_health_p95_ms']:.1f} ms, max {r['loop_health_max_ms']:.1f} ms"
+        )
+        return
     iterations = int(argv[1]) if len(argv) > 1 else 200
     r = run(iterations)
     print(

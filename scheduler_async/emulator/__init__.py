@@ -12,8 +12,47 @@ Exports :class:`Emulator` (server on its own thread), :func:`create_app` (the ai
 application, to host it yourself), :class:`Store`, :class:`Clock`, :class:`FakeClock`,
 :class:`FaultConfig`, :class:`RouteFaults`, :class:`RateLimit` and :class:`EmulatorError`.
 Names are imported lazily, so importing ``scheduler_async.emulator.engine`` alone does not import
-aiohttp.  Routes and choices are documented in :mod:`.app`, :mod:`.store` and :mod:`.faults`;
-the pytest fixtures in :mod:`.pytest_plugin`.
+aiohttp.  The pytest fixtures are in :mod:`.pytest_plugin`.
+
+Layout (moto style: state, routes and errors apart; none of the state modules imports aiohttp)::
+
+    errors.py          EmulatorError (HTTP status + envelope type)
+    clock.py           Clock, FakeClock
+    entities.py        plain records: Grant, Calendar, Event, StoredConfiguration, Session, Booking
+    validation.py      the ONE source of defaults, rules and limits (round_to 15, multiples of 5,
+                       durations > 0, horizon/window/time limits), store body normalization and
+                       the engine's configuration parsing (parse_plan)
+    engine.py          pure availability computation (compute_availability, find_slot)
+    state.py           StoreBase: lock, clock, record dicts, grants and events, extension hooks
+    configurations.py  ConfigurationsMixin: configurations and sessions
+    bookings.py        BookingsMixin: availability and atomic bookings
+    store.py           Store (StoreBase + mixins) and re-exports of all the names above
+    web_common.py      aiohttp plumbing shared by route modules: app keys, envelopes, JSON body
+                       rules (content type, depth), parameter parsing, authentication
+    api_routes.py      Scheduler API routes        setup_routes(app)
+    admin_routes.py    /_emulator/... admin routes  setup_routes(app)
+    app.py             middleware (request ids, faults, error envelopes), ROUTE_MODULES,
+                       MIDDLEWARES, create_app
+    faults.py          fault injection;  runner.py  Emulator;  pytest_plugin.py  fixtures
+
+Adding a feature (group events, webhooks, the booking page's calls, a rate limiter) without
+editing the big shared files:
+
+1. State: a module ``<feature>.py`` with a class holding the feature's own records, built from
+   the :class:`Store` (use ``store.lock`` for atomicity; ``store.on_reset(self.reset)`` so
+   ``POST /_emulator/reset`` clears it; ``store.subscribe(listener)`` to hear of
+   ``configuration.*``, ``session.*`` and ``booking.created|rescheduled|confirmed|cancelled|
+   deleted`` changes, e.g. to queue webhook deliveries).  State that the store's own operations
+   must consult can instead be a mixin subclassing ``state.StoreBase``, added to ``Store``'s
+   bases.
+2. Routes: a module ``<feature>_routes.py`` with ``setup_routes(app)`` that registers its
+   handlers (``app.router.add_get(...)``), creates its state object and keeps it under its own
+   ``web.AppKey`` (and may hook ``app.on_response_prepare``, e.g. CORS headers); then one line
+   in ``app.ROUTE_MODULES``.  Handlers use :mod:`.web_common` (``read_json``, ``ok``,
+   ``require_api_key``, ``scheduling_config``, ``STORE_KEY``) and raise ``EmulatorError``.
+3. Cross-cutting checks (a per-API-key rate limiter, CORS preflight): a ``@web.middleware`` in
+   the feature's module, listed in ``app.MIDDLEWARES``; it runs inside the emulator's middleware,
+   so its ``EmulatorError`` becomes an envelope with the request id.
 """
 
 from __future__ import annotations

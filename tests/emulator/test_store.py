@@ -18,51 +18,7 @@ from scheduler_async.emulator.store import (
     normalize_configuration,
 )
 
-T0 = 1_767_571_200  # Monday 2026-01-05 00:00:00 UTC
-HOUR = 3600
-DAY = 86_400
-
-
-def config_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "participants": [
-            {
-                "name": "Host",
-                "email": "host@example.com",
-                "is_organizer": True,
-                "availability": {"calendar_ids": ["primary"]},
-                "booking": {"calendar_id": "primary"},
-            }
-        ],
-        "availability": {"duration_minutes": 30},
-        "event_booking": {"title": "Intro call"},
-    }
-    body.update(overrides)
-    return body
-
-
-def round_robin_body(method: str = "max-fairness") -> dict[str, Any]:
-    return config_body(
-        participants=[
-            {
-                "name": name,
-                "email": f"{name.lower()}@example.com",
-                "grant_id": f"grant-{name.lower()}",
-                "availability": {"calendar_ids": ["primary"]},
-                "booking": {"calendar_id": "primary"},
-            }
-            for name in ("Ann", "Bob")
-        ],
-        availability={
-            "duration_minutes": 30,
-            "availability_rules": {"availability_method": method},
-        },
-    )
-
-
-@pytest.fixture
-def store() -> Store:
-    return Store(FakeClock(T0))
+from .support import DAY, HOUR, T0, config_body, round_robin_body
 
 
 def slots(store: Store, config_id: str, start: int, end: int) -> list[tuple[int, int]]:

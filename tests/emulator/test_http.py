@@ -16,76 +16,19 @@ import requests
 from aiohttp.test_utils import TestServer
 
 from scheduler_async.emulator import Emulator, FakeClock, Store, create_app
+from scheduler_async.emulator import app as emulator_app
 
-T0 = 1_767_571_200  # Monday 2026-01-05 00:00:00 UTC
-HOUR = 3600
-KEY = {"Authorization": "Bearer test-key"}
-GRANT = "grant-1"
-
-
-def config_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "participants": [
-            {
-                "name": "Host",
-                "email": "host@example.com",
-                "is_organizer": True,
-                "availability": {"calendar_ids": ["primary"]},
-                "booking": {"calendar_id": "primary"},
-            }
-        ],
-        "availability": {"duration_minutes": 30},
-        "event_booking": {"title": "Intro call"},
-    }
-    body.update(overrides)
-    return body
-
-
-BOOKING: dict[str, Any] = {
-    "start_time": T0 + 2 * HOUR,
-    "end_time": T0 + 2 * HOUR + 1800,
-    "guest": {"name": "Guest", "email": "guest@example.com"},
-}
-
-
-@pytest.fixture
-def emu(scheduler_emulator_fresh: Emulator) -> Emulator:
-    scheduler_emulator_fresh.clock.set(T0)
-    return scheduler_emulator_fresh
-
-
-def create_config(emu: Emulator, **overrides: Any) -> str:
-    r = requests.post(
-        f"{emu.url}/v3/grants/{GRANT}/scheduling/configurations",
-        json=config_body(**overrides),
-        headers=KEY,
-    )
-    assert r.status_code == 200, r.text
-    config_id: str = r.json()["data"]["id"]
-    return config_id
-
-
-def create_session(emu: Emulator, config_id: str, **extra: Any) -> str:
-    r = requests.post(
-        f"{emu.url}/v3/scheduling/sessions",
-        json={"configuration_id": config_id, **extra},
-        headers=KEY,
-    )
-    assert r.status_code == 200, r.text
-    session_id: str = r.json()["data"]["session_id"]
-    return session_id
-
-
-def assert_error(r: requests.Response, status: int, error_type: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["Content-Type"] == "application/json"
-    body: dict[str, Any] = r.json()
-    assert set(body) == {"request_id", "error"}
-    assert body["error"]["type"] == error_type
-    assert isinstance(body["error"]["message"], str)
-    assert body["error"]["message"]
-    assert r.headers["X-Request-Id"] == body["request_id"]
-    return body
+from .support import (
+    BOOKING,
+    GRANT,
+    HOUR,
+    KEY,
+    T0,
+    assert_error,
+    config_body,
+    create_config,
+    create_session,
+)
 
 
 def avail(emu: Emulator, params: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
@@ -637,7 +580,7 @@ async def test_dropped_connection_with_aiohttp(emu: Emulator) -> None:
     assert not emu.faults.active
 
 
-def test_stall_and_latency(emu: Emulator) -> None:
+def test_stall_and_latency(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     config_id = create_config(emu)
     emu.set_faults("GET /v3/scheduling/availability", stall=1.0, stall_seconds=0.3, times=1)
     started = time.monotonic()
@@ -657,12 +600,21 @@ def test_stall_and_latency(emu: Emulator) -> None:
             timeout=0.1,
         )
     emu.faults.configure(latency_ms=150)
+    waits: list[float] = []
+    real_sleep = emulator_app._sleep
+
+    async def recording_sleep(delay: float) -> None:
+        waits.append(delay)
+        await real_sleep(delay)
+
+    monkeypatch.setattr(emulator_app, "_sleep", recording_sleep)
     started = time.monotonic()
     assert avail(emu, {"configuration_id": config_id}).status_code == 200
     assert time.monotonic() - started >= 0.15
-    started = time.monotonic()
-    requests.get(f"{emu.url}/_emulator/health")
-    assert time.monotonic() - started < 0.15
+    assert waits == [0.15]
+    # The admin API is never delayed: the health check waits for nothing.
+    assert requests.get(f"{emu.url}/_emulator/health").status_code == 200
+    assert waits == [0.15]
 
 
 def test_rate_limit_over_http(emu: Emulator) -> None:

@@ -1,0 +1,44 @@
+"""The emulator's one exception type: an HTTP status plus the envelope ``error.type``.
+
+Raised by state and validation code; the app turns it into
+``{"request_id", "error": {"type", "message"}}``.  No aiohttp here.
+"""
+
+from __future__ import annotations
+
+__all__ = ["EmulatorError"]
+
+
+class EmulatorError(Exception):
+    """A request the emulator refuses: HTTP ``status`` plus the envelope ``error.type``."""
+
+    def __init__(self, status: int, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+        self.message = message
+
+    @classmethod
+    def invalid(cls, message: str) -> EmulatorError:
+        """400 ``invalid_request_error``."""
+        return cls(400, "invalid_request_error", message)
+
+    @classmethod
+    def unauthorized(cls, message: str = "Unauthorized") -> EmulatorError:
+        """401 ``unauthorized``."""
+        return cls(401, "unauthorized", message)
+
+    @classmethod
+    def forbidden(cls, message: str) -> EmulatorError:
+        """403 ``forbidden``."""
+        return cls(403, "forbidden", message)
+
+    @classmethod
+    def not_found(cls, message: str = "requested object not found") -> EmulatorError:
+        """404 ``not_found_error``."""
+        return cls(404, "not_found_error", message)
+
+    @classmethod
+    def conflict(cls, message: str) -> EmulatorError:
+        """409 ``conflict``."""
+        return cls(409, "conflict", message)

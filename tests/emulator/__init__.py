@@ -1,0 +1,1 @@
+"""Tests of ``scheduler_async.emulator`` (mirrors the package: store, http, engine, ...)."""

@@ -1,0 +1,96 @@
+"""Shared helpers of the emulator tests: times, configuration bodies, HTTP setup and checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from scheduler_async.emulator import Emulator
+
+T0 = 1_767_571_200  # Monday 2026-01-05 00:00:00 UTC
+HOUR = 3600
+DAY = 86_400
+KEY = {"Authorization": "Bearer test-key"}
+GRANT = "grant-1"
+BOOKING: dict[str, Any] = {
+    "start_time": T0 + 2 * HOUR,
+    "end_time": T0 + 2 * HOUR + 1800,
+    "guest": {"name": "Guest", "email": "guest@example.com"},
+}
+
+
+def config_body(**overrides: Any) -> dict[str, Any]:
+    """A valid one-host collective configuration body (top-level keys replaced by overrides)."""
+    body: dict[str, Any] = {
+        "participants": [
+            {
+                "name": "Host",
+                "email": "host@example.com",
+                "is_organizer": True,
+                "availability": {"calendar_ids": ["primary"]},
+                "booking": {"calendar_id": "primary"},
+            }
+        ],
+        "availability": {"duration_minutes": 30},
+        "event_booking": {"title": "Intro call"},
+    }
+    body.update(overrides)
+    return body
+
+
+def round_robin_body(method: str = "max-fairness") -> dict[str, Any]:
+    """A two-host round-robin configuration body (Ann and Bob, each on their own grant)."""
+    return config_body(
+        participants=[
+            {
+                "name": name,
+                "email": f"{name.lower()}@example.com",
+                "grant_id": f"grant-{name.lower()}",
+                "availability": {"calendar_ids": ["primary"]},
+                "booking": {"calendar_id": "primary"},
+            }
+            for name in ("Ann", "Bob")
+        ],
+        availability={
+            "duration_minutes": 30,
+            "availability_rules": {"availability_method": method},
+        },
+    )
+
+
+def create_config(emu: Emulator, **overrides: Any) -> str:
+    """POST a configuration (``config_body(**overrides)``) for :data:`GRANT`; its id."""
+    r = requests.post(
+        f"{emu.url}/v3/grants/{GRANT}/scheduling/configurations",
+        json=config_body(**overrides),
+        headers=KEY,
+    )
+    assert r.status_code == 200, r.text
+    config_id: str = r.json()["data"]["id"]
+    return config_id
+
+
+def create_session(emu: Emulator, config_id: str, **extra: Any) -> str:
+    """POST a session on ``config_id``; its id."""
+    r = requests.post(
+        f"{emu.url}/v3/scheduling/sessions",
+        json={"configuration_id": config_id, **extra},
+        headers=KEY,
+    )
+    assert r.status_code == 200, r.text
+    session_id: str = r.json()["data"]["session_id"]
+    return session_id
+
+
+def assert_error(r: requests.Response, status: int, error_type: str) -> dict[str, Any]:
+    """Check an error envelope (status, type, non-empty message, request id) and return it."""
+    assert r.status_code == status, r.text
+    assert r.headers["Content-Type"] == "application/json"
+    body: dict[str, Any] = r.json()
+    assert set(body) == {"request_id", "error"}
+    assert body["error"]["type"] == error_type
+    assert isinstance(body["error"]["message"], str)
+    assert body["error"]["message"]
+    assert r.headers["X-Request-Id"] == body["request_id"]
+    return body
