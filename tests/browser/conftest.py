@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import pytest
-import requests
 from aiohttp import web
+from browser_support import COMPONENT_VERSION, GRANT, HOST_EMAIL, T0
 
 from scheduler_async.emulator import runner as runner_module
-from scheduler_async.emulator.app import _scheduling_config, _rid, SETTINGS_KEY, STORE_KEY
+from scheduler_async.emulator.app import SETTINGS_KEY, STORE_KEY, _rid, _scheduling_config
 from scheduler_async.emulator.booking_page import COMPONENT_FILE, create_booking_page_app
 from scheduler_async.emulator.cors import cors_middleware, is_cors_middleware
 from scheduler_async.emulator.runner import Emulator
@@ -42,12 +42,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPONENT_VERSION = "2.6.0"
-T0 = 1_767_600_000  # Monday 2026-01-05 08:00:00 UTC
-HOUR = 3600
-API_KEY = {"Authorization": "Bearer browser-test-key"}
-GRANT = "grant-browser"
-HOST_EMAIL = "host@example.com"
 
 
 def _require(condition: bool, reason: str) -> None:
@@ -79,9 +73,7 @@ def _mount_booking_page_api(app: web.Application) -> web.Application:
     """Add CORS (outermost) and ui-settings unless ``create_app`` already did."""
     if not any(is_cors_middleware(m) for m in app.middlewares):
         app.middlewares.insert(0, cors_middleware())
-    if not any(
-        getattr(r, "canonical", None) == UI_SETTINGS_PATH for r in app.router.resources()
-    ):
+    if not any(getattr(r, "canonical", None) == UI_SETTINGS_PATH for r in app.router.resources()):
         handler = make_ui_settings_handler(
             _scheduling_config, STORE_KEY, lambda req: req.app[SETTINGS_KEY].client_id, _rid
         )
@@ -232,39 +224,3 @@ def page(chromium: Browser, emu: Emulator, console: list[str]) -> Iterator[Page]
     finally:
         with contextlib.suppress(Exception):
             context.close()
-
-
-# --------------------------------------------------------------------------- seeding helpers
-
-
-def create_configuration(emu: Emulator, **overrides: Any) -> str:
-    """A public configuration on ``GRANT`` (09:00-17:00 UTC weekdays, 30 min); returns its id."""
-    body: dict[str, Any] = {
-        "name": "Intro call with Host",
-        "participants": [
-            {
-                "name": "Hanna Host",
-                "email": HOST_EMAIL,
-                "is_organizer": True,
-                "availability": {"calendar_ids": ["primary"]},
-                "booking": {"calendar_id": "primary"},
-            }
-        ],
-        "availability": {
-            "duration_minutes": 30,
-            "availability_rules": {
-                "default_open_hours": [
-                    {"days": [1, 2, 3, 4, 5], "timezone": "UTC", "start": "09:00", "end": "17:00"}
-                ]
-            },
-        },
-        "event_booking": {"title": "Intro call"},
-        "scheduler": {"min_booking_notice": 60, "available_days_in_future": 14},
-    }
-    body.update(overrides)
-    r = requests.post(
-        f"{emu.url}/v3/grants/{GRANT}/scheduling/configurations", json=body, headers=API_KEY
-    )
-    assert r.status_code == 200, r.text
-    config_id: str = r.json()["data"]["id"]
-    return config_id
