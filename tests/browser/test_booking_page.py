@@ -278,3 +278,48 @@ def test_round_robin_falls_over_to_next_participant(
     expect(page.get_by_text("Booking confirmed!")).to_be_visible(timeout=10_000)
     (booking,) = live_bookings(emu, config_id)
     assert booking.organizer_email == second, console
+
+
+def _booked(emu: Emulator, start: int) -> tuple[str, str]:
+    config_id = create_configuration(emu)
+    r = requests.post(
+        f"{emu.url}/v3/scheduling/bookings",
+        params={"configuration_id": config_id},
+        json={"start_time": start, "end_time": start + 1800, "guest": GUEST},
+    )
+    assert r.status_code == 200, r.text
+    booking_id: str = r.json()["data"]["booking_id"]
+    return config_id, booking_id
+
+
+def test_guest_reschedules_through_booking_ref_link(
+    page: Page, emu: Emulator, booking_page_url: str, console: list[str]
+) -> None:
+    _, booking_id = _booked(emu, T0 + 2 * HOUR)
+    ref = emu.booking_reference(booking_id)
+    open_page(page, booking_page_url, reschedule_booking_ref=ref)
+    page.get_by_role("button", name="02:00 PM", exact=True).click()
+    page.get_by_role("button", name="Next", exact=True).click()
+    # prefilled from ui-settings' booking block
+    expect(page.locator("input-component#name input")).to_have_value(GUEST["name"])
+    expect(page.locator("input-component#email input")).to_have_value(GUEST["email"])
+    page.get_by_role("button", name="Book now").click()
+    expect(page.get_by_text("Booking rescheduled!")).to_be_visible()
+    moved = emu.booking(booking_id)
+    assert (moved.start_time, moved.is_live) == (T0 + 6 * HOUR, True), console
+    settings = events(page, "configSettingsLoaded")
+    assert settings[-1]["settings"]["data"]["booking"]["guest"] == GUEST
+
+
+def test_guest_cancels_through_booking_ref_link(
+    page: Page, emu: Emulator, booking_page_url: str, console: list[str]
+) -> None:
+    _, booking_id = _booked(emu, T0 + 2 * HOUR)
+    ref = emu.booking_reference(booking_id)
+    open_page(page, booking_page_url, cancel_booking_ref=ref)
+    page.locator("textarea-component#cancel-reason textarea").fill("Not needed any more")
+    page.get_by_role("button", name="Cancel booking").click()
+    expect(page.get_by_text("Your booking has been cancelled successfully!")).to_be_visible()
+    cancelled = emu.booking(booking_id)
+    assert cancelled.deleted, console
+    assert cancelled.cancellation_reason == "Not needed any more"
