@@ -5,7 +5,7 @@
   ``create_app`` mounts both itself, they are added to the app it builds here (idempotently).
 * ``booking_page_url`` (session): ``http://127.0.0.1:<port>/booking-page`` served by a second
   server, so the page's origin differs from the API's and every API call is a real CORS call.
-* ``chromium`` (session): Debian's headless Chromium driven by Playwright for Python (never a
+* ``chromium`` (module): Debian's headless Chromium driven by Playwright for Python (never a
   downloaded browser build); ``page`` (function): a fresh context (UTC, en-US) whose ``Date`` is
   fixed at :data:`T0`, the emulator's business time, so both sides agree on "now".
 
@@ -182,9 +182,13 @@ def booking_page_url(browser_emulator: Emulator, component_path: Path) -> Iterat
         yield f"{server.url}/booking-page"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """Headless Debian Chromium under Playwright (skip/fail when either is missing)."""
+    """Headless Debian Chromium under Playwright (skip/fail when either is missing).
+
+    Module scope: Playwright's sync API keeps an event loop running on the main thread while it
+    is open, which would break ``asyncio.run`` in the tests collected after the browser ones.
+    """
     executable = chromium_path()
     _require(executable is not None, "Chromium not found (apt-get install chromium)")
     try:
