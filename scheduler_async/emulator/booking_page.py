@@ -1,15 +1,15 @@
 """A booking page hosting Nylas's ``<nylas-scheduling>`` web component against the emulator.
 
-``GET /booking-page`` answers an HTML page that loads the component (``@nylas/web-elements``
-2.6.0, MIT) and points its ``scheduler-api-url`` at the emulator.  Query parameters pick what the
-component shows (each maps to the component attribute of the same name, dashes for
-underscores): ``configuration_id``, ``slug`` + ``client_id``, ``session_id``,
+``GET /_emulator/booking-page`` answers an HTML page that loads the component
+(``@nylas/web-elements`` 2.6.0, MIT) and points its ``scheduler-api-url`` at the emulator.
+Query parameters pick what the component shows (each maps to the component attribute of the
+same name, dashes for underscores): ``configuration_id``, ``slug`` + ``client_id``, ``session_id``,
 ``reschedule_booking_ref``, ``cancel_booking_ref``, ``organizer_confirmation_booking_ref``,
 ``default_language``.
 
 The component script comes from ``component_dir`` (a directory holding
 ``nylas-scheduling.es.js``, e.g. the unpacked npm tarball's ``dist/cdn/nylas-scheduling``),
-served at ``/booking-page/assets/nylas-scheduling.es.js``; without it, from the public CDN
+served at ``/_emulator/booking-page/assets/nylas-scheduling.es.js``; without it, from the public CDN
 (:data:`DEFAULT_COMPONENT_URL`; the user's browser has the network, the emulator does not need
 it).  ``api_url`` is the emulator's base URL; by default the page's own origin (page and API
 on one server).
@@ -38,7 +38,8 @@ __all__ = [
     "render_booking_page",
 ]
 
-BOOKING_PAGE_PATH = "/booking-page"
+# Under /_emulator/: like the admin API, the page is never delayed or faulted.
+BOOKING_PAGE_PATH = "/_emulator/booking-page"
 COMPONENT_VERSION = "2.6.0"
 COMPONENT_FILE = "nylas-scheduling.es.js"
 DEFAULT_COMPONENT_URL = (

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import pytest
 import requests
 
 from scheduler_async.emulator import Emulator
@@ -14,6 +16,15 @@ HOUR = 3600
 API_KEY = {"Authorization": "Bearer browser-test-key"}
 GRANT = "grant-browser"
 HOST_EMAIL = "host@example.com"
+
+
+def require(condition: bool, reason: str, *, module: bool = False) -> None:
+    """Skip with ``reason`` unless ``condition``; fail instead under SCHEDULER_REQUIRE_SERVERS=1."""
+    if condition:
+        return
+    if os.environ.get("SCHEDULER_REQUIRE_SERVERS") == "1":
+        pytest.fail(f"{reason} (SCHEDULER_REQUIRE_SERVERS=1: required here)", pytrace=False)
+    pytest.skip(reason, allow_module_level=module)
 
 
 def create_configuration(emu: Emulator, **overrides: Any) -> str:

@@ -3,8 +3,9 @@
 * ``browser_emulator`` (session): an :class:`Emulator` with a frozen clock at :data:`T0`, with the
   CORS middleware (outermost) and ``GET /v3/scheduling/ui-settings`` mounted.  Until
   ``create_app`` mounts both itself, they are added to the app it builds here (idempotently).
-* ``booking_page_url`` (session): ``http://127.0.0.1:<port>/booking-page`` served by a second
-  server, so the page's origin differs from the API's and every API call is a real CORS call.
+* ``booking_page_url`` (session): ``http://127.0.0.1:<port>/_emulator/booking-page`` served by
+  a second server, so the page's origin differs from the API's and every API call is a real
+  CORS call.
 * ``chromium`` (module): Debian's headless Chromium driven by Playwright for Python (never a
   downloaded browser build); ``page`` (function): a fresh context (UTC, en-US) whose ``Date`` is
   fixed at :data:`T0`, the emulator's business time, so both sides agree on "now".
@@ -28,11 +29,15 @@ from unittest import mock
 
 import pytest
 from aiohttp import web
-from browser_support import COMPONENT_VERSION, GRANT, HOST_EMAIL, T0
+from browser_support import COMPONENT_VERSION, GRANT, HOST_EMAIL, T0, require
 
 from scheduler_async.emulator import runner as runner_module
 from scheduler_async.emulator.app import SETTINGS_KEY, STORE_KEY, _rid, _scheduling_config
-from scheduler_async.emulator.booking_page import COMPONENT_FILE, create_booking_page_app
+from scheduler_async.emulator.booking_page import (
+    BOOKING_PAGE_PATH,
+    COMPONENT_FILE,
+    create_booking_page_app,
+)
 from scheduler_async.emulator.cors import cors_middleware, is_cors_middleware
 from scheduler_async.emulator.runner import Emulator
 from scheduler_async.emulator.store import FakeClock
@@ -42,14 +47,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _require(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if os.environ.get("SCHEDULER_REQUIRE_SERVERS") == "1":
-        pytest.fail(f"{reason} (SCHEDULER_REQUIRE_SERVERS=1: required here)")
-    pytest.skip(reason)
 
 
 def component_dir() -> Path:
@@ -162,7 +159,7 @@ def emu(browser_emulator: Emulator) -> Emulator:
 def component_path() -> Path:
     """The directory holding the component bundle (skip/fail when absent)."""
     directory = component_dir()
-    _require(
+    require(
         (directory / COMPONENT_FILE).is_file(),
         f"@nylas/web-elements {COMPONENT_VERSION} bundle not found in {directory}; "
         "run scripts/fetch_web_elements.sh (needs npm)",
@@ -172,14 +169,14 @@ def component_path() -> Path:
 
 @pytest.fixture(scope="session")
 def booking_page_url(browser_emulator: Emulator, component_path: Path) -> Iterator[str]:
-    """``http://127.0.0.1:<page port>/booking-page`` (a different origin from the API)."""
+    """``http://127.0.0.1:<page port>/_emulator/booking-page`` (a different origin from the API)."""
     api = browser_emulator.url
 
     def factory() -> web.Application:
         return create_booking_page_app(component_dir=component_path, api_url=api)
 
     with AppThread(factory) as server:
-        yield f"{server.url}/booking-page"
+        yield f"{server.url}{BOOKING_PAGE_PATH}"
 
 
 @pytest.fixture(scope="module")
@@ -190,11 +187,11 @@ def chromium() -> Iterator[Browser]:
     is open, which would break ``asyncio.run`` in the tests collected after the browser ones.
     """
     executable = chromium_path()
-    _require(executable is not None, "Chromium not found (apt-get install chromium)")
+    require(executable is not None, "Chromium not found (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _require(False, "Playwright for Python not installed (pip install -e '.[browser]')")
+        require(False, "Playwright for Python not installed (pip install -e '.[browser]')")
         raise
     assert executable is not None
     with sync_playwright() as playwright:

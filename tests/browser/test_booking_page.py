@@ -10,10 +10,15 @@ from typing import Any
 
 import pytest
 import requests
-from browser_support import API_KEY, HOST_EMAIL, HOUR, T0, create_configuration
-from playwright.sync_api import Page, expect
+from browser_support import API_KEY, HOST_EMAIL, HOUR, T0, create_configuration, require
 
 from scheduler_async.emulator import Emulator
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:
+    require(False, "Playwright for Python not installed (pip install -e '.[browser]')", module=True)
+    raise
 
 pytestmark = pytest.mark.browser
 
