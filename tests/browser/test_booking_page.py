@@ -21,6 +21,8 @@ except ImportError:
     raise
 
 pytestmark = pytest.mark.browser
+# generous: the machine is shared; these are upper bounds on waiting, never sleeps
+expect.set_options(timeout=20_000)
 
 GUEST = {"name": "Gina Guest", "email": "gina@example.com"}
 
