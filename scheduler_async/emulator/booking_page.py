@@ -1,0 +1,186 @@
+"""A booking page hosting Nylas's ``<nylas-scheduling>`` web component against the emulator.
+
+``GET /_emulator/booking-page`` answers an HTML page that loads the component
+(``@nylas/web-elements`` 2.6.0, MIT) and points its ``scheduler-api-url`` at the emulator.
+Query parameters pick what the component shows (each maps to the component attribute of the
+same name, dashes for underscores): ``configuration_id``, ``slug`` + ``client_id``, ``session_id``,
+``reschedule_booking_ref``, ``cancel_booking_ref``, ``organizer_confirmation_booking_ref``,
+``default_language``.
+
+The component script comes from ``component_dir`` (a directory holding
+``nylas-scheduling.es.js``, e.g. the unpacked npm tarball's ``dist/cdn/nylas-scheduling``),
+served at ``/_emulator/booking-page/assets/nylas-scheduling.es.js``; without it, from the public CDN
+(:data:`DEFAULT_COMPONENT_URL`; the user's browser has the network, the emulator does not need
+it).  ``api_url`` is the emulator's base URL; by default the page's own origin (page and API
+on one server).
+
+The page records the component's events in ``window.nylasEvents`` (``[{type, detail}]``, for
+``configSettingsLoaded``, ``bookedEventInfo``, ``nylasSchedulerError``, ...) and sets
+``window.nylasComponentDefined = true`` once the element is defined, which browser tests wait on.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+__all__ = [
+    "BOOKING_PAGE_PATH",
+    "COMPONENT_FILE",
+    "COMPONENT_VERSION",
+    "DEFAULT_COMPONENT_URL",
+    "booking_page_routes",
+    "create_booking_page_app",
+    "render_booking_page",
+]
+
+# Under /_emulator/: like the admin API, the page is never delayed or faulted.
+BOOKING_PAGE_PATH = "/_emulator/booking-page"
+COMPONENT_VERSION = "2.6.0"
+COMPONENT_FILE = "nylas-scheduling.es.js"
+DEFAULT_COMPONENT_URL = (
+    f"https://cdn.jsdelivr.net/npm/@nylas/web-elements@{COMPONENT_VERSION}"
+    f"/dist/cdn/nylas-scheduling/{COMPONENT_FILE}"
+)
+ASSETS_PATH = BOOKING_PAGE_PATH + "/assets"
+
+# query parameter -> component attribute (set before the element is defined)
+_ATTRIBUTES = {
+    "configuration_id": "configuration-id",
+    "slug": "slug",
+    "client_id": "client-id",
+    "session_id": "session-id",
+    "reschedule_booking_ref": "reschedule-booking-ref",
+    "cancel_booking_ref": "cancel-booking-ref",
+    "organizer_confirmation_booking_ref": "organizer-confirmation-booking-ref",
+    "default_language": "default-language",
+}
+_EVENTS = (
+    "configSettingsLoaded",
+    "bookedEventInfo",
+    "nylasSchedulerError",
+    "nylasSchedulerInfo",
+    "bookingRefExtracted",
+    "schedulerDidLoad",
+)
+
+_TEMPLATE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="icon" href="data:,">
+<style>
+  body {{ margin: 0; padding: 24px; background: #f6f7f9;
+         font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }}
+  header {{ max-width: 960px; margin: 0 auto 16px; color: #4b5563; font-size: 13px; }}
+  nylas-scheduling {{ display: block; max-width: 960px; margin: 0 auto; }}
+</style>
+</head>
+<body>
+<header>Scheduler emulator booking page &middot; API {api_label}</header>
+<nylas-scheduling></nylas-scheduling>
+<script type="module">
+const settings = {settings};
+window.nylasEvents = [];
+const element = document.querySelector("nylas-scheduling");
+for (const type of settings.events) {{
+  element.addEventListener(type, (event) => {{
+    let detail = null;
+    try {{
+      detail = JSON.parse(JSON.stringify(event.detail ?? null));
+    }} catch (error) {{
+      detail = String(error);
+    }}
+    window.nylasEvents.push({{type, detail}});
+  }});
+}}
+element.setAttribute("scheduler-api-url", settings.apiUrl || window.location.origin);
+element.setAttribute("enable-user-feedback", "false");
+for (const [name, value] of Object.entries(settings.attributes)) {{
+  element.setAttribute(name, value);
+}}
+const module = await import(settings.componentUrl);
+module.defineCustomElement();
+await customElements.whenDefined("nylas-scheduling");
+window.nylasComponentDefined = true;
+</script>
+</body>
+</html>
+"""
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe to embed in a ``<script>`` element."""
+    text = json.dumps(value, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render_booking_page(
+    *,
+    component_url: str,
+    api_url: str | None,
+    params: dict[str, str],
+    title: str = "Booking page (scheduler emulator)",
+) -> str:
+    """The page's HTML: ``params`` are query parameters (see the module docstring)."""
+    attributes = {
+        attr: params[name] for name, attr in _ATTRIBUTES.items() if params.get(name) is not None
+    }
+    settings = {
+        "apiUrl": api_url,
+        "componentUrl": component_url,
+        "attributes": attributes,
+        "events": list(_EVENTS),
+    }
+    return _TEMPLATE.format(
+        title=html.escape(title),
+        api_label=html.escape(api_url or "(this origin)"),
+        settings=_script_json(settings),
+    )
+
+
+def booking_page_routes(
+    *,
+    component_dir: str | Path | None = None,
+    component_url: str = DEFAULT_COMPONENT_URL,
+    api_url: str | None = None,
+) -> list[web.AbstractRouteDef]:
+    """Routes serving the page (and the component from ``component_dir`` if given)."""
+    directory = Path(component_dir).resolve() if component_dir is not None else None
+    if directory is not None and not (directory / COMPONENT_FILE).is_file():
+        raise FileNotFoundError(f"{COMPONENT_FILE} not found in {directory}")
+    script_url = f"{ASSETS_PATH}/{COMPONENT_FILE}" if directory is not None else component_url
+
+    async def page(request: web.Request) -> web.Response:
+        params = {name: request.query[name] for name in _ATTRIBUTES if request.query.get(name)}
+        body = render_booking_page(component_url=script_url, api_url=api_url, params=params)
+        return web.Response(
+            text=body, content_type="text/html", headers={"Cache-Control": "no-store"}
+        )
+
+    routes: list[web.AbstractRouteDef] = [web.get(BOOKING_PAGE_PATH, page, allow_head=False)]
+    if directory is not None:
+        routes.append(web.static(ASSETS_PATH, directory))
+    return routes
+
+
+def create_booking_page_app(
+    *,
+    component_dir: str | Path | None = None,
+    component_url: str = DEFAULT_COMPONENT_URL,
+    api_url: str | None = None,
+) -> web.Application:
+    """A stand-alone app serving only the booking page (for a page origin apart from the API)."""
+    app = web.Application()
+    app.add_routes(
+        booking_page_routes(
+            component_dir=component_dir, component_url=component_url, api_url=api_url
+        )
+    )
+    return app

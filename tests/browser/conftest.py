@@ -1,0 +1,227 @@
+"""Fixtures for the browser tests: the emulator, a booking page on another origin, Chromium.
+
+* ``browser_emulator`` (session): an :class:`Emulator` with a frozen clock at :data:`T0`, with the
+  CORS middleware (outermost) and ``GET /v3/scheduling/ui-settings`` mounted.  Until
+  ``create_app`` mounts both itself, they are added to the app it builds here (idempotently).
+* ``booking_page_url`` (session): ``http://127.0.0.1:<port>/_emulator/booking-page`` served by
+  a second server, so the page's origin differs from the API's and every API call is a real
+  CORS call.
+* ``chromium`` (module): Debian's headless Chromium driven by Playwright for Python (never a
+  downloaded browser build); ``page`` (function): a fresh context (UTC, en-US) whose ``Date`` is
+  fixed at :data:`T0`, the emulator's business time, so both sides agree on "now".
+
+Missing Chromium, Playwright or the component bundle (``scripts/fetch_web_elements.sh``) skips
+with the reason, unless ``SCHEDULER_REQUIRE_SERVERS=1`` (CI), where it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from unittest import mock
+
+import pytest
+from aiohttp import web
+from browser_support import COMPONENT_VERSION, GRANT, HOST_EMAIL, T0, require
+
+from scheduler_async.emulator import runner as runner_module
+from scheduler_async.emulator.app import SETTINGS_KEY, STORE_KEY, _rid, _scheduling_config
+from scheduler_async.emulator.booking_page import (
+    BOOKING_PAGE_PATH,
+    COMPONENT_FILE,
+    create_booking_page_app,
+)
+from scheduler_async.emulator.cors import cors_middleware, is_cors_middleware
+from scheduler_async.emulator.runner import Emulator
+from scheduler_async.emulator.store import FakeClock
+from scheduler_async.emulator.ui_settings import UI_SETTINGS_PATH, make_ui_settings_handler
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def component_dir() -> Path:
+    """Where the component bundle is: ``$SCHEDULER_WEB_ELEMENTS_DIR`` or the fetch cache."""
+    env = os.environ.get("SCHEDULER_WEB_ELEMENTS_DIR")
+    return Path(env) if env else ROOT / ".cache" / "web-elements" / COMPONENT_VERSION
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium: ``$SCHEDULER_CHROMIUM`` or ``chromium`` on PATH."""
+    env = os.environ.get("SCHEDULER_CHROMIUM")
+    if env:
+        return env if os.access(env, os.X_OK) else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def _mount_booking_page_api(app: web.Application) -> web.Application:
+    """Add CORS (outermost) and ui-settings unless ``create_app`` already did."""
+    if not any(is_cors_middleware(m) for m in app.middlewares):
+        app.middlewares.insert(0, cors_middleware())
+    if not any(getattr(r, "canonical", None) == UI_SETTINGS_PATH for r in app.router.resources()):
+        handler = make_ui_settings_handler(
+            _scheduling_config, STORE_KEY, lambda req: req.app[SETTINGS_KEY].client_id, _rid
+        )
+        app.router.add_get(UI_SETTINGS_PATH, handler, allow_head=False)
+    return app
+
+
+class AppThread:
+    """Serve an aiohttp app on 127.0.0.1 (ephemeral port) from its own thread and loop."""
+
+    def __init__(self, factory: Callable[[], web.Application]) -> None:
+        self._factory = factory
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self.port = 0
+        self._thread = threading.Thread(target=self._main, name="booking-page", daemon=True)
+
+    def __enter__(self) -> AppThread:
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise RuntimeError(f"page server failed: {self._error}") from self._error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        runner = web.AppRunner(self._factory(), access_log=None, shutdown_timeout=0.2)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            server = site._server
+            assert server is not None and server.sockets
+            self.port = server.sockets[0].getsockname()[1]
+            self._ready.set()
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()
+
+
+@pytest.fixture(scope="session")
+def browser_emulator() -> Iterator[Emulator]:
+    """The emulator with CORS and ui-settings, frozen at ``T0``."""
+    original = runner_module.create_app
+
+    def create_app(*args: Any, **kwargs: Any) -> web.Application:
+        return _mount_booking_page_api(original(*args, **kwargs))
+
+    emulator = Emulator(clock=FakeClock(T0))
+    with mock.patch.object(runner_module, "create_app", create_app):
+        emulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def emu(browser_emulator: Emulator) -> Emulator:
+    """The browser emulator, reset (state, faults, clock back to ``T0``)."""
+    browser_emulator.reset()
+    browser_emulator.add_grant(GRANT, email=HOST_EMAIL)
+    return browser_emulator
+
+
+@pytest.fixture(scope="session")
+def component_path() -> Path:
+    """The directory holding the component bundle (skip/fail when absent)."""
+    directory = component_dir()
+    require(
+        (directory / COMPONENT_FILE).is_file(),
+        f"@nylas/web-elements {COMPONENT_VERSION} bundle not found in {directory}; "
+        "run scripts/fetch_web_elements.sh (needs npm)",
+    )
+    return directory
+
+
+@pytest.fixture(scope="session")
+def booking_page_url(browser_emulator: Emulator, component_path: Path) -> Iterator[str]:
+    """``http://127.0.0.1:<page port>/_emulator/booking-page`` (a different origin from the API)."""
+    api = browser_emulator.url
+
+    def factory() -> web.Application:
+        return create_booking_page_app(component_dir=component_path, api_url=api)
+
+    with AppThread(factory) as server:
+        yield f"{server.url}{BOOKING_PAGE_PATH}"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Headless Debian Chromium under Playwright (skip/fail when either is missing).
+
+    Module scope: Playwright's sync API keeps an event loop running on the main thread while it
+    is open, which would break ``asyncio.run`` in the tests collected after the browser ones.
+    """
+    executable = chromium_path()
+    require(executable is not None, "Chromium not found (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "Playwright for Python not installed (pip install -e '.[browser]')")
+        raise
+    assert executable is not None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox"]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def console() -> list[str]:
+    """The page's console messages (``"<type>: <text>"``), for failure messages."""
+    return []
+
+
+@pytest.fixture
+def page(chromium: Browser, emu: Emulator, console: list[str]) -> Iterator[Page]:
+    """A fresh page (UTC, en-US, 1200x900) whose clock is fixed at the emulator's now."""
+    context = chromium.new_context(
+        locale="en-US", timezone_id="UTC", viewport={"width": 1200, "height": 900}
+    )
+    page = context.new_page()
+    page.clock.set_fixed_time(dt.datetime.fromtimestamp(emu.clock.now(), tz=dt.UTC))
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    try:
+        yield page
+    finally:
+        with contextlib.suppress(Exception):
+            context.close()
