@@ -13,13 +13,6 @@ from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict
 
 from scheduler_async.emulator import FakeClock, Store, create_app
-from scheduler_async.emulator.app import (
-    FAULTS_KEY,
-    SETTINGS_KEY,
-    STORE_KEY,
-    _rid,
-    _scheduling_config,
-)
 from scheduler_async.emulator.booking_page import (
     BOOKING_PAGE_PATH,
     COMPONENT_FILE,
@@ -36,6 +29,13 @@ from scheduler_async.emulator.ui_settings import (
     build_ui_settings,
     make_ui_settings_handler,
 )
+from scheduler_async.emulator.web_common import (
+    FAULTS_KEY,
+    SETTINGS_KEY,
+    STORE_KEY,
+)
+from scheduler_async.emulator.web_common import request_id_of as _rid
+from scheduler_async.emulator.web_common import scheduling_config as _scheduling_config
 
 T0 = 1_767_600_000  # Monday 2026-01-05 08:00 UTC
 HOUR = 3600

@@ -32,7 +32,6 @@ from aiohttp import web
 from browser_support import COMPONENT_VERSION, GRANT, HOST_EMAIL, T0, require
 
 from scheduler_async.emulator import runner as runner_module
-from scheduler_async.emulator.app import SETTINGS_KEY, STORE_KEY, _rid, _scheduling_config
 from scheduler_async.emulator.booking_page import (
     BOOKING_PAGE_PATH,
     COMPONENT_FILE,
@@ -42,6 +41,9 @@ from scheduler_async.emulator.cors import cors_middleware, is_cors_middleware
 from scheduler_async.emulator.runner import Emulator
 from scheduler_async.emulator.store import FakeClock
 from scheduler_async.emulator.ui_settings import UI_SETTINGS_PATH, make_ui_settings_handler
+from scheduler_async.emulator.web_common import SETTINGS_KEY, STORE_KEY
+from scheduler_async.emulator.web_common import request_id_of as _rid
+from scheduler_async.emulator.web_common import scheduling_config as _scheduling_config
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
