@@ -8,9 +8,7 @@ from datetime import datetime
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
-from ._transport import NO_AUTH, Credential
-
-__all__ = ["TimeLike", "path_id", "scheduling_auth", "to_unix", "window"]
+__all__ = ["TimeLike", "as_tuple", "check_int", "check_str", "path_id", "to_unix", "window"]
 
 TimeLike: TypeAlias = datetime | int
 """A timezone-aware ``datetime`` or Unix seconds."""
@@ -74,44 +72,6 @@ def path_id(value: Any, name: str) -> str:
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
         raise ValueError(f"{name} contains control characters")
     return quote(text, safe="")
-
-
-def scheduling_auth(
-    *,
-    session_id: str | None,
-    configuration_id: str | None,
-    slug: str | None,
-    client_id: str | None,
-) -> tuple[Credential, dict[str, str]]:
-    """Credential and query for availability/bookings: a session token, or a public reference.
-
-    Exactly one of ``session_id``, ``configuration_id`` or ``slug`` (which needs ``client_id``).
-    """
-    given = [
-        n
-        for n, v in (
-            ("session_id", session_id),
-            ("configuration_id", configuration_id),
-            ("slug", slug),
-        )
-        if v is not None
-    ]
-    if len(given) != 1:
-        raise ValueError(
-            "pass exactly one of session_id (private configurations), configuration_id or slug "
-            f"(public configurations); got {', '.join(given) or 'none'}"
-        )
-    if session_id is not None:
-        return Credential(check_str(session_id, "session_id"), "session"), {}
-    if configuration_id is not None:
-        return NO_AUTH, {"configuration_id": check_str(configuration_id, "configuration_id")}
-    assert slug is not None
-    if client_id is None:
-        raise ValueError("slug needs client_id (the application's client id)")
-    return NO_AUTH, {
-        "slug": check_str(slug, "slug"),
-        "client_id": check_str(client_id, "client_id"),
-    }
 
 
 def as_tuple(items: Sequence[Any] | None, name: str) -> tuple[Any, ...] | None:

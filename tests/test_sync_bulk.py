@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 import scheduler_sync as ss
-from scheduler_async._sync_runtime import SyncRuntime
 from scheduler_sync import (
     AvailabilityQuery,
     BookingRequest,
@@ -28,6 +27,7 @@ from scheduler_sync import (
     SessionRefresher,
     Timeout,
 )
+from scheduler_sync._runtime import SyncRuntime
 from tests.test_fault_suite import FAULTS, Ledger, _check_state
 
 T0 = int(datetime(2030, 3, 4, tzinfo=UTC).timestamp())

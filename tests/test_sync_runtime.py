@@ -22,7 +22,6 @@ import pytest
 
 import scheduler_async
 import scheduler_sync as ss
-from scheduler_async._sync_runtime import LoopThreadCallError, SyncRuntime
 from scheduler_async.sweep import AvailabilityQuery
 from scheduler_sync import (
     AvailabilityRules,
@@ -38,6 +37,7 @@ from scheduler_sync import (
     ParticipantBooking,
     Scheduler,
 )
+from scheduler_sync._runtime import LoopThreadCallError, SyncRuntime
 
 MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
 KEY = "sync-SECRET-key"
@@ -438,7 +438,7 @@ def _wait_until_waiting_for_result(ident: int, timeout: float = 5) -> bool:
             if (
                 frame.f_code.co_name == "result"
                 and caller.co_name == "call"
-                and caller.co_filename.endswith("_sync_runtime.py")
+                and caller.co_filename.endswith("_runtime.py")
             ):
                 return True
             frame = frame.f_back
