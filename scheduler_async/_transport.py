@@ -201,6 +201,7 @@ class Transport:
         self._api_key = api_key
         self._api_key_credential = Credential(api_key, "api_key") if api_key else None
         self.timeout = timeout
+        self._client_timeout = _client_timeout(timeout)
         self.limits = limits
         self.retry = retry
         self.budget = RetryBudget(retry.budget_capacity)
@@ -284,7 +285,7 @@ class Transport:
         ``timeout`` and ``max_retries`` override the client's settings for this call.
         """
         session = self._get_session()
-        base = Timeout.coerce(timeout, self.timeout)
+        base = self.timeout if timeout is None else Timeout.coerce(timeout, self.timeout)
         started = time.monotonic()
         if self._paused_until > started:
             # Another call of this client was told to slow down (429): everyone waits.
@@ -292,6 +293,10 @@ class Transport:
         policy = self.retry
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)
+        if base is self.timeout and policy.deadline is None:
+            attempt_timeout = self._client_timeout  # prebuilt: the usual case
+        else:
+            attempt_timeout = self._attempt_timeout(base, policy, started)
         url = URL(self._base + request.path, encoded=True)
         if request.query:
             url = url.with_query(request.query)
@@ -302,7 +307,7 @@ class Transport:
                 request,
                 url,
                 data,
-                self._attempt_timeout(base, policy, started),
+                attempt_timeout,
                 0,
                 started,
             )

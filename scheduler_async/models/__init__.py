@@ -54,7 +54,11 @@ def _fast_availability_hook() -> Any:
     generated = converter.get_structure_hook(Availability)
 
     new = object.__new__
-    set_attr = object.__setattr__
+    # The slot descriptors themselves: a frozen attrs class refuses ``obj.x = ...``, and these
+    # stores skip both its __setattr__ and the attribute lookup of ``object.__setattr__``.
+    set_emails = TimeSlot.__dict__["emails"].__set__
+    set_start = TimeSlot.__dict__["start_time"].__set__
+    set_end = TimeSlot.__dict__["end_time"].__set__
 
     def hook(value: Any, tp: Any) -> Availability:
         if type(value) is dict:
@@ -86,9 +90,9 @@ def _fast_availability_hook() -> Any:
                     break
                 # The attrs __init__ of a frozen class costs more than these three stores.
                 obj = new(TimeSlot)
-                set_attr(obj, "emails", emails)
-                set_attr(obj, "start_time", start)
-                set_attr(obj, "end_time", end)
+                set_emails(obj, emails)
+                set_start(obj, start)
+                set_end(obj, end)
                 out.append(obj)
             if ok:
                 return Availability(time_slots=tuple(out), order=order)
