@@ -119,7 +119,15 @@ def _parse(path: Path) -> AsyncModule:
     imports: dict[str, tuple[str | None, str]] = {}
     toplevel: set[str] = set()
     classes: list[ast.ClassDef] = []
-    for node in tree.body:
+    body = list(tree.body)
+    for node in tree.body:  # imports for annotations only (if TYPE_CHECKING:) count too
+        if (
+            isinstance(node, ast.If)
+            and isinstance(node.test, ast.Name)
+            and node.test.id == "TYPE_CHECKING"
+        ):
+            body += node.body
+    for node in body:
         if isinstance(node, ast.ImportFrom):
             src = _resolve(node.module, node.level, modname)
             for alias in node.names:

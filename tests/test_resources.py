@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
+import typing
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -322,3 +324,97 @@ def test_regions() -> None:
     assert AsyncScheduler().base_url.startswith("https://api.")
     with pytest.raises(ValueError):
         AsyncScheduler(region="mars")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- one declaration per endpoint
+def _endpoint_pairs() -> list[tuple[Any, Any]]:
+    from scheduler_async import resources
+
+    pairs = []
+    for name in resources.__all__:
+        if not name.endswith("WithResponse"):
+            continue
+        declared, derived = (
+            getattr(resources, name),
+            getattr(resources, name[: -len("WithResponse")]),
+        )
+        for attr, fn in vars(declared).items():
+            if not attr.startswith("_") and inspect.iscoroutinefunction(fn):
+                pairs.append((fn, vars(derived)[attr]))
+    return pairs
+
+
+@pytest.mark.parametrize(("declared", "derived"), _endpoint_pairs(), ids=lambda f: f.__qualname__)
+def test_plain_methods_are_derived_with_exact_signatures(declared: Any, derived: Any) -> None:
+    assert inspect.iscoroutinefunction(derived) and derived.__code__ is declared.__code__
+    assert derived.__doc__ == declared.__doc__ and derived.__name__ == declared.__name__
+    assert derived.__qualname__ == declared.__qualname__.replace("WithResponse", "")
+    dsig, psig = inspect.signature(declared), inspect.signature(derived)
+    assert psig.parameters == dsig.parameters
+    assert dsig.return_annotation == f"APIResponse[{psig.return_annotation}]"
+    hints = typing.get_type_hints(derived)
+    assert hints["return"] == typing.get_args(typing.get_type_hints(declared)["return"])[0]
+
+
+async def test_plain_calls_build_no_api_response(
+    client: AsyncScheduler, mock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scheduler_async.resources import _base
+
+    built: list[Any] = []
+    real = _base.APIResponse
+
+    def spy(**kw: Any) -> Any:
+        built.append(kw)
+        return real(**kw)
+
+    monkeypatch.setattr(_base, "APIResponse", spy)
+    url = f"{BASE}/v3/scheduling/bookings/BK1?configuration_id=CFG"
+    mock.get(url, payload={"request_id": RID, "data": BOOKING_JSON}, repeat=True)
+    booking = await client.bookings.get("BK1", configuration_id="CFG")
+    assert booking.title == "My test event" and built == []
+    resp = await client.bookings.with_response.get("BK1", configuration_id="CFG")
+    assert resp.data == booking and resp.request_id == RID and len(built) == 1
+
+
+def test_bulk_all_forms_share_the_collect_adapter() -> None:
+    from scheduler_async.resources import AsyncAvailability, AsyncBookings
+
+    for cls, name in ((AsyncAvailability, "sweep"), (AsyncBookings, "create_many")):
+        gen, collected = vars(cls)[name], vars(cls)[f"{name}_all"]
+        assert inspect.isasyncgenfunction(gen) and inspect.iscoroutinefunction(collected)
+        gsig, csig = inspect.signature(gen), inspect.signature(collected)
+        assert csig.parameters == gsig.parameters
+        item = gsig.return_annotation.removeprefix("AsyncIterator[").removesuffix("]")
+        assert csig.return_annotation == f"list[{item}]"
+        assert collected.__qualname__ == f"{cls.__name__}.{name}_all"
+        assert f":meth:`{name}`" in (collected.__doc__ or "")
+
+
+def test_layers_import_aiohttp_only_in_the_transport() -> None:
+    """Resources, models and argument checks never import aiohttp (or the transport's
+    internals) at run time; annotations import under ``TYPE_CHECKING``."""
+    import ast
+    from pathlib import Path
+
+    root = Path(sa.__file__).parent
+    allowed = {"_transport.py", "refresh.py", "demo.py", "__main__.py"}
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith("emulator/") or path.name in allowed:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:  # module level, outside `if TYPE_CHECKING:`
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+                if node.module == "_transport" or (node.module or "").endswith("._transport"):
+                    imported = {a.name for a in node.names}
+                    assert imported <= {"Request", "Response", "Transport"}, (rel, imported)
+            assert not any(n.split(".")[0] in ("aiohttp", "yarl") for n in names), rel
+    for name in ("_args.py", "_auth.py"):  # argument checks never reach the transport
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        modules = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        assert not any("_transport" in m or "aiohttp" in m for m in modules), name

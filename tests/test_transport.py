@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from tests.helpers import (
     BASE,
     BOOKING_JSON,
     KEY,
+    RID,
     SESSION,
     only_call,
 )
@@ -313,3 +315,165 @@ async def test_sub_second_datetimes_are_floored(client: AsyncScheduler, mock: An
         start_time=start, end_time=start + timedelta(hours=6), configuration_id="c"
     )
     assert only_call(mock, "GET", url) is not None
+
+
+# ---------------------------------------------------------------- the transport's pieces
+def _transport() -> Any:
+    from scheduler_async._config import Limits, Timeout
+    from scheduler_async._transport import Transport
+
+    return Transport(
+        base_url=BASE, api_key=KEY, timeout=Timeout(), limits=Limits(), retry=RetryPolicy()
+    )
+
+
+@pytest.mark.parametrize(
+    ("exc", "failure", "cls", "text"),
+    [
+        (
+            aiohttp.ClientConnectorCertificateError(
+                aiohttp.client_reqrep.ConnectionKey("h", 443, True, True, None, None, None),
+                OSError("bad cert"),
+            ),
+            None,
+            sa.APIConnectionError,
+            "TLS certificate verification failed: ClientConnectorCertificateError",
+        ),
+        (
+            aiohttp.ConnectionTimeoutError(),
+            "NOT_SENT",
+            sa.APITimeoutError,
+            "timed out waiting for a connection",
+        ),
+        (
+            aiohttp.ClientConnectorError(
+                aiohttp.client_reqrep.ConnectionKey("h", 443, True, True, None, None, None),
+                OSError(111, "Connection refused"),
+            ),
+            "NOT_SENT",
+            sa.APIConnectionError,
+            "could not connect to api.test: Connection refused",
+        ),
+        (
+            aiohttp.SocketTimeoutError(),
+            "SENT_NO_ANSWER",
+            sa.APITimeoutError,
+            "timed out waiting for the answer",
+        ),
+        (TimeoutError(), "SENT_NO_ANSWER", sa.APITimeoutError, "timed out waiting for the answer"),
+        (
+            aiohttp.ServerDisconnectedError(),
+            "SENT_NO_ANSWER",
+            sa.APIConnectionError,
+            "connection lost before a complete answer (ServerDisconnectedError)",
+        ),
+        (
+            aiohttp.ClientPayloadError("cut"),
+            "SENT_NO_ANSWER",
+            sa.APIConnectionError,
+            "connection lost before a complete answer (ClientPayloadError)",
+        ),
+        (
+            aiohttp.InvalidURL("x"),
+            "SENT_NO_ANSWER",
+            sa.APIConnectionError,
+            "request failed (InvalidURL)",
+        ),
+    ],
+)
+def test_exception_table_maps_to_failure_and_complete_error(
+    exc: BaseException, failure: str | None, cls: type, text: str
+) -> None:
+    from scheduler_async._retry import Failure
+    from scheduler_async._transport import Request, _AttemptFailed
+
+    request = Request(method="GET", path="/v3/x/SECRET", log_path="/v3/x/{id}")
+    out = _transport()._connection_error(exc, request, 3)
+    if failure is None:
+        error = out
+    else:
+        assert isinstance(out, _AttemptFailed) and out.failure is Failure[failure]
+        error = out.error
+    assert type(error) is cls
+    # built complete, once: message, where and how many retries preceded it
+    assert (error.message, error.method, error.path, error.retries_taken) == (
+        text,
+        "GET",
+        "/v3/x/{id}",
+        3,
+    )
+
+
+def test_request_and_response_values() -> None:
+    from scheduler_async._auth import NO_AUTH, Credential
+    from scheduler_async._transport import Request, Response
+
+    request = Request(method="GET", path="/v3/scheduling/sessions/tok")
+    assert request.where == "/v3/scheduling/sessions/tok" and request.credential is NO_AUTH
+    secret = Request(
+        method="DELETE",
+        path=f"/v3/scheduling/sessions/{SESSION}",
+        log_path="/v3/scheduling/sessions/{session_id}",
+        credential=Credential(SESSION, "session"),
+    )
+    assert secret.where == "/v3/scheduling/sessions/{session_id}"
+    assert SESSION not in repr(secret.credential)
+    response = Response(status=200, headers={}, request_id="r", body={}, retries=0, elapsed=0.1)
+    assert not response.gone_after_retry
+    with pytest.raises(AttributeError):
+        response.status = 201  # type: ignore[misc]
+
+
+async def test_rate_limit_retry_after_is_parsed_once(
+    mock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scheduler_async import _transport
+
+    calls: list[str | None] = []
+    real = _transport.parse_retry_after
+
+    def counting(value: str | None, now: float) -> float | None:
+        calls.append(value)
+        return real(value, now)
+
+    monkeypatch.setattr(_transport, "parse_retry_after", counting)
+    url = f"{BASE}/v3/scheduling/bookings/BK1?configuration_id=CFG"
+    mock.get(url, status=429, payload={"error": {"message": "slow"}}, headers={"Retry-After": "7"})
+    async with AsyncScheduler(base_url=BASE, retry=RetryPolicy(max_retries=0)) as c:
+        with pytest.raises(sa.RateLimitError) as info:
+            await c.bookings.get("BK1", configuration_id="CFG")
+    assert info.value.retry_after == 7.0 and info.value.retries_taken == 0
+    assert calls == ["7"]
+
+
+@pytest.mark.parametrize("decoder", ["json", "orjson"])
+async def test_json_decoders_give_the_same_models(
+    decoder: str, mock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scheduler_async import _transport
+
+    loads = pytest.importorskip(decoder).loads
+    monkeypatch.setattr(_transport, "_loads", loads)
+    body = {
+        "request_id": RID,
+        "data": {
+            "time_slots": [
+                {"emails": ["a@x", "é@x"], "start_time": 10 + i, "end_time": 20 + i}
+                for i in range(3)
+            ],
+            "order": ["a@x"],
+        },
+    }
+    url = f"{BASE}/v3/scheduling/availability?start_time=1&end_time=2&configuration_id=c"
+    mock.get(url, body=json.dumps(body), content_type="application/json")
+    async with AsyncScheduler(base_url=BASE) as c:
+        resp = await c.availability.with_response.get(
+            start_time=1, end_time=2, configuration_id="c"
+        )
+    assert resp.request_id == RID
+    assert [(s.emails, s.start_time) for s in resp.data.time_slots] == [
+        (("a@x", "é@x"), 10),
+        (("a@x", "é@x"), 11),
+        (("a@x", "é@x"), 12),
+    ]
+    assert resp.data.order == ("a@x",)

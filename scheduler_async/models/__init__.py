@@ -72,6 +72,7 @@ def _fast_availability_hook() -> Any:
                     if type(x) is not str:
                         ok = False
             out: list[TimeSlot] = []
+            seen: dict[tuple[Any, ...], tuple[str, ...]] = {}  # slots share participant lists
             for slot in slots or () if ok else ():
                 if type(slot) is not dict:
                     ok = False
@@ -82,15 +83,18 @@ def _fast_availability_hook() -> Any:
                 if type(start) is not int or type(end) is not int or type(emails) is not list:
                     ok = False
                     break
-                emails = tuple(emails)
-                for x in emails:
-                    if type(x) is not str:
-                        ok = False
-                if not ok:
-                    break
+                key = tuple(emails)
+                checked = seen.get(key)
+                if checked is None:
+                    for x in key:
+                        if type(x) is not str:
+                            ok = False
+                    if not ok:
+                        break
+                    checked = seen[key] = key
                 # The attrs __init__ of a frozen class costs more than these three stores.
                 obj = new(TimeSlot)
-                set_emails(obj, emails)
+                set_emails(obj, checked)
                 set_start(obj, start)
                 set_end(obj, end)
                 out.append(obj)
