@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -64,13 +65,19 @@ def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]").search
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
+
+
 def path_id(value: Any, name: str) -> str:
     """An id percent-encoded as one path segment, so it can never reach another path."""
     text = check_str(value, name)
     if text in (".", ".."):
         raise ValueError(f"{name} {text!r} is not a valid id")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+    if _CONTROL(text):
         raise ValueError(f"{name} contains control characters")
+    if _UNRESERVED(text):  # the usual id: nothing to encode
+        return text
     return quote(text, safe="")
 
 

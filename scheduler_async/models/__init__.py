@@ -1,5 +1,6 @@
 """attrs models of every Scheduler API object (frozen, slots, kw_only); plain data, no I/O."""
 
+import operator
 from typing import Any
 
 from .._convert import converter, register_preprocessor
@@ -54,6 +55,7 @@ def _fast_availability_hook() -> Any:
     generated = converter.get_structure_hook(Availability)
 
     new = object.__new__
+    fields = operator.itemgetter("emails", "start_time", "end_time")
     # The slot descriptors themselves: a frozen attrs class refuses ``obj.x = ...``, and these
     # stores skip both its __setattr__ and the attribute lookup of ``object.__setattr__``.
     set_emails = TimeSlot.__dict__["emails"].__set__
@@ -77,9 +79,11 @@ def _fast_availability_hook() -> Any:
                 if type(slot) is not dict:
                     ok = False
                     break
-                emails = slot.get("emails")
-                start = slot.get("start_time")
-                end = slot.get("end_time")
+                try:
+                    emails, start, end = fields(slot)
+                except KeyError:
+                    ok = False
+                    break
                 if type(start) is not int or type(end) is not int or type(emails) is not list:
                     ok = False
                     break
