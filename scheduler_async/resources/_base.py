@@ -3,7 +3,8 @@
 Each endpoint is written ONCE, as a coroutine method of the ``Async<Name>WithResponse`` class
 that returns :class:`APIResponse`. Its body checks the arguments, describes the call as a
 :class:`Request` and ends with ``return await self._call(request, <model>, ...)``; nothing after
-that line (the plain form reuses the very same code, see below)::
+that line (the plain form reuses the very same code, see below). In a new
+``resources/widgets.py`` (``from ._base import PlainResource, Request, Resource, plain``)::
 
     class AsyncWidgetsWithResponse(Resource):
         \"\"\"Widget calls that return :class:`APIResponse`.\"\"\"
@@ -51,6 +52,10 @@ returns the parsed data without building an :class:`APIResponse`: no extra frame
   with ``self._api_key()``.
 * Bulk helpers: ``x_all = collect(x, "doc")`` makes the list-returning twin of an async
   generator method (as ``sweep_all``/``create_many_all``).
+
+* A new namespace: export both classes in ``resources/__init__.py`` and wire the plain one in
+  ``client.py`` (a class annotation with a docstring, then
+  ``self.widgets = AsyncWidgets(self._transport, grant_id, client_id)``).
 
 ``scripts/gen_sync.py`` then emits the sync twins of both classes; run it after any change.
 """
