@@ -40,7 +40,9 @@ that line (the plain form reuses the very same code, see below). In a new
 ``plain`` derives the method that returns the model alone: same signature, same docstring, the
 return annotation unwrapped (``APIResponse[Widget]`` -> ``Widget``), typed through ``ParamSpec``
 for mypy and IDEs. It runs the declared code itself on the plain resource, whose ``_call``
-returns the parsed data without building an :class:`APIResponse`: no extra frame, no copy.
+returns the parsed data without building an :class:`APIResponse`: no extra frame, no copy. So an
+endpoint body uses only what :class:`Resource` offers (no ``super()``, no class-specific state)
+and never inspects what ``_call`` returned.
 
 * ``<model>`` is a model class (``Booking``), ``tuple[X, ...]``, ``None`` for answers without
   data, or a function ``(Request, Response) -> T`` for anything else (e.g. a page and its
