@@ -152,6 +152,108 @@ def sync_cpu(
     return out
 
 
+# --------------------------------------------------------------------------- profile
+
+_OURS = ("scheduler_async", "scheduler_sync")
+
+
+def _profile_rows(prof: Any, calls: int, top: int) -> list[str]:
+    """The ``top`` functions of our packages by self time, in µs per call, and a summary."""
+    import pstats
+
+    stats = prof if isinstance(prof, pstats.Stats) else pstats.Stats(prof)
+    rows: list[tuple[float, int, str]] = []
+    groups: dict[str, float] = {}
+    total = 0.0
+    for (filename, line, func), (_cc, ncalls, tottime, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        total += tottime
+        path = filename.replace("\\", "/")
+        if any(f"/{pkg}/" in path for pkg in _OURS):
+            short = path[path.rfind("/scheduler_") + 1 :]
+            rows.append((tottime, ncalls, f"{short}:{line} {func}"))
+            group = "ours"
+        elif "/aiohttp/" in path or "/yarl/" in path or "/multidict/" in path:
+            group = "aiohttp/yarl/multidict"
+        elif "/asyncio/" in path or "/anyio/" in path or "/concurrent/" in path:
+            group = "asyncio/anyio"
+        elif "/cattrs/" in path or "/attr/" in path:
+            group = "cattrs/attrs"
+        elif "json" in path or func in ("<built-in method _json.scanstring>",):
+            group = "json"
+        else:
+            group = "other (stdlib, builtins)"
+        groups[group] = groups.get(group, 0.0) + tottime
+    rows.sort(reverse=True)
+    out = [f"CPU self time per call, {calls} calls (cProfile inflates absolute figures):"]
+    out += [
+        f"  {name:<26} {t / calls * 1e6:8.1f} µs  {share:5.1%}"
+        for name, t in sorted(groups.items(), key=lambda kv: -kv[1])
+        for share in [t / total if total else 0.0]
+    ]
+    out.append(f"top {top} functions of scheduler_async / scheduler_sync by self time:")
+    out += [f"  {t / calls * 1e6:8.2f} µs  {n / calls:5.1f}x  {name}" for t, n, name in rows[:top]]
+    return out
+
+
+async def _profile_async(url: str, n: int, top: int) -> list[str]:
+    import cProfile
+
+    async with AsyncScheduler(base_url=url) as client:
+        get = client.availability.get
+        for _ in range(100):
+            await get(start_time=START, end_time=END, configuration_id=CONFIGURATION_ID)
+        prof = cProfile.Profile(time.thread_time)  # CPU of this thread, not time spent waiting
+        prof.enable()
+        for _ in range(n):
+            await get(start_time=START, end_time=END, configuration_id=CONFIGURATION_ID)
+        prof.disable()
+    return _profile_rows(prof, n, top)
+
+
+def profile_async(url: str, *, n: int = 2000, top: int = 15) -> list[str]:
+    """cProfile of ``n`` ``availability.get`` calls: self time by package and our top functions."""
+    return asyncio.run(_profile_async(url, n, top))
+
+
+def profile_sync(url: str, *, n: int = 1000, top: int = 15) -> list[str]:
+    """cProfile of ``n`` sync ``bookings.get`` calls (caller and loop thread both profiled)."""
+    import cProfile
+
+    import scheduler_sync
+
+    client = scheduler_sync.Scheduler(base_url=url)
+    profs: list[Any] = []
+    try:
+        for _ in range(100):
+            client.bookings.get(BOOKING_ID, configuration_id=CONFIGURATION_ID)
+        main_prof = cProfile.Profile(time.thread_time)
+        profs.append(main_prof)
+
+        def start_loop_profile() -> None:
+            prof = cProfile.Profile(time.thread_time)  # runs in the loop thread
+            profs.append(prof)
+            prof.enable()
+
+        def stop_loop_profile() -> None:
+            profs[-1].disable()
+
+        portal = client._rt.portal  # the facade's loop thread is profiled too
+        portal.call(start_loop_profile)
+        main_prof.enable()
+        for _ in range(n):
+            client.bookings.get(BOOKING_ID, configuration_id=CONFIGURATION_ID)
+        main_prof.disable()
+        portal.call(stop_loop_profile)
+    finally:
+        client.close()
+    import pstats
+
+    merged = pstats.Stats(profs[0])
+    for p in profs[1:]:
+        merged.add(p)
+    return _profile_rows(merged, n, top)
+
+
 # --------------------------------------------------------------------------- 3. sweep
 
 

@@ -1,6 +1,7 @@
 """Run every benchmark in one go and report the results side by side as ratios.
 
     .venv/bin/python benchmarks/run.py [--quick] [--no-plot] [--out DIR]
+    .venv/bin/python benchmarks/run.py --profile [--calls N]   where the client's CPU goes
 
 1. client CPU per ``AsyncScheduler.availability.get`` vs raw aiohttp (same server, same URL);
 2. client CPU per booking GET of ``scheduler_sync.Scheduler`` vs ``requests.Session`` and the
@@ -412,13 +413,34 @@ def run(
     return text, raw
 
 
+def profile(calls: int, top: int) -> list[str]:
+    """``--profile``: where the CPU of one call goes (against the canned server, no latency)."""
+    with CannedServer() as server:
+        lines = [f"## AsyncScheduler.availability.get (20 slots), {calls} calls"]
+        lines += bench_http.profile_async(server.url, n=calls, top=top)
+        lines += ["", f"## scheduler_sync.Scheduler.bookings.get, {calls // 2} calls"]
+        lines += bench_http.profile_sync(server.url, n=calls // 2, top=top)
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description="scheduler-client benchmarks")
     parser.add_argument("--quick", action="store_true", help="small sizes (< 60 s in all)")
     parser.add_argument("--no-plot", action="store_true", help="skip throughput.png")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead: cProfile the async availability call and the sync booking GET, and "
+        "print self time per call by package and the top functions of our code",
+    )
+    parser.add_argument("--calls", type=int, default=2000, help="calls per profile")
+    parser.add_argument("--top", type=int, default=15, help="functions listed per profile")
     args = parser.parse_args(argv)
+    if args.profile:
+        print("\n".join(profile(args.calls, args.top)))
+        return 0
     text, _ = run(
         QUICK if args.quick else FULL,
         mode="quick" if args.quick else "full",

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
-from ._transport import NO_AUTH, Credential
-
-__all__ = ["TimeLike", "path_id", "scheduling_auth", "to_unix", "window"]
+__all__ = ["TimeLike", "as_tuple", "check_int", "check_str", "path_id", "to_unix", "window"]
 
 TimeLike: TypeAlias = datetime | int
 """A timezone-aware ``datetime`` or Unix seconds."""
@@ -74,52 +73,20 @@ def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]").search
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
+
+
 def path_id(value: Any, name: str) -> str:
     """An id percent-encoded as one path segment, so it can never reach another path."""
     text = check_str(value, name)
     if text in (".", ".."):
         raise ValueError(f"{name} {text!r} is not a valid id")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+    if _CONTROL(text):
         raise ValueError(f"{name} contains control characters")
+    if _UNRESERVED(text):  # the usual id: nothing to encode
+        return text
     return quote(text, safe="")
-
-
-def scheduling_auth(
-    *,
-    session_id: str | None,
-    configuration_id: str | None,
-    slug: str | None,
-    client_id: str | None,
-) -> tuple[Credential, dict[str, str]]:
-    """Credential and query for availability/bookings: a session token, or a public reference.
-
-    Exactly one of ``session_id``, ``configuration_id`` or ``slug`` (which needs ``client_id``).
-    """
-    given = [
-        n
-        for n, v in (
-            ("session_id", session_id),
-            ("configuration_id", configuration_id),
-            ("slug", slug),
-        )
-        if v is not None
-    ]
-    if len(given) != 1:
-        raise ValueError(
-            "pass exactly one of session_id (private configurations), configuration_id or slug "
-            f"(public configurations); got {', '.join(given) or 'none'}"
-        )
-    if session_id is not None:
-        return Credential(check_str(session_id, "session_id"), "session"), {}
-    if configuration_id is not None:
-        return NO_AUTH, {"configuration_id": check_str(configuration_id, "configuration_id")}
-    assert slug is not None
-    if client_id is None:
-        raise ValueError("slug needs client_id (the application's client id)")
-    return NO_AUTH, {
-        "slug": check_str(slug, "slug"),
-        "client_id": check_str(client_id, "client_id"),
-    }
 
 
 def as_tuple(items: Sequence[Any] | None, name: str) -> tuple[Any, ...] | None:

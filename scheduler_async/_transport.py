@@ -1,7 +1,21 @@
 """The one door to the network: the only module that touches ``aiohttp.ClientSession``.
 
-It builds URLs and headers, applies authentication, timeouts and the retry policy, reads answers
-with a size limit, maps envelopes to data or typed errors, and logs each attempt (never a secret).
+A resource describes a call as a :class:`Request` value and gets one :class:`Response` value back
+(or a typed error)::
+
+    response = await transport.send(
+        Request(method="GET", path="/v3/scheduling/availability", query={...}, credential=cred),
+        timeout=None, max_retries=None,
+    )
+    response.body["data"], response.request_id, response.retries, response.elapsed
+
+Inside: :meth:`Transport.send` makes one attempt; only when that attempt fails does the retry
+loop (:meth:`Transport._send_again`, the policy of :mod:`scheduler_async._retry`) run. An attempt
+builds the URL from the client's prebuilt base, adds the credential's header, follows same-host
+redirects by hand, reads the answer with a size limit and decodes it (orjson when installed, the
+``fast`` extra; the same results as ``json``). aiohttp exceptions map to (failure kind, error
+class) through the :data:`_EXCEPTIONS` table; every error is built complete, once. Logs show
+``Request.log_path`` (secrets replaced), never a credential.
 """
 
 from __future__ import annotations
@@ -13,19 +27,23 @@ import logging
 import platform
 import random
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import attrs
 from yarl import URL
 
 from . import errors
+from ._auth import NO_AUTH, Credential
 from ._config import Limits, Timeout
 from ._retry import Failure, RetryBudget, RetryPolicy, decide, parse_retry_after
 from ._version import __version__
 
-__all__ = ["Credential", "RawResponse", "Transport"]
+if TYPE_CHECKING:
+    from multidict import CIMultiDictProxy
+
+__all__ = ["Request", "Response", "Transport"]
 
 logger = logging.getLogger("scheduler_async")
 
@@ -33,49 +51,58 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _EXCERPT = 200
 
+try:  # the optional ``fast`` extra: same decoded values, a third of the CPU
+    import orjson
 
-@attrs.frozen(slots=True)
-class Credential:
-    """A bearer credential (API key or session token), or none for public access."""
+    _loads: Callable[[bytes], Any] = orjson.loads
 
-    token: str | None = attrs.field(repr=False)
-    kind: str = "none"
+    def _dumps(value: Any) -> bytes:
+        return orjson.dumps(value)
+
+except ImportError:  # pragma: no cover - depends on the environment
+    _loads = json.loads
+
+    def _dumps(value: Any) -> bytes:
+        return json.dumps(value, separators=(",", ":")).encode("utf-8")
 
 
-NO_AUTH = Credential(None, "none")
+@attrs.frozen(slots=True, kw_only=True)
+class Request:
+    """One API call as a resource describes it; the transport sends it (with retries)."""
+
+    method: str
+    path: str
+    """Percent-encoded path, e.g. ``/v3/scheduling/bookings/b%2F1``."""
+    log_path: str | None = None
+    """What logs and errors show instead of ``path`` when the path holds a secret."""
+    credential: Credential = NO_AUTH
+    query: Mapping[str, str] | None = None
+    body: Any = None
+    """JSON-ready request body, or ``None`` for none."""
+    repeatable: bool = True
+    """Safe to send twice. ``False`` for creates: never repeated once they may have arrived,
+    and a success answer we cannot read is an ``OutcomeUnknownError``."""
+
+    @property
+    def where(self) -> str:
+        """The path as logs and errors show it."""
+        return self.log_path or self.path
 
 
-class RawResponse:
-    """A successful answer: its decoded JSON body and metadata (internal, built per call)."""
+@attrs.frozen(slots=True, kw_only=True)
+class Response:
+    """A successful answer: the decoded JSON object and what the call took."""
 
-    __slots__ = (
-        "body",
-        "elapsed",
-        "gone_after_retry",
-        "headers",
-        "request_id",
-        "retries_taken",
-        "status_code",
-    )
-
-    def __init__(
-        self,
-        *,
-        status_code: int,
-        headers: Mapping[str, str],
-        body: dict[str, Any],
-        request_id: str | None,
-        retries_taken: int,
-        elapsed: float,
-        gone_after_retry: bool = False,
-    ) -> None:
-        self.status_code = status_code
-        self.headers = headers
-        self.body = body
-        self.request_id = request_id
-        self.retries_taken = retries_taken
-        self.elapsed = elapsed
-        self.gone_after_retry = gone_after_retry
+    status: int
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    request_id: str | None
+    body: dict[str, Any] = attrs.field(repr=False)
+    retries: int
+    """Retries the call needed (0 = the first attempt succeeded)."""
+    elapsed: float
+    """Seconds from the first attempt to the answer, waits included."""
+    gone_after_retry: bool = False
+    """A retried DELETE found the object gone: an earlier attempt deleted it."""
 
 
 class _AttemptFailed(Exception):
@@ -96,6 +123,49 @@ class _AttemptFailed(Exception):
         self.retry_after = retry_after
 
 
+_EXCEPTIONS: tuple[tuple[Any, Failure | None, type[errors.APIError], str], ...] = (
+    # (exception types, failure kind or None = never retried, error class, message); first match
+    # wins, so subclasses come before their bases.
+    (
+        aiohttp.ClientConnectorCertificateError,
+        None,
+        errors.APIConnectionError,
+        "TLS certificate verification failed: {name}",
+    ),
+    (
+        aiohttp.ConnectionTimeoutError,
+        Failure.NOT_SENT,
+        errors.APITimeoutError,
+        "timed out waiting for a connection",
+    ),
+    (
+        aiohttp.ClientConnectorError,
+        Failure.NOT_SENT,
+        errors.APIConnectionError,
+        "could not connect to {host}: {reason}",
+    ),
+    (
+        (aiohttp.SocketTimeoutError, TimeoutError),
+        Failure.SENT_NO_ANSWER,
+        errors.APITimeoutError,
+        "timed out waiting for the answer",
+    ),
+    (
+        (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError),
+        Failure.SENT_NO_ANSWER,
+        errors.APIConnectionError,
+        "connection lost before a complete answer ({name})",
+    ),
+    (
+        aiohttp.ClientError,
+        Failure.SENT_NO_ANSWER,
+        errors.APIConnectionError,
+        "request failed ({name})",
+    ),
+)
+"""How an aiohttp exception of one attempt becomes a failure kind and a typed error."""
+
+
 @functools.lru_cache(maxsize=64)
 def _client_timeout(base: Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
@@ -103,17 +173,12 @@ def _client_timeout(base: Timeout) -> aiohttp.ClientTimeout:
     )
 
 
-def _retry_after(err: errors.APIStatusError) -> float | None:
-    """Seconds the server asked us to wait (``Retry-After``), on any status."""
-    return parse_retry_after(err.headers.get("Retry-After"), time.time())
-
-
 def _excerpt(raw: bytes) -> str:
     return raw[:_EXCERPT].decode("utf-8", "replace")
 
 
 class Transport:
-    """Sends requests on one pooled ``aiohttp.ClientSession``, created lazily in the loop."""
+    """Sends :class:`Request` values on one pooled ``aiohttp.ClientSession``, created lazily."""
 
     def __init__(
         self,
@@ -132,8 +197,11 @@ class Transport:
         if not self.base_url.is_absolute() or self.base_url.scheme not in ("http", "https"):
             raise ValueError("base_url must be an absolute http(s) URL")
         self._base = str(self.base_url)
+        self._origin = self.base_url.origin()
         self._api_key = api_key
+        self._api_key_credential = Credential(api_key, "api_key") if api_key else None
         self.timeout = timeout
+        self._client_timeout = _client_timeout(timeout)
         self.limits = limits
         self.retry = retry
         self.budget = RetryBudget(retry.budget_capacity)
@@ -157,11 +225,11 @@ class Transport:
 
     def api_key_credential(self) -> Credential:
         """The API key as a credential; raises if none is configured."""
-        if not self._api_key:
+        if self._api_key_credential is None:
             raise errors.MissingCredentialsError(
                 "this call needs an API key: pass api_key= or set NYLAS_API_KEY"
             )
-        return Credential(self._api_key, "api_key")
+        return self._api_key_credential
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -203,143 +271,148 @@ class Transport:
             await session.close()
             await asyncio.sleep(0)
 
-    # -- requests --------------------------------------------------------------------------
-    async def request(
+    # -- sending ---------------------------------------------------------------------------
+    async def send(
         self,
-        method: str,
-        path: str,
+        request: Request,
         *,
-        log_path: str,
-        credential: Credential,
-        params: Mapping[str, str] | None = None,
-        json_body: Any = None,
-        repeatable: bool,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> RawResponse:
-        """Send one logical request with retries; return its JSON body or raise a typed error.
+    ) -> Response:
+        """Send ``request``; return the answer or raise a typed error.
 
-        ``path`` is already percent-encoded; ``log_path`` is the same path with secrets replaced
-        and is what logs and errors show. ``repeatable`` says whether the request is safe to send
-        twice (see :mod:`scheduler_async._retry`).
+        The first attempt goes straight out; the retry policy runs only after a failure.
+        ``timeout`` and ``max_retries`` override the client's settings for this call.
         """
         session = self._get_session()
+        base = self.timeout if timeout is None else Timeout.coerce(timeout, self.timeout)
+        started = time.monotonic()
+        if self._paused_until > started:
+            # Another call of this client was told to slow down (429): everyone waits.
+            await asyncio.sleep(self._paused_until - started)
         policy = self.retry
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)
-        attempt_timeout = Timeout.coerce(timeout, self.timeout)
-        data = (
-            None
-            if json_body is None
-            else json.dumps(json_body, separators=(",", ":")).encode("utf-8")
-        )
-        headers = {}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        url = URL(self._base + path, encoded=True)
-        if params:
-            url = url.with_query(params)
+        if base is self.timeout and policy.deadline is None:
+            attempt_timeout = self._client_timeout  # prebuilt: the usual case
+        else:
+            attempt_timeout = self._attempt_timeout(base, policy, started)
+        url = URL(self._base + request.path, encoded=True)
+        if request.query:
+            url = url.with_query(request.query)
+        data = None if request.body is None else _dumps(request.body)
+        try:
+            response = await self._attempt(
+                session,
+                request,
+                url,
+                data,
+                attempt_timeout,
+                0,
+                started,
+            )
+        except _AttemptFailed as failed:
+            return await self._send_again(
+                session, request, url, data, base, policy, started, failed
+            )
+        if response.status >= 300:
+            raise self._status_error(request, response, 0)
+        self.budget.refund(self.retry.success_refund)
+        return response
 
-        started = time.monotonic()
+    async def _send_again(
+        self,
+        session: aiohttp.ClientSession,
+        request: Request,
+        url: URL,
+        data: bytes | None,
+        base: Timeout,
+        policy: RetryPolicy,
+        started: float,
+        failed: _AttemptFailed,
+    ) -> Response:
+        """The retry loop, entered after the first failed attempt."""
         retries = 0
         maybe_applied = False
         while True:
+            err = failed.error
+            if failed.failure is Failure.SENT_NO_ANSWER or (
+                failed.status is not None and failed.status >= 500
+            ):
+                maybe_applied = True
+            decision = decide(
+                repeatable=request.repeatable,
+                failure=failed.failure,
+                status=failed.status,
+                retry_after=failed.retry_after,
+                retries_done=retries,
+                policy=policy,
+                elapsed=time.monotonic() - started,
+                rand=self._rand.random,
+            )
+            if decision.outcome_unknown:
+                raise errors.OutcomeUnknownError(
+                    "the server may or may not have applied this request "
+                    f"({decision.reason}); it was not retried",
+                    request_body=request.body,
+                    cause=err,
+                    hint=(
+                        "Check before repeating it: read availability or the resource "
+                        "(for a booking, look for it at the requested start/end time)."
+                    ),
+                    method=request.method,
+                    path=request.where,
+                    request_id=err.request_id,
+                    retries_taken=retries,
+                ) from err
+            cost = (
+                self.retry.timeout_retry_cost
+                if failed.failure is not Failure.STATUS
+                else self.retry.retry_cost
+            )
+            if failed.status == 429:
+                wait = decision.delay if decision.retry else (failed.retry_after or 0.0)
+                wait = min(wait, policy.max_retry_after)
+                self._paused_until = max(self._paused_until, time.monotonic() + wait)
+            if not decision.retry or not self.budget.acquire(cost):
+                raise err from failed.__cause__
+            logger.info(
+                "retrying %s %s after %s: attempt %d in %.3fs",
+                request.method,
+                request.where,
+                decision.reason,
+                retries + 2,
+                decision.delay,
+            )
+            retries += 1
+            await asyncio.sleep(decision.delay)
             pause = self._paused_until - time.monotonic()
             if pause > 0:
-                # Another call of this client was told to slow down (429): everyone waits.
                 await asyncio.sleep(pause)
             try:
-                result = await self._attempt(
+                response = await self._attempt(
                     session,
-                    method,
+                    request,
                     url,
-                    headers,
                     data,
-                    credential,
-                    self._attempt_timeout(attempt_timeout, policy, started),
-                    log_path,
+                    self._attempt_timeout(base, policy, started),
                     retries,
+                    started,
                 )
-            except _AttemptFailed as failed:
-                err = failed.error
-                err.retries_taken = retries
-                if failed.failure is Failure.SENT_NO_ANSWER or (
-                    failed.status is not None and failed.status >= 500
-                ):
-                    maybe_applied = True
-                decision = decide(
-                    repeatable=repeatable,
-                    failure=failed.failure,
-                    status=failed.status,
-                    retry_after=failed.retry_after,
-                    retries_done=retries,
-                    policy=policy,
-                    elapsed=time.monotonic() - started,
-                    rand=self._rand.random,
-                )
-                if decision.outcome_unknown:
-                    raise errors.OutcomeUnknownError(
-                        "the server may or may not have applied this request "
-                        f"({decision.reason}); it was not retried",
-                        request_body=json_body,
-                        cause=err,
-                        hint=(
-                            "Check before repeating it: read availability or the resource "
-                            "(for a booking, look for it at the requested start/end time)."
-                        ),
-                        method=method,
-                        path=log_path,
-                        request_id=err.request_id,
-                        retries_taken=retries,
-                    ) from err
-                cost = (
-                    self.retry.timeout_retry_cost
-                    if failed.failure is not Failure.STATUS
-                    else self.retry.retry_cost
-                )
-                if failed.status == 429:
-                    wait = decision.delay if decision.retry else (failed.retry_after or 0.0)
-                    wait = min(wait, policy.max_retry_after)
-                    self._paused_until = max(self._paused_until, time.monotonic() + wait)
-                if not decision.retry or not self.budget.acquire(cost):
-                    raise err from failed.__cause__
-                logger.info(
-                    "retrying %s %s after %s: attempt %d in %.3fs",
-                    method,
-                    log_path,
-                    decision.reason,
-                    retries + 2,
-                    decision.delay,
-                )
-                retries += 1
-                await asyncio.sleep(decision.delay)
+            except _AttemptFailed as again:
+                failed = again
                 continue
-            status, resp_headers, body, rid = result
-            if status == 404 and method == "DELETE" and maybe_applied:
+            if response.status == 404 and request.method == "DELETE" and maybe_applied:
                 # An earlier attempt of this DELETE may have succeeded: it is done.
                 self.budget.refund(self.retry.success_refund)
-                return RawResponse(
-                    status_code=status,
-                    headers=resp_headers,
-                    body={"request_id": rid} if rid else {},
-                    request_id=rid,
-                    retries_taken=retries,
-                    elapsed=time.monotonic() - started,
-                    gone_after_retry=True,
+                rid = response.request_id
+                return attrs.evolve(
+                    response, body={"request_id": rid} if rid else {}, gone_after_retry=True
                 )
-            if status >= 300:
-                raise self._status_error(
-                    status, resp_headers, body, rid, method, log_path, retries, credential
-                )
+            if response.status >= 300:
+                raise self._status_error(request, response, retries)
             self.budget.refund(self.retry.success_refund)
-            return RawResponse(
-                status_code=status,
-                headers=resp_headers,
-                body=body,
-                request_id=rid,
-                retries_taken=retries,
-                elapsed=time.monotonic() - started,
-            )
+            return response
 
     @staticmethod
     def _attempt_timeout(
@@ -353,192 +426,198 @@ class Transport:
             total=total, connect=base.connect, sock_connect=base.connect, sock_read=base.read
         )
 
+    def _headers(
+        self, request: Request, data: bytes | None, send_auth: bool
+    ) -> dict[str, str] | None:
+        token = request.credential.token if send_auth else None
+        if data is None and token is None:
+            return None  # the session's default headers only: no per-request merge
+        headers = {}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
     async def _attempt(
         self,
         session: aiohttp.ClientSession,
-        method: str,
+        request: Request,
         url: URL,
-        headers: dict[str, str],
         data: bytes | None,
-        credential: Credential,
         timeout: aiohttp.ClientTimeout,
-        log_path: str,
         retries: int,
-    ) -> tuple[int, Mapping[str, str], dict[str, Any], str | None]:
-        """One attempt, following same-method redirects by hand. Returns status/headers/body/id."""
-        t0 = time.monotonic()
-        send_auth = credential.token is not None
-        cur_method, cur_url, cur_data = method, url, data
+        started: float,
+    ) -> Response:
+        """One attempt, following redirects by hand (credentials only to our own host).
+
+        Returns the answer for any status the retry policy does not handle (the caller raises
+        for >= 300); raises :class:`_AttemptFailed` for a retryable failure.
+        """
+        method, cur_url, cur_data, send_auth = request.method, url, data, True
         for _hop in range(_MAX_REDIRECTS + 1):
-            hdrs = dict(headers)
-            if send_auth and credential.token is not None:
-                hdrs["Authorization"] = f"Bearer {credential.token}"
             try:
                 async with session.request(
-                    cur_method,
+                    method,
                     cur_url,
                     data=cur_data,
-                    headers=hdrs,
+                    headers=self._headers(request, cur_data, send_auth),
                     timeout=timeout,
                     allow_redirects=False,
                 ) as resp:
                     status = resp.status
-                    resp_headers = resp.headers
-                    if status in _REDIRECTS and "Location" in resp_headers:
+                    headers = resp.headers
+                    if status in _REDIRECTS and "Location" in headers:
                         await resp.release()
-                        target = cur_url.join(URL(resp_headers["Location"]))
-                        if target.origin() != self.base_url.origin():
+                        target = cur_url.join(URL(headers["Location"]))
+                        if target.origin() != self._origin:
                             send_auth = False  # never send credentials to another host
-                        if status == 303 or (status in (301, 302) and cur_method != "HEAD"):
-                            cur_method, cur_data = "GET", None
+                        if status == 303 or (status in (301, 302) and method != "HEAD"):
+                            method, cur_data = "GET", None
                         cur_url = target
                         continue
-                    raw = await self._read_limited(resp, method, log_path, retries)
-            except aiohttp.ClientConnectorCertificateError as exc:
-                raise errors.APIConnectionError(
-                    f"TLS certificate verification failed: {exc.__class__.__name__}",
-                    method=method,
-                    path=log_path,
-                ) from exc
-            except aiohttp.ConnectionTimeoutError as exc:
-                raise _AttemptFailed(
-                    Failure.NOT_SENT,
-                    errors.APITimeoutError(
-                        "timed out waiting for a connection", method=method, path=log_path
-                    ),
-                ) from exc
-            except aiohttp.ClientConnectorError as exc:
-                raise _AttemptFailed(
-                    Failure.NOT_SENT,
-                    errors.APIConnectionError(
-                        f"could not connect to {self.base_url.host}: "
-                        f"{exc.os_error.strerror or type(exc).__name__}",
-                        method=method,
-                        path=log_path,
-                    ),
-                ) from exc
-            except (aiohttp.SocketTimeoutError, TimeoutError) as exc:
-                raise _AttemptFailed(
-                    Failure.SENT_NO_ANSWER,
-                    errors.APITimeoutError(
-                        "timed out waiting for the answer", method=method, path=log_path
-                    ),
-                ) from exc
-            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-                raise _AttemptFailed(
-                    Failure.SENT_NO_ANSWER,
-                    errors.APIConnectionError(
-                        f"connection lost before a complete answer ({exc.__class__.__name__})",
-                        method=method,
-                        path=log_path,
-                    ),
-                ) from exc
-            except aiohttp.ClientError as exc:
-                raise _AttemptFailed(
-                    Failure.SENT_NO_ANSWER,
-                    errors.APIConnectionError(
-                        f"request failed ({exc.__class__.__name__})", method=method, path=log_path
-                    ),
-                ) from exc
+                    raw = await self._read_limited(resp, request, retries)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise self._connection_error(exc, request, retries) from exc
             break
         else:
-            raise errors.APIConnectionError("too many redirects", method=method, path=log_path)
+            raise errors.APIConnectionError(
+                "too many redirects",
+                method=request.method,
+                path=request.where,
+                retries_taken=retries,
+            )
+        return self._decode(request, status, headers, raw, retries, started)
 
-        rid_header = resp_headers.get("X-Request-Id")
+    def _decode(
+        self,
+        request: Request,
+        status: int,
+        headers: CIMultiDictProxy[str],
+        raw: bytes,
+        retries: int,
+        started: float,
+    ) -> Response:
         body: Any
         try:
-            body = json.loads(raw) if raw else {}
+            body = _loads(raw) if raw else {}
         except ValueError:
             body = None
-        rid = rid_header
-        if isinstance(body, dict) and isinstance(body.get("request_id"), str):
-            rid = body["request_id"]
+        rid = headers.get("X-Request-Id")
+        if type(body) is dict:
+            body_rid = body.get("request_id")
+            if type(body_rid) is str:
+                rid = body_rid
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d request_id=%s %.1fms attempt=%d",
-                method,
-                log_path,
+                request.method,
+                request.where,
                 status,
                 rid,
-                (time.monotonic() - t0) * 1000,
+                (time.monotonic() - started) * 1000,
                 retries + 1,
             )
-        if not isinstance(body, dict):
-            if status >= 400:
-                # A non-JSON error page (e.g. a proxy's HTML 502): keep status, show an excerpt.
-                err = self._status_error(
-                    status, resp_headers, None, rid, method, log_path, retries, credential
+        response = Response(
+            status=status,
+            headers=headers,
+            request_id=rid,
+            body=body if type(body) is dict else {},
+            retries=retries,
+            elapsed=time.monotonic() - started,
+        )
+        if type(body) is not dict:
+            if status < 400:
+                raise errors.MalformedResponseError(
+                    "the response is not a JSON object",
+                    status_code=status,
+                    body_excerpt=_excerpt(raw),
+                    headers=headers,
+                    method=request.method,
+                    path=request.where,
+                    request_id=rid,
+                    retries_taken=retries,
                 )
-                err.message = f"non-JSON error response: {_excerpt(raw)!r}"
-                err.body = _excerpt(raw)
-                if status == 429 or status >= 500:
-                    raise _AttemptFailed(
-                        Failure.STATUS, err, status=status, retry_after=_retry_after(err)
-                    )
-                raise err
-            raise errors.MalformedResponseError(
-                "the response is not a JSON object",
-                status_code=status,
-                body_excerpt=_excerpt(raw),
-                headers=resp_headers,
-                method=method,
-                path=log_path,
-                request_id=rid,
-            )
+            # A non-JSON error page (e.g. a proxy's HTML 502): keep the status, show an excerpt.
+            excerpt: str | None = _excerpt(raw)
+        else:
+            excerpt = None
         if status == 429 or status >= 500:
-            err = self._status_error(
-                status, resp_headers, body, rid, method, log_path, retries, credential
-            )
-            raise _AttemptFailed(Failure.STATUS, err, status=status, retry_after=_retry_after(err))
-        return status, resp_headers, body, rid
+            retry_after = parse_retry_after(headers.get("Retry-After"), time.time())
+            err = self._status_error(request, response, retries, retry_after, excerpt)
+            raise _AttemptFailed(Failure.STATUS, err, status=status, retry_after=retry_after)
+        if excerpt is not None:
+            raise self._status_error(request, response, retries, None, excerpt)
+        return response
+
+    def _connection_error(
+        self, exc: BaseException, request: Request, retries: int
+    ) -> errors.APIError | _AttemptFailed:
+        """The typed error for an aiohttp exception, wrapped when the retry policy decides."""
+        failure, cls, template = next(
+            (failure, cls, template)
+            for types, failure, cls, template in _EXCEPTIONS
+            if isinstance(exc, types)
+        )
+        os_error = getattr(exc, "os_error", None)
+        message = template.format(
+            name=type(exc).__name__,
+            host=self.base_url.host,
+            reason=getattr(os_error, "strerror", None) or type(exc).__name__,
+        )
+        error = cls(message, method=request.method, path=request.where, retries_taken=retries)
+        return error if failure is None else _AttemptFailed(failure, error)
 
     async def _read_limited(
-        self, resp: aiohttp.ClientResponse, method: str, log_path: str, retries: int
+        self, resp: aiohttp.ClientResponse, request: Request, retries: int
     ) -> bytes:
         limit = self.max_response_bytes
         length = resp.content_length
-        if length is not None and length > limit:
-            raise errors.ResponseTooLargeError(
-                f"response body of {length} bytes exceeds max_response_bytes={limit}",
-                status_code=resp.status,
-                headers=resp.headers,
-                method=method,
-                path=log_path,
-                retries_taken=retries,
-            )
         if length is not None:
+            if length > limit:
+                raise self._too_large(
+                    resp, request, retries, f"response body of {length} bytes exceeds"
+                )
             return await resp.read()  # bounded by Content-Length, checked above
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(65536):
             size += len(chunk)
             if size > limit:
-                raise errors.ResponseTooLargeError(
-                    f"response body exceeds max_response_bytes={limit}",
-                    status_code=resp.status,
-                    headers=resp.headers,
-                    method=method,
-                    path=log_path,
-                    retries_taken=retries,
-                )
+                raise self._too_large(resp, request, retries, "response body exceeds")
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def _too_large(
+        self, resp: aiohttp.ClientResponse, request: Request, retries: int, what: str
+    ) -> errors.ResponseTooLargeError:
+        return errors.ResponseTooLargeError(
+            f"{what} max_response_bytes={self.max_response_bytes}",
+            status_code=resp.status,
+            headers=resp.headers,
+            method=request.method,
+            path=request.where,
+            retries_taken=retries,
+        )
+
     def _status_error(
         self,
-        status: int,
-        headers: Mapping[str, str],
-        body: Any,
-        rid: str | None,
-        method: str,
-        log_path: str,
+        request: Request,
+        response: Response,
         retries: int,
-        credential: Credential,
+        retry_after: float | None = None,
+        excerpt: str | None = None,
     ) -> errors.APIStatusError:
-        error = body.get("error") if isinstance(body, dict) else None
+        """The complete typed error for an error status (secrets scrubbed from every text)."""
+        credential = request.credential
+        body: Any = response.body
+        error = body.get("error")
         error_type: str | None = None
         provider_error: Any = None
-        if isinstance(error, dict):
+        if excerpt is not None:
+            message = f"non-JSON error response: {excerpt!r}"
+            body = excerpt
+        elif isinstance(error, dict):
             message = str(error.get("message") or "")
             error_type = error.get("type") if isinstance(error.get("type"), str) else None
             provider_error = error.get("provider_error")
@@ -546,24 +625,22 @@ class Transport:
             message = error
         else:
             message = ""
-        message = self._scrub(message or "no error message", credential)
-        body = self._scrub_data(body, credential)
-        provider_error = self._scrub_data(provider_error, credential)
+        status = response.status
         cls = errors.status_error_class(status)
         kwargs: dict[str, Any] = {
             "status_code": status,
             "error_type": error_type,
-            "provider_error": provider_error,
-            "headers": headers,
-            "body": body,
-            "method": method,
-            "path": log_path,
-            "request_id": rid,
+            "provider_error": self._scrub_data(provider_error, credential),
+            "headers": response.headers,
+            "body": self._scrub_data(body, credential),
+            "method": request.method,
+            "path": request.where,
+            "request_id": response.request_id,
             "retries_taken": retries,
         }
         if cls is errors.RateLimitError:
-            kwargs["retry_after"] = parse_retry_after(headers.get("Retry-After"), time.time())
-        return cls(message, **kwargs)
+            kwargs["retry_after"] = retry_after
+        return cls(self._scrub(message or "no error message", credential), **kwargs)
 
     def _scrub_data(self, data: Any, credential: Credential) -> Any:
         """``data`` with every secret inside its strings replaced (error bodies only)."""

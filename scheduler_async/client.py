@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import aiohttp
 import attrs
 
 from ._config import REGIONS, Limits, Timeout, resolve_base_url
 from ._retry import RetryPolicy
 from ._transport import Transport
 from .resources import AsyncAvailability, AsyncBookings, AsyncConfigurations, AsyncSessions
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["REGIONS", "AsyncScheduler"]
 

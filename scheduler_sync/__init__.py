@@ -84,7 +84,7 @@ from scheduler_async import (
     UnprocessableEntityError,
     __version__,
 )
-from scheduler_async._sync_refresh import SessionRefresher
+from scheduler_sync._refresh import SessionRefresher
 
 from .client import Scheduler
 

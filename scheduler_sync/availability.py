@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable, Iterator
 from scheduler_async._args import TimeLike
 from scheduler_async._config import Timeout
 from scheduler_async._response import APIResponse
-from scheduler_async._sync_runtime import SyncFacade, SyncRuntime
 from scheduler_async.models import Availability
 from scheduler_async.resources.availability import AsyncAvailability, AsyncAvailabilityWithResponse
 from scheduler_async.sweep import AvailabilityQuery, Progress, SweepResult
+from scheduler_sync._runtime import SyncFacade, SyncRuntime
 
 __all__ = ["AvailabilityResource", "AvailabilityWithResponse"]
 

@@ -10,10 +10,10 @@ from typing import Any
 from scheduler_async._args import TimeLike
 from scheduler_async._config import Timeout
 from scheduler_async._response import APIResponse
-from scheduler_async._sync_runtime import SyncFacade, SyncRuntime
 from scheduler_async.models import AdditionalGuest, Booking, BookingParticipant, Guest
 from scheduler_async.resources.bookings import AsyncBookings, AsyncBookingsWithResponse
 from scheduler_async.sweep import BookingRequest, BookingResult, Progress
+from scheduler_sync._runtime import SyncFacade, SyncRuntime
 
 __all__ = ["Bookings", "BookingsWithResponse"]
 

@@ -12,8 +12,8 @@ import aiohttp
 
 from scheduler_async._config import Limits, Timeout
 from scheduler_async._retry import RetryPolicy
-from scheduler_async._sync_runtime import SyncFacade, SyncRuntime, loop_bound_argument
 from scheduler_async.client import AsyncScheduler
+from scheduler_sync._runtime import SyncFacade, SyncRuntime, loop_bound_argument
 
 from .availability import AvailabilityResource
 from .bookings import Bookings

@@ -8,7 +8,6 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from scheduler_async._config import Timeout
 from scheduler_async._response import APIResponse
-from scheduler_async._sync_runtime import SyncFacade, SyncRuntime
 from scheduler_async.models import (
     Configuration,
     ConfigurationAvailability,
@@ -21,6 +20,7 @@ from scheduler_async.resources.configurations import (
     AsyncConfigurations,
     AsyncConfigurationsWithResponse,
 )
+from scheduler_sync._runtime import SyncFacade, SyncRuntime
 
 __all__ = ["Configurations", "ConfigurationsWithResponse"]
 
@@ -253,26 +253,6 @@ class Configurations(SyncFacade):
             )
         )
 
-    def list(
-        self,
-        *,
-        limit: int | None = None,
-        grant_id: str | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> Iterator[Configuration]:
-        """Iterate over every configuration, fetching pages of ``limit`` as needed."""
-        yield from self._rt.iter_pages(
-            functools.partial(
-                self._inner.list_page,
-                limit=limit,
-                grant_id=grant_id,
-                timeout=timeout,
-                max_retries=max_retries,
-            ),
-            "page_token",
-        )
-
     def update(
         self,
         configuration_id: str,
@@ -325,4 +305,24 @@ class Configurations(SyncFacade):
                 timeout=timeout,
                 max_retries=max_retries,
             )
+        )
+
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        grant_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> Iterator[Configuration]:
+        """Iterate over every configuration, fetching pages of ``limit`` as needed."""
+        yield from self._rt.iter_pages(
+            functools.partial(
+                self._inner.list_page,
+                limit=limit,
+                grant_id=grant_id,
+                timeout=timeout,
+                max_retries=max_retries,
+            ),
+            "page_token",
         )

@@ -7,9 +7,9 @@ import functools
 
 from scheduler_async._config import Timeout
 from scheduler_async._response import APIResponse
-from scheduler_async._sync_runtime import SyncFacade, SyncRuntime
 from scheduler_async.models import Session
 from scheduler_async.resources.sessions import AsyncSessions, AsyncSessionsWithResponse
+from scheduler_sync._runtime import SyncFacade, SyncRuntime
 
 __all__ = ["Sessions", "SessionsWithResponse"]
 

@@ -40,3 +40,11 @@ def test_engine_workload_is_not_degenerate() -> None:
     assert len(config["participants"]) == 2
     assert all(len(v) == 60 for v in busy.values())
     assert all(start - 86_400 <= s < e <= end + 86_400 for v in busy.values() for s, e in v)
+
+
+def test_profile_mode_names_our_functions() -> None:
+    lines = run.profile(calls=40, top=5)
+    text = "\n".join(lines)
+    assert "## AsyncScheduler.availability.get" in text and "## scheduler_sync" in text
+    assert "scheduler_async/_transport.py" in text  # our code is listed, per call
+    assert any(line.strip().startswith("ours") for line in lines)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,18 +19,12 @@ from scheduler_async import (
     EventBooking,
     Guest,
     OpenHours,
-    ParticipantAvailability,
-    ParticipantBooking,
     SchedulerSettings,
 )
+from tests.helpers import at, colleague, nine_to_five, organizer
 
-MONDAY = datetime(2030, 1, 7, tzinfo=UTC)  # a Monday
 KEY = "e2e-SECRET-key"
 GUEST = Guest(name="Jane Doe", email="jane@example.com")
-
-
-def at(hour: float, day: int = 0) -> int:
-    return int((MONDAY + timedelta(days=day, hours=hour)).timestamp())
 
 
 @pytest.fixture
@@ -55,35 +48,10 @@ async def client(emu: Any) -> Any:
 
 
 def participants(*, with_colleague: bool = True) -> list[ConfigurationParticipant]:
-    out = [
-        ConfigurationParticipant(
-            email="org@example.com",
-            name="Org",
-            is_organizer=True,
-            availability=ParticipantAvailability(calendar_ids=("primary",)),
-            booking=ParticipantBooking(calendar_id="primary"),
-        )
-    ]
+    out = [organizer("org@example.com", name="Org")]
     if with_colleague:
-        out.append(
-            ConfigurationParticipant(
-                email="col@example.com",
-                grant_id="g-col",
-                availability=ParticipantAvailability(calendar_ids=("primary",)),
-            )
-        )
+        out.append(colleague("col@example.com", "g-col"))
     return out
-
-
-def nine_to_five() -> ConfigurationAvailability:
-    return ConfigurationAvailability(
-        duration_minutes=30,
-        availability_rules=AvailabilityRules(
-            default_open_hours=(
-                OpenHours(days=(1, 2, 3, 4, 5), start="9:00", end="17:00", timezone="UTC"),
-            ),
-        ),
-    )
 
 
 async def make_config(client: AsyncScheduler, **kw: Any) -> sa.Configuration:

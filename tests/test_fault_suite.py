@@ -19,15 +19,13 @@ import scheduler_async as sa
 from scheduler_async import (
     AsyncScheduler,
     ConfigurationAvailability,
-    ConfigurationParticipant,
     EventBooking,
     Guest,
-    ParticipantAvailability,
-    ParticipantBooking,
     RetryPolicy,
     SchedulerSettings,
     Timeout,
 )
+from tests.helpers import organizer
 
 START = datetime(2030, 3, 4, tzinfo=UTC)
 DAY = 86400
@@ -63,14 +61,7 @@ async def _setup(emu: Any, client: AsyncScheduler) -> str:
     emu.clock.set(int(START.timestamp()))
     emu.add_grant("g-faults", email="host@example.com")
     config = await client.configurations.create(
-        participants=[
-            ConfigurationParticipant(
-                email="host@example.com",
-                is_organizer=True,
-                availability=ParticipantAvailability(calendar_ids=("primary",)),
-                booking=ParticipantBooking(calendar_id="primary"),
-            )
-        ],
+        participants=[organizer("host@example.com")],
         availability=ConfigurationAvailability(duration_minutes=30, interval_minutes=30),
         event_booking=EventBooking(title="Fault suite"),
         scheduler=SchedulerSettings(min_booking_notice=0, available_days_in_future=60),

@@ -17,16 +17,14 @@ from scheduler_async import (
     AvailabilityQuery,
     BookingRequest,
     ConfigurationAvailability,
-    ConfigurationParticipant,
     EventBooking,
     Guest,
-    ParticipantAvailability,
-    ParticipantBooking,
     Progress,
     RetryPolicy,
     SchedulerSettings,
 )
 from scheduler_async.sweep import _Bar
+from tests.helpers import organizer
 
 MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
 
@@ -44,14 +42,7 @@ async def setup(scheduler_emulator_fresh: Any) -> Any:
         api_key="k", grant_id="g-sweep", base_url=emu.url, retry=RetryPolicy(backoff_base=0.0)
     ) as client:
         config = await client.configurations.create(
-            participants=[
-                ConfigurationParticipant(
-                    email="host@example.com",
-                    is_organizer=True,
-                    availability=ParticipantAvailability(calendar_ids=("primary",)),
-                    booking=ParticipantBooking(calendar_id="primary"),
-                )
-            ],
+            participants=[organizer("host@example.com")],
             availability=ConfigurationAvailability(duration_minutes=30),
             event_booking=EventBooking(title="Sweep"),
             scheduler=SchedulerSettings(min_booking_notice=0),

@@ -12,22 +12,20 @@ from typing import Any
 import pytest
 
 import scheduler_sync as ss
-from scheduler_async._sync_runtime import SyncRuntime
 from scheduler_sync import (
     AvailabilityQuery,
     BookingRequest,
     ConfigurationAvailability,
-    ConfigurationParticipant,
     EventBooking,
     Guest,
-    ParticipantAvailability,
-    ParticipantBooking,
     RetryPolicy,
     Scheduler,
     SchedulerSettings,
     SessionRefresher,
     Timeout,
 )
+from scheduler_sync._runtime import SyncRuntime
+from tests.helpers import organizer
 from tests.test_fault_suite import FAULTS, Ledger, _check_state
 
 T0 = int(datetime(2030, 3, 4, tzinfo=UTC).timestamp())
@@ -37,14 +35,7 @@ SLOT = 1800
 def _config(client: Scheduler, *, private: bool = False) -> str:
     return client.configurations.create(
         requires_session_auth=private,
-        participants=[
-            ConfigurationParticipant(
-                email="host@example.com",
-                is_organizer=True,
-                availability=ParticipantAvailability(calendar_ids=("primary",)),
-                booking=ParticipantBooking(calendar_id="primary"),
-            )
-        ],
+        participants=[organizer("host@example.com")],
         availability=ConfigurationAvailability(duration_minutes=30, interval_minutes=30),
         event_booking=EventBooking(title="sync"),
         scheduler=SchedulerSettings(min_booking_notice=0, available_days_in_future=60),

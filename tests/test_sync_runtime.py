@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -22,30 +21,20 @@ import pytest
 
 import scheduler_async
 import scheduler_sync as ss
-from scheduler_async._sync_runtime import LoopThreadCallError, SyncRuntime
 from scheduler_async.sweep import AvailabilityQuery
 from scheduler_sync import (
-    AvailabilityRules,
     BookingStatus,
     BookingType,
     ClientClosedError,
-    ConfigurationAvailability,
-    ConfigurationParticipant,
     EventBooking,
     Guest,
-    OpenHours,
-    ParticipantAvailability,
-    ParticipantBooking,
     Scheduler,
 )
+from scheduler_sync._runtime import LoopThreadCallError, SyncRuntime
+from tests.helpers import at, nine_to_five, organizer
 
-MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
 KEY = "sync-SECRET-key"
 GUEST = Guest(name="Jane Doe", email="jane@example.com")
-
-
-def at(hour: float, day: int = 0) -> int:
-    return int((MONDAY + timedelta(days=day, hours=hour)).timestamp())
 
 
 def sync_threads() -> list[threading.Thread]:
@@ -77,29 +66,8 @@ def client(emu: Any) -> Iterator[Scheduler]:
 
 
 def create_config(client: Scheduler, **kw: Any) -> ss.Configuration:
-    kw.setdefault(
-        "participants",
-        [
-            ConfigurationParticipant(
-                email="org@example.com",
-                name="Org",
-                is_organizer=True,
-                availability=ParticipantAvailability(calendar_ids=("primary",)),
-                booking=ParticipantBooking(calendar_id="primary"),
-            )
-        ],
-    )
-    kw.setdefault(
-        "availability",
-        ConfigurationAvailability(
-            duration_minutes=30,
-            availability_rules=AvailabilityRules(
-                default_open_hours=(
-                    OpenHours(days=(1, 2, 3, 4, 5), start="9:00", end="17:00", timezone="UTC"),
-                ),
-            ),
-        ),
-    )
+    kw.setdefault("participants", [organizer("org@example.com", name="Org")])
+    kw.setdefault("availability", nine_to_five())
     kw.setdefault("event_booking", EventBooking(title="Intro"))
     return client.configurations.create(**kw)
 
@@ -438,7 +406,7 @@ def _wait_until_waiting_for_result(ident: int, timeout: float = 5) -> bool:
             if (
                 frame.f_code.co_name == "result"
                 and caller.co_name == "call"
-                and caller.co_filename.endswith("_sync_runtime.py")
+                and caller.co_filename.endswith("_runtime.py")
             ):
                 return True
             frame = frame.f_back

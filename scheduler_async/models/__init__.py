@@ -1,5 +1,6 @@
 """attrs models of every Scheduler API object (frozen, slots, kw_only); plain data, no I/O."""
 
+import operator
 from typing import Any
 
 import attrs
@@ -139,7 +140,12 @@ def _fast_availability_hook() -> Any:
     generated = converter.get_structure_hook(Availability)
 
     new = object.__new__
-    set_attr = object.__setattr__
+    fields = operator.itemgetter("emails", "start_time", "end_time")
+    # The slot descriptors themselves: a frozen attrs class refuses ``obj.x = ...``, and these
+    # stores skip both its __setattr__ and the attribute lookup of ``object.__setattr__``.
+    set_emails = TimeSlot.__dict__["emails"].__set__
+    set_start = TimeSlot.__dict__["start_time"].__set__
+    set_end = TimeSlot.__dict__["end_time"].__set__
 
     def hook(value: Any, tp: Any) -> Availability:
         if type(value) is dict:
@@ -153,6 +159,7 @@ def _fast_availability_hook() -> Any:
                     if type(x) is not str:
                         ok = False
             out: list[TimeSlot] = []
+            seen: dict[tuple[Any, ...], tuple[str, ...]] = {}  # slots share participant lists
             for slot in slots or () if ok else ():
                 if type(slot) is not dict:
                     ok = False
@@ -160,23 +167,28 @@ def _fast_availability_hook() -> Any:
                 if len(slot) > 3 and not _GROUP_SLOT_KEYS.isdisjoint(slot):
                     ok = False  # a group slot: the generated hook decodes its extra fields
                     break
-                emails = slot.get("emails")
-                start = slot.get("start_time")
-                end = slot.get("end_time")
+                try:
+                    emails, start, end = fields(slot)
+                except KeyError:
+                    ok = False
+                    break
                 if type(start) is not int or type(end) is not int or type(emails) is not list:
                     ok = False
                     break
-                emails = tuple(emails)
-                for x in emails:
-                    if type(x) is not str:
-                        ok = False
-                if not ok:
-                    break
+                key = tuple(emails)
+                checked = seen.get(key)
+                if checked is None:
+                    for x in key:
+                        if type(x) is not str:
+                            ok = False
+                    if not ok:
+                        break
+                    checked = seen[key] = key
                 # The attrs __init__ of a frozen class costs more than these three stores.
                 obj = new(TimeSlot)
-                set_attr(obj, "emails", emails)
-                set_attr(obj, "start_time", start)
-                set_attr(obj, "end_time", end)
+                set_emails(obj, checked)
+                set_start(obj, start)
+                set_end(obj, end)
                 # The group fields stay unset: TimeSlot.__getattr__ reads them as None.
                 out.append(obj)
             if ok:

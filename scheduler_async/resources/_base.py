@@ -1,37 +1,116 @@
-"""Shared plumbing of the resource namespaces: one call = transport request + model parsing."""
+"""How to declare an endpoint (read this before adding one).
+
+Each endpoint is written ONCE, as a coroutine method of the ``Async<Name>WithResponse`` class
+that returns :class:`APIResponse`. Its body checks the arguments, describes the call as a
+:class:`Request` and ends with ``return await self._call(request, <model>, ...)``; nothing after
+that line (the plain form reuses the very same code, see below). In a new
+``resources/widgets.py`` (``from ._base import PlainResource, Request, Resource, plain``)::
+
+    class AsyncWidgetsWithResponse(Resource):
+        \"\"\"Widget calls that return :class:`APIResponse`.\"\"\"
+
+        __slots__ = ()
+
+        async def get(
+            self,
+            widget_id: str,
+            *,
+            grant_id: str | None = None,
+            timeout: Timeout | float | None = None,
+            max_retries: int | None = None,
+        ) -> APIResponse[Widget]:
+            \"\"\"Get one widget by id.\"\"\"
+            path = f"/v3/grants/{self._grant(grant_id)}/widgets/{path_id(widget_id, 'widget_id')}"
+            request = Request(method="GET", path=path, credential=self._api_key())
+            return await self._call(request, Widget, timeout=timeout, max_retries=max_retries)
+
+
+    class AsyncWidgets(PlainResource):
+        \"\"\"``client.widgets``: ...\"\"\"
+
+        __slots__ = ("with_response",)
+
+        def __init__(self, transport: Transport, grant_id: str | None, client_id: str | None):
+            super().__init__(transport, grant_id, client_id)
+            self.with_response = AsyncWidgetsWithResponse(transport, grant_id, client_id)
+            \"\"\"The same calls, returning :class:`APIResponse`.\"\"\"
+
+        get = plain(AsyncWidgetsWithResponse.get)
+
+``plain`` derives the method that returns the model alone: same signature, same docstring, the
+return annotation unwrapped (``APIResponse[Widget]`` -> ``Widget``), typed through ``ParamSpec``
+for mypy and IDEs. It runs the declared code itself on the plain resource, whose ``_call``
+returns the parsed data without building an :class:`APIResponse`: no extra frame, no copy. So an
+endpoint body uses only what :class:`Resource` offers (no ``super()``, no class-specific state)
+and never inspects what ``_call`` returned.
+
+* ``<model>`` is a model class (``Booking``), ``tuple[X, ...]``, ``None`` for answers without
+  data, or a function ``(Request, Response) -> T`` for anything else (e.g. a page and its
+  cursor; :func:`structure_data` parses ``data`` with the same errors).
+* Creates pass ``repeatable=False`` to the ``Request``: never retried once they may have
+  arrived, and a success answer that cannot be read becomes ``OutcomeUnknownError``.
+* A path holding a secret passes ``log_path=`` (a template) for logs and errors.
+* Availability/booking calls authenticate with ``self._scheduling_auth(...)``; grant calls
+  with ``self._api_key()``.
+* Bulk helpers: ``x_all = collect(x, "doc")`` makes the list-returning twin of an async
+  generator method (as ``sweep_all``/``create_many_all``).
+
+* A new namespace: export both classes in ``resources/__init__.py`` and wire the plain one in
+  ``client.py`` (a class annotation with a docstring, then
+  ``self.widgets = AsyncWidgets(self._transport, grant_id, client_id)``).
+
+``scripts/gen_sync.py`` then emits the sync twins of both classes; run it after any change.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+import inspect
+import types
+import typing
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
 import cattrs
 
 from .. import errors
 from .._args import path_id
+from .._auth import Credential, scheduling_auth
 from .._config import Timeout
 from .._convert import structure
 from .._response import APIResponse
-from .._transport import Credential, RawResponse, Transport
+from .._transport import Request, Response, Transport
 
-__all__ = ["Resource"]
+__all__ = ["PlainResource", "Request", "Resource", "collect", "plain", "structure_data"]
 
 T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
+
+Parse = type[T] | Callable[[Request, Response], T] | None
+"""How ``_call`` turns the answer into data: a model type, a function, or ``None``."""
 
 
 class Resource:
-    """Base of every resource namespace; holds the transport and the default grant id."""
+    """Base of every resource namespace; holds the transport and the default ids."""
 
-    __slots__ = ("_grant_id", "_transport")
+    __slots__ = ("_client_id", "_grant_id", "_transport")
 
-    def __init__(self, transport: Transport, grant_id: str | None) -> None:
+    _returns_data: ClassVar[bool] = False
+    """``True`` on :class:`PlainResource`: ``_call`` returns the data alone."""
+
+    def __init__(
+        self, transport: Transport, grant_id: str | None, client_id: str | None = None
+    ) -> None:
         self._transport = transport
         self._grant_id = grant_id
+        self._client_id = client_id
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
+    # -- helpers for endpoint bodies ---------------------------------------------------------
     def _grant(self, grant_id: str | None) -> str:
+        """The grant id (argument, else the client's default) as one encoded path segment."""
         value = grant_id if grant_id is not None else self._grant_id
         if value is None:
             raise errors.MissingCredentialsError(
@@ -39,98 +118,186 @@ class Resource:
             )
         return path_id(value, "grant_id")
 
-    async def _send(
+    def _api_key(self) -> Credential:
+        """The client's API key credential (raises ``MissingCredentialsError`` without one)."""
+        return self._transport.api_key_credential()
+
+    def _scheduling_auth(
         self,
-        method: str,
-        path: str,
+        session_id: str | None,
+        configuration_id: str | None,
+        slug: str | None,
+        client_id: str | None,
+    ) -> tuple[Credential, dict[str, str]]:
+        """Credential and query of an availability/booking call (see ``_auth``)."""
+        return scheduling_auth(
+            session_id=session_id,
+            configuration_id=configuration_id,
+            slug=slug,
+            client_id=client_id if client_id is not None else self._client_id,
+        )
+
+    async def _call(
+        self,
+        request: Request,
+        parse: Parse[T],
         *,
-        credential: Credential,
-        log_path: str | None = None,
-        params: Mapping[str, str] | None = None,
-        body: Any = None,
-        repeatable: bool = True,
         timeout: Timeout | float | None,
         max_retries: int | None,
-    ) -> RawResponse:
-        return await self._transport.request(
-            method,
-            path,
-            log_path=log_path or path,
-            credential=credential,
-            params=params,
-            json_body=body,
-            repeatable=repeatable,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-
-    @staticmethod
-    def _wrap(raw: RawResponse, data: T) -> APIResponse[T]:
+    ) -> APIResponse[T]:
+        """Send ``request`` and parse its ``data``; the last line of every endpoint."""
+        response = await self._transport.send(request, timeout=timeout, max_retries=max_retries)
+        if parse is None:
+            data: Any = None
+        elif isinstance(parse, type) or typing.get_origin(parse) is not None:
+            data = structure_data(request, response, parse)
+        else:
+            data = parse(request, response)
+        if self._returns_data:
+            return data  # type: ignore[no-any-return]  # see plain(): the plain form's result
         return APIResponse(
             data=data,
-            status_code=raw.status_code,
-            headers=raw.headers,
-            request_id=raw.request_id,
-            retries_taken=raw.retries_taken,
-            elapsed=raw.elapsed,
-            gone_after_retry=raw.gone_after_retry,
+            status_code=response.status,
+            headers=response.headers,
+            request_id=response.request_id,
+            retries_taken=response.retries,
+            elapsed=response.elapsed,
+            gone_after_retry=response.gone_after_retry,
         )
 
-    @staticmethod
-    def _parse(
-        raw: RawResponse,
-        cls: type[T],
-        *,
-        method: str,
-        log_path: str,
-        creates: bool = False,
-        request_body: Any = None,
-    ) -> T:
-        """Structure ``data`` into ``cls``; a missing or malformed ``data`` is a typed error.
 
-        For a create that the server answered with success, a body we cannot read means the
-        object probably exists: that is an :class:`OutcomeUnknownError`, never a failure.
-        """
+class PlainResource(Resource):
+    """Base of the plain namespaces (``client.bookings``): their calls return the data alone."""
+
+    __slots__ = ()
+
+    _returns_data: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, value in vars(cls).items():
+            if isinstance(value, types.FunctionType) and getattr(value, "__derived__", False):
+                value.__qualname__ = f"{cls.__qualname__}.{name}"
+
+
+def structure_data(request: Request, response: Response, cls: Any) -> Any:
+    """``response.body["data"]`` as ``cls``; a missing or malformed ``data`` is a typed error.
+
+    For a create (``repeatable=False``) the server answered with success, so a body we cannot
+    read means the object probably exists: that is an ``OutcomeUnknownError``.
+    """
+    body = response.body
+    try:
+        if "data" not in body:
+            raise errors.MalformedResponseError(
+                "the response has no 'data'",
+                status_code=response.status,
+                body_excerpt=repr(body)[:200],
+                headers=response.headers,
+                method=request.method,
+                path=request.where,
+                request_id=response.request_id,
+                retries_taken=response.retries,
+            )
         try:
-            if "data" not in raw.body:
-                raise errors.MalformedResponseError(
-                    "the response has no 'data'",
-                    status_code=raw.status_code,
-                    body_excerpt=repr(raw.body)[:200],
-                    headers=raw.headers,
-                    method=method,
-                    path=log_path,
-                    request_id=raw.request_id,
-                    retries_taken=raw.retries_taken,
-                )
-            try:
-                return structure(raw.body["data"], cls)
-            except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
-                detail = (
-                    "; ".join(cattrs.transform_error(exc))
-                    if isinstance(exc, cattrs.BaseValidationError)
-                    else str(exc)
-                )
-                raise errors.MalformedResponseError(
-                    f"unexpected response shape: {detail[:300]}",
-                    status_code=raw.status_code,
-                    body_excerpt=repr(raw.body)[:200],
-                    headers=raw.headers,
-                    method=method,
-                    path=log_path,
-                    request_id=raw.request_id,
-                    retries_taken=raw.retries_taken,
-                ) from exc
-        except errors.MalformedResponseError as exc:
-            if not creates:
-                raise
-            raise errors.OutcomeUnknownError(
-                "the server accepted the request but its answer could not be read",
-                request_body=request_body,
-                cause=exc,
-                hint="It was most likely created: look it up before creating it again.",
-                method=method,
-                path=log_path,
-                request_id=raw.request_id,
-                retries_taken=raw.retries_taken,
+            return structure(body["data"], cls)
+        except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+            detail = (
+                "; ".join(cattrs.transform_error(exc))
+                if isinstance(exc, cattrs.BaseValidationError)
+                else str(exc)
+            )
+            raise errors.MalformedResponseError(
+                f"unexpected response shape: {detail[:300]}",
+                status_code=response.status,
+                body_excerpt=repr(body)[:200],
+                headers=response.headers,
+                method=request.method,
+                path=request.where,
+                request_id=response.request_id,
+                retries_taken=response.retries,
             ) from exc
+    except errors.MalformedResponseError as exc:
+        if request.repeatable:
+            raise
+        raise errors.OutcomeUnknownError(
+            "the server accepted the request but its answer could not be read",
+            request_body=request.body,
+            cause=exc,
+            hint="It was most likely created: look it up before creating it again.",
+            method=request.method,
+            path=request.where,
+            request_id=response.request_id,
+            retries_taken=response.retries,
+        ) from exc
+
+
+def _unwrap_return(annotation: Any, wrapper: str) -> Any:
+    """``APIResponse[X]`` -> ``X`` (``wrapper="APIResponse"``), for strings and real types."""
+    if isinstance(annotation, str):
+        prefix = f"{wrapper}["
+        if not (annotation.startswith(prefix) and annotation.endswith("]")):
+            raise TypeError(f"expected a {wrapper}[...] return annotation, got {annotation!r}")
+        return annotation[len(prefix) : -1]
+    args = typing.get_args(annotation)
+    if len(args) != 1:
+        raise TypeError(f"expected a {wrapper}[...] return annotation, got {annotation!r}")
+    return args[0]
+
+
+def plain(
+    endpoint: Callable[Concatenate[Any, P], Coroutine[Any, Any, APIResponse[T]]],
+) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]:
+    """The plain form of a declared endpoint: the same code, returning ``APIResponse.data``.
+
+    A new function object over the endpoint's code, with its defaults, docstring and signature
+    (return annotation unwrapped). Bound to a :class:`PlainResource`, its ``self._call`` returns
+    the data directly, so the plain call costs exactly what the declared one does, minus the
+    :class:`APIResponse`.
+    """
+    if not isinstance(endpoint, types.FunctionType):
+        raise TypeError("plain() takes a coroutine function declared in a class body")
+    fn = types.FunctionType(
+        endpoint.__code__,
+        endpoint.__globals__,
+        endpoint.__name__,
+        endpoint.__defaults__,
+        endpoint.__closure__,
+    )
+    fn.__kwdefaults__ = dict(endpoint.__kwdefaults__ or {})
+    fn.__doc__ = endpoint.__doc__
+    fn.__module__ = endpoint.__module__
+    fn.__qualname__ = endpoint.__qualname__
+    annotations = dict(endpoint.__annotations__)
+    annotations["return"] = _unwrap_return(annotations["return"], "APIResponse")
+    fn.__annotations__ = annotations
+    fn.__derived__ = True  # type: ignore[attr-defined]
+    return fn
+
+
+def collect(
+    generator: Callable[Concatenate[Any, P], AsyncIterator[R]], doc: str
+) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, list[R]]]:
+    """The list-returning twin of an async generator method (``sweep`` -> ``sweep_all``).
+
+    Same parameters; the results are collected in the order the generator yields them, which
+    makes a bulk call one crossing from the sync facade.
+    """
+
+    async def collected(self: Any, /, *args: Any, **kwargs: Any) -> list[R]:
+        return [item async for item in generator(self, *args, **kwargs)]
+
+    signature = inspect.signature(generator)
+    annotations = dict(generator.__annotations__)
+    item = _unwrap_return(annotations["return"], "AsyncIterator")
+    returns = f"list[{item}]" if isinstance(item, str) else list[item]  # type: ignore[valid-type]
+    annotations["return"] = returns
+    collected.__signature__ = signature.replace(return_annotation=returns)  # type: ignore[attr-defined]
+    collected.__annotations__ = annotations
+    collected.__wrapped__ = generator  # type: ignore[attr-defined]  # names resolve in its module
+    collected.__doc__ = doc
+    collected.__module__ = generator.__module__
+    collected.__name__ = f"{generator.__name__}_all"
+    collected.__qualname__ = f"{generator.__qualname__}_all"
+    collected.__derived__ = True  # type: ignore[attr-defined]
+    return collected

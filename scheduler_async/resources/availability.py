@@ -4,27 +4,28 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .._args import TimeLike, check_str, scheduling_auth, window
+from .._args import TimeLike, check_str, window
 from .._config import Timeout
 from .._response import APIResponse
 from ..errors import SchedulerError
 from ..models import Availability
 from ..sweep import AvailabilityQuery, Progress, SweepResult, fan_out
-from ._base import Resource
+from ._base import PlainResource, Request, Resource, collect, plain
+
+if TYPE_CHECKING:
+    from .._transport import Transport
 
 __all__ = ["AsyncAvailability", "AsyncAvailabilityWithResponse"]
+
+_PATH = "/v3/scheduling/availability"
 
 
 class AsyncAvailabilityWithResponse(Resource):
     """Availability calls that return :class:`APIResponse`."""
 
-    __slots__ = ("_client_id",)
-
-    def __init__(self, transport: Any, grant_id: str | None, client_id: str | None = None) -> None:
-        super().__init__(transport, grant_id)
-        self._client_id = client_id
+    __slots__ = ()
 
     async def get(
         self,
@@ -46,68 +47,29 @@ class AsyncAvailabilityWithResponse(Resource):
         slot for an existing round-robin booking.
         """
         start, end = window(start_time, end_time)
-        credential, params = scheduling_auth(
-            session_id=session_id,
-            configuration_id=configuration_id,
-            slug=slug,
-            client_id=client_id if client_id is not None else self._client_id,
+        credential, auth_query = self._scheduling_auth(
+            session_id, configuration_id, slug, client_id
         )
-        params = {"start_time": str(start), "end_time": str(end), **params}
+        query = {"start_time": str(start), "end_time": str(end), **auth_query}
         if booking_id is not None:
-            params["booking_id"] = check_str(booking_id, "booking_id")
-        path = "/v3/scheduling/availability"
-        raw = await self._send(
-            "GET",
-            path,
-            credential=credential,
-            params=params,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return self._wrap(raw, self._parse(raw, Availability, method="GET", log_path=path))
+            query["booking_id"] = check_str(booking_id, "booking_id")
+        request = Request(method="GET", path=_PATH, credential=credential, query=query)
+        return await self._call(request, Availability, timeout=timeout, max_retries=max_retries)
 
 
-class AsyncAvailability(Resource):
+class AsyncAvailability(PlainResource):
     """``client.availability``: read bookable time slots."""
 
     __slots__ = ("with_response",)
 
-    def __init__(self, transport: Any, grant_id: str | None, client_id: str | None = None) -> None:
-        super().__init__(transport, grant_id)
+    def __init__(
+        self, transport: Transport, grant_id: str | None, client_id: str | None = None
+    ) -> None:
+        super().__init__(transport, grant_id, client_id)
         self.with_response = AsyncAvailabilityWithResponse(transport, grant_id, client_id)
         """The same calls, returning :class:`APIResponse`."""
 
-    async def get(
-        self,
-        *,
-        start_time: TimeLike,
-        end_time: TimeLike,
-        session_id: str | None = None,
-        configuration_id: str | None = None,
-        slug: str | None = None,
-        client_id: str | None = None,
-        booking_id: str | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> Availability:
-        """Bookable slots between ``start_time`` and ``end_time``.
-
-        Authenticate with ``session_id`` (private configurations) or name a public configuration
-        with ``configuration_id`` or ``slug`` (+ ``client_id``). ``booking_id`` looks for a new
-        slot for an existing round-robin booking.
-        """
-        resp = await self.with_response.get(
-            start_time=start_time,
-            end_time=end_time,
-            session_id=session_id,
-            configuration_id=configuration_id,
-            slug=slug,
-            client_id=client_id,
-            booking_id=booking_id,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return resp.data
+    get = plain(AsyncAvailabilityWithResponse.get)
 
     async def sweep(
         self,
@@ -158,25 +120,6 @@ class AsyncAvailability(Resource):
             async for result in results:
                 yield result
 
-    async def sweep_all(
-        self,
-        queries: Iterable[AvailabilityQuery],
-        *,
-        concurrency: int = 50,
-        progress: Callable[[Progress], None] | None = None,
-        progress_bar: bool = False,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> list[SweepResult]:
-        """Like :meth:`sweep`, collected into a list in completion order (one call from sync)."""
-        return [
-            result
-            async for result in self.sweep(
-                queries,
-                concurrency=concurrency,
-                progress=progress,
-                progress_bar=progress_bar,
-                timeout=timeout,
-                max_retries=max_retries,
-            )
-        ]
+    sweep_all = collect(
+        sweep, "Like :meth:`sweep`, collected into a list in completion order (one call from sync)."
+    )

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._args import TimeLike, as_tuple, check_str, path_id, scheduling_auth, window
+from .._args import TimeLike, as_tuple, check_str, path_id, window
 from .._config import Timeout
 from .._convert import unstructure
 from .._response import APIResponse
 from ..errors import SchedulerError
 from ..models import AdditionalGuest, Booking, BookingParticipant, ConfirmStatus, Guest
 from ..sweep import BookingRequest, BookingResult, Progress, fan_out
-from ._base import Resource
+from ._base import PlainResource, Request, Resource, collect, plain
+
+if TYPE_CHECKING:
+    from .._transport import Transport
 
 __all__ = ["AsyncBookings", "AsyncBookingsWithResponse"]
 
@@ -23,25 +26,7 @@ EMAIL_LANGUAGES = frozenset({"en", "es", "fr", "de", "nl", "sv", "ja", "zh"})
 class AsyncBookingsWithResponse(Resource):
     """Booking calls that return :class:`APIResponse`."""
 
-    __slots__ = ("_client_id",)
-
-    def __init__(self, transport: Any, grant_id: str | None, client_id: str | None = None) -> None:
-        super().__init__(transport, grant_id)
-        self._client_id = client_id
-
-    def _auth(
-        self,
-        session_id: str | None,
-        configuration_id: str | None,
-        slug: str | None,
-        client_id: str | None,
-    ) -> Any:
-        return scheduling_auth(
-            session_id=session_id,
-            configuration_id=configuration_id,
-            slug=slug,
-            client_id=client_id if client_id is not None else self._client_id,
-        )
+    __slots__ = ()
 
     async def create(
         self,
@@ -70,7 +55,7 @@ class AsyncBookingsWithResponse(Resource):
         if not isinstance(guest, Guest):
             raise TypeError("guest must be a Guest(name=..., email=...)")
         check_str(guest.email, "guest.email")
-        credential, params = self._auth(session_id, configuration_id, slug, client_id)
+        credential, params = self._scheduling_auth(session_id, configuration_id, slug, client_id)
         body: dict[str, Any] = {"start_time": start, "end_time": end, "guest": unstructure(guest)}
         parts = as_tuple(participants, "participants")
         if parts is not None:
@@ -87,20 +72,15 @@ class AsyncBookingsWithResponse(Resource):
                 raise ValueError(f"email_language must be one of {sorted(EMAIL_LANGUAGES)}")
             body["email_language"] = email_language
         path = "/v3/scheduling/bookings"
-        raw = await self._send(
-            "POST",
-            path,
+        request = Request(
+            method="POST",
+            path=path,
             credential=credential,
-            params=params,
+            query=params,
             body=body,
             repeatable=False,
-            timeout=timeout,
-            max_retries=max_retries,
         )
-        data = self._parse(
-            raw, Booking, method="POST", log_path=path, creates=True, request_body=body
-        )
-        return self._wrap(raw, data)
+        return await self._call(request, Booking, timeout=timeout, max_retries=max_retries)
 
     async def get(
         self,
@@ -115,16 +95,9 @@ class AsyncBookingsWithResponse(Resource):
     ) -> APIResponse[Booking]:
         """Get a booking by id."""
         path = f"/v3/scheduling/bookings/{path_id(booking_id, 'booking_id')}"
-        credential, params = self._auth(session_id, configuration_id, slug, client_id)
-        raw = await self._send(
-            "GET",
-            path,
-            credential=credential,
-            params=params,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return self._wrap(raw, self._parse(raw, Booking, method="GET", log_path=path))
+        credential, params = self._scheduling_auth(session_id, configuration_id, slug, client_id)
+        request = Request(method="GET", path=path, credential=credential, query=params)
+        return await self._call(request, Booking, timeout=timeout, max_retries=max_retries)
 
     async def reschedule(
         self,
@@ -142,17 +115,15 @@ class AsyncBookingsWithResponse(Resource):
         """Move a booking to another available slot (PATCH; absolute times, safe to repeat)."""
         path = f"/v3/scheduling/bookings/{path_id(booking_id, 'booking_id')}"
         start, end = window(start_time, end_time)
-        credential, params = self._auth(session_id, configuration_id, slug, client_id)
-        raw = await self._send(
-            "PATCH",
-            path,
+        credential, params = self._scheduling_auth(session_id, configuration_id, slug, client_id)
+        request = Request(
+            method="PATCH",
+            path=path,
             credential=credential,
-            params=params,
+            query=params,
             body={"start_time": start, "end_time": end},
-            timeout=timeout,
-            max_retries=max_retries,
         )
-        return self._wrap(raw, None)
+        return await self._call(request, None, timeout=timeout, max_retries=max_retries)
 
     async def confirm(
         self,
@@ -168,17 +139,15 @@ class AsyncBookingsWithResponse(Resource):
     ) -> APIResponse[Booking]:
         """Confirm a pending (organizer-confirmation) booking with the salt of its reference."""
         path = f"/v3/scheduling/bookings/{path_id(booking_id, 'booking_id')}"
-        credential, params = self._auth(session_id, configuration_id, slug, client_id)
-        raw = await self._send(
-            "PUT",
-            path,
+        credential, params = self._scheduling_auth(session_id, configuration_id, slug, client_id)
+        request = Request(
+            method="PUT",
+            path=path,
             credential=credential,
-            params=params,
+            query=params,
             body={"salt": check_str(salt, "salt"), "status": ConfirmStatus.CONFIRMED.value},
-            timeout=timeout,
-            max_retries=max_retries,
         )
-        return self._wrap(raw, self._parse(raw, Booking, method="PUT", log_path=path))
+        return await self._call(request, Booking, timeout=timeout, max_retries=max_retries)
 
     async def cancel(
         self,
@@ -195,23 +164,15 @@ class AsyncBookingsWithResponse(Resource):
     ) -> APIResponse[None]:
         """Decline a pending booking (PUT ``status: cancelled`` with its salt); frees the slot."""
         path = f"/v3/scheduling/bookings/{path_id(booking_id, 'booking_id')}"
-        credential, params = self._auth(session_id, configuration_id, slug, client_id)
+        credential, params = self._scheduling_auth(session_id, configuration_id, slug, client_id)
         body: dict[str, Any] = {
             "salt": check_str(salt, "salt"),
             "status": ConfirmStatus.CANCELLED.value,
         }
         if cancellation_reason is not None:
             body["cancellation_reason"] = check_str(cancellation_reason, "cancellation_reason")
-        raw = await self._send(
-            "PUT",
-            path,
-            credential=credential,
-            params=params,
-            body=body,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return self._wrap(raw, None)
+        request = Request(method="PUT", path=path, credential=credential, query=params, body=body)
+        return await self._call(request, None, timeout=timeout, max_retries=max_retries)
 
     async def delete(
         self,
@@ -231,200 +192,34 @@ class AsyncBookingsWithResponse(Resource):
         ``gone_after_retry`` is then true on the response.
         """
         path = f"/v3/scheduling/bookings/{path_id(booking_id, 'booking_id')}"
-        credential, params = self._auth(session_id, configuration_id, slug, client_id)
+        credential, params = self._scheduling_auth(session_id, configuration_id, slug, client_id)
         body = None
         if cancellation_reason is not None:
             body = {"cancellation_reason": check_str(cancellation_reason, "cancellation_reason")}
-        raw = await self._send(
-            "DELETE",
-            path,
-            credential=credential,
-            params=params,
-            body=body,
-            timeout=timeout,
-            max_retries=max_retries,
+        request = Request(
+            method="DELETE", path=path, credential=credential, query=params, body=body
         )
-        return self._wrap(raw, None)
+        return await self._call(request, None, timeout=timeout, max_retries=max_retries)
 
 
-class AsyncBookings(Resource):
+class AsyncBookings(PlainResource):
     """``client.bookings``: create, get, reschedule, confirm, cancel and delete bookings."""
 
     __slots__ = ("with_response",)
 
-    def __init__(self, transport: Any, grant_id: str | None, client_id: str | None = None) -> None:
-        super().__init__(transport, grant_id)
+    def __init__(
+        self, transport: Transport, grant_id: str | None, client_id: str | None = None
+    ) -> None:
+        super().__init__(transport, grant_id, client_id)
         self.with_response = AsyncBookingsWithResponse(transport, grant_id, client_id)
         """The same calls, returning :class:`APIResponse`."""
 
-    async def create(
-        self,
-        *,
-        start_time: TimeLike,
-        end_time: TimeLike,
-        guest: Guest,
-        participants: Sequence[BookingParticipant] | None = None,
-        additional_guests: Sequence[AdditionalGuest] | None = None,
-        additional_fields: Mapping[str, Any] | None = None,
-        timezone: str | None = None,
-        email_language: str | None = None,
-        session_id: str | None = None,
-        configuration_id: str | None = None,
-        slug: str | None = None,
-        client_id: str | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> Booking:
-        """Book a slot that availability returned.
-
-        Never retried once it may have reached the server: a failure that may have created the
-        booking raises ``OutcomeUnknownError`` (check availability or your records, then decide).
-        """
-        resp = await self.with_response.create(
-            start_time=start_time,
-            end_time=end_time,
-            guest=guest,
-            participants=participants,
-            additional_guests=additional_guests,
-            additional_fields=additional_fields,
-            timezone=timezone,
-            email_language=email_language,
-            session_id=session_id,
-            configuration_id=configuration_id,
-            slug=slug,
-            client_id=client_id,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return resp.data
-
-    async def get(
-        self,
-        booking_id: str,
-        *,
-        session_id: str | None = None,
-        configuration_id: str | None = None,
-        slug: str | None = None,
-        client_id: str | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> Booking:
-        """Get a booking by id."""
-        resp = await self.with_response.get(
-            booking_id,
-            session_id=session_id,
-            configuration_id=configuration_id,
-            slug=slug,
-            client_id=client_id,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return resp.data
-
-    async def reschedule(
-        self,
-        booking_id: str,
-        *,
-        start_time: TimeLike,
-        end_time: TimeLike,
-        session_id: str | None = None,
-        configuration_id: str | None = None,
-        slug: str | None = None,
-        client_id: str | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> None:
-        """Move a booking to another available slot (PATCH; absolute times, safe to repeat)."""
-        await self.with_response.reschedule(
-            booking_id,
-            start_time=start_time,
-            end_time=end_time,
-            session_id=session_id,
-            configuration_id=configuration_id,
-            slug=slug,
-            client_id=client_id,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-
-    async def confirm(
-        self,
-        booking_id: str,
-        *,
-        salt: str,
-        session_id: str | None = None,
-        configuration_id: str | None = None,
-        slug: str | None = None,
-        client_id: str | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> Booking:
-        """Confirm a pending (organizer-confirmation) booking with the salt of its reference."""
-        resp = await self.with_response.confirm(
-            booking_id,
-            salt=salt,
-            session_id=session_id,
-            configuration_id=configuration_id,
-            slug=slug,
-            client_id=client_id,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return resp.data
-
-    async def cancel(
-        self,
-        booking_id: str,
-        *,
-        salt: str,
-        cancellation_reason: str | None = None,
-        session_id: str | None = None,
-        configuration_id: str | None = None,
-        slug: str | None = None,
-        client_id: str | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> None:
-        """Decline a pending booking (PUT ``status: cancelled`` with its salt); frees the slot."""
-        await self.with_response.cancel(
-            booking_id,
-            salt=salt,
-            cancellation_reason=cancellation_reason,
-            session_id=session_id,
-            configuration_id=configuration_id,
-            slug=slug,
-            client_id=client_id,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-
-    async def delete(
-        self,
-        booking_id: str,
-        *,
-        cancellation_reason: str | None = None,
-        session_id: str | None = None,
-        configuration_id: str | None = None,
-        slug: str | None = None,
-        client_id: str | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> None:
-        """Cancel and delete a booking, freeing its slot.
-
-        If a retry finds it already gone (an earlier attempt deleted it), that counts as done:
-        ``gone_after_retry`` is then true on the response.
-        """
-        await self.with_response.delete(
-            booking_id,
-            cancellation_reason=cancellation_reason,
-            session_id=session_id,
-            configuration_id=configuration_id,
-            slug=slug,
-            client_id=client_id,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
+    create = plain(AsyncBookingsWithResponse.create)
+    get = plain(AsyncBookingsWithResponse.get)
+    reschedule = plain(AsyncBookingsWithResponse.reschedule)
+    confirm = plain(AsyncBookingsWithResponse.confirm)
+    cancel = plain(AsyncBookingsWithResponse.cancel)
+    delete = plain(AsyncBookingsWithResponse.delete)
 
     async def create_many(
         self,
@@ -480,25 +275,6 @@ class AsyncBookings(Resource):
             async for result in results:
                 yield result
 
-    async def create_many_all(
-        self,
-        requests: Iterable[BookingRequest],
-        *,
-        concurrency: int = 10,
-        progress: Callable[[Progress], None] | None = None,
-        progress_bar: bool = False,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> list[BookingResult]:
-        """Like :meth:`create_many`, collected into a list (one call from sync code)."""
-        return [
-            result
-            async for result in self.create_many(
-                requests,
-                concurrency=concurrency,
-                progress=progress,
-                progress_bar=progress_bar,
-                timeout=timeout,
-                max_retries=max_retries,
-            )
-        ]
+    create_many_all = collect(
+        create_many, "Like :meth:`create_many`, collected into a list (one call from sync code)."
+    )

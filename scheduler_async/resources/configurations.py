@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._args import as_tuple, check_int, check_str, path_id
 from .._config import Timeout
@@ -17,7 +17,10 @@ from ..models import (
     Page,
     SchedulerSettings,
 )
-from ._base import Resource
+from ._base import PlainResource, Request, Resource, plain, structure_data
+
+if TYPE_CHECKING:
+    from .._transport import Response, Transport
 
 __all__ = ["AsyncConfigurations", "AsyncConfigurationsWithResponse"]
 
@@ -69,6 +72,17 @@ def _body(
     return body
 
 
+def _page(request: Request, response: Response) -> Page[Configuration]:
+    request_id = response.request_id
+    items = structure_data(request, response, tuple[Configuration, ...])
+    cursor = response.body.get("next_cursor")
+    return Page(
+        data=items,
+        next_cursor=cursor if isinstance(cursor, str) and cursor else None,
+        request_id=request_id,
+    )
+
+
 class AsyncConfigurationsWithResponse(Resource):
     """Configuration calls that return :class:`APIResponse` (model plus HTTP metadata)."""
 
@@ -101,19 +115,10 @@ class AsyncConfigurationsWithResponse(Resource):
             appearance=appearance,
         )
         path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations"
-        raw = await self._send(
-            "POST",
-            path,
-            credential=self._transport.api_key_credential(),
-            body=body,
-            repeatable=False,
-            timeout=timeout,
-            max_retries=max_retries,
+        request = Request(
+            method="POST", path=path, credential=self._api_key(), body=body, repeatable=False
         )
-        data = self._parse(
-            raw, Configuration, method="POST", log_path=path, creates=True, request_body=body
-        )
-        return self._wrap(raw, data)
+        return await self._call(request, Configuration, timeout=timeout, max_retries=max_retries)
 
     async def get(
         self,
@@ -126,14 +131,8 @@ class AsyncConfigurationsWithResponse(Resource):
         """Get one configuration by id."""
         cid = path_id(configuration_id, "configuration_id")
         path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations/{cid}"
-        raw = await self._send(
-            "GET",
-            path,
-            credential=self._transport.api_key_credential(),
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return self._wrap(raw, self._parse(raw, Configuration, method="GET", log_path=path))
+        request = Request(method="GET", path=path, credential=self._api_key())
+        return await self._call(request, Configuration, timeout=timeout, max_retries=max_retries)
 
     async def list_page(
         self,
@@ -154,22 +153,8 @@ class AsyncConfigurationsWithResponse(Resource):
         if page_token is not None:
             params["page_token"] = check_str(page_token, "page_token")
         path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations"
-        raw = await self._send(
-            "GET",
-            path,
-            credential=self._transport.api_key_credential(),
-            params=params,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        items = self._parse(raw, tuple[Configuration, ...], method="GET", log_path=path)
-        cursor = raw.body.get("next_cursor")
-        page = Page(
-            data=items,
-            next_cursor=cursor if isinstance(cursor, str) and cursor else None,
-            request_id=raw.request_id,
-        )
-        return self._wrap(raw, page)
+        request = Request(method="GET", path=path, credential=self._api_key(), query=params)
+        return await self._call(request, _page, timeout=timeout, max_retries=max_retries)
 
     async def update(
         self,
@@ -202,15 +187,8 @@ class AsyncConfigurationsWithResponse(Resource):
         if not body:
             raise ValueError("update needs at least one field to change")
         path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations/{cid}"
-        raw = await self._send(
-            "PUT",
-            path,
-            credential=self._transport.api_key_credential(),
-            body=body,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return self._wrap(raw, self._parse(raw, Configuration, method="PUT", log_path=path))
+        request = Request(method="PUT", path=path, credential=self._api_key(), body=body)
+        return await self._call(request, Configuration, timeout=timeout, max_retries=max_retries)
 
     async def delete(
         self,
@@ -223,89 +201,27 @@ class AsyncConfigurationsWithResponse(Resource):
         """Delete a configuration."""
         cid = path_id(configuration_id, "configuration_id")
         path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations/{cid}"
-        raw = await self._send(
-            "DELETE",
-            path,
-            credential=self._transport.api_key_credential(),
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return self._wrap(raw, None)
+        request = Request(method="DELETE", path=path, credential=self._api_key())
+        return await self._call(request, None, timeout=timeout, max_retries=max_retries)
 
 
-class AsyncConfigurations(Resource):
+class AsyncConfigurations(PlainResource):
     """``client.configurations``: create, get, list, update and delete configurations."""
 
     __slots__ = ("with_response",)
 
-    def __init__(self, transport: Any, grant_id: str | None) -> None:
-        super().__init__(transport, grant_id)
-        self.with_response = AsyncConfigurationsWithResponse(transport, grant_id)
+    def __init__(
+        self, transport: Transport, grant_id: str | None, client_id: str | None = None
+    ) -> None:
+        super().__init__(transport, grant_id, client_id)
+        self.with_response = AsyncConfigurationsWithResponse(transport, grant_id, client_id)
         """The same calls, returning :class:`APIResponse` with status, headers and request id."""
 
-    async def create(
-        self,
-        *,
-        participants: Sequence[ConfigurationParticipant],
-        availability: ConfigurationAvailability,
-        event_booking: EventBooking,
-        name: str | None = None,
-        slug: str | None = None,
-        requires_session_auth: bool | None = None,
-        scheduler: SchedulerSettings | None = None,
-        appearance: Mapping[str, str] | None = None,
-        grant_id: str | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> Configuration:
-        """Create a configuration. A failure that may have created it is ``OutcomeUnknownError``."""
-        resp = await self.with_response.create(
-            participants=participants,
-            availability=availability,
-            event_booking=event_booking,
-            name=name,
-            slug=slug,
-            requires_session_auth=requires_session_auth,
-            scheduler=scheduler,
-            appearance=appearance,
-            grant_id=grant_id,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return resp.data
-
-    async def get(
-        self,
-        configuration_id: str,
-        *,
-        grant_id: str | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> Configuration:
-        """Get one configuration by id."""
-        resp = await self.with_response.get(
-            configuration_id, grant_id=grant_id, timeout=timeout, max_retries=max_retries
-        )
-        return resp.data
-
-    async def list_page(
-        self,
-        *,
-        limit: int | None = None,
-        page_token: str | None = None,
-        grant_id: str | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> Page[Configuration]:
-        """Get one page of configurations; pass the previous page's ``next_cursor`` as token."""
-        resp = await self.with_response.list_page(
-            limit=limit,
-            page_token=page_token,
-            grant_id=grant_id,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return resp.data
+    create = plain(AsyncConfigurationsWithResponse.create)
+    get = plain(AsyncConfigurationsWithResponse.get)
+    list_page = plain(AsyncConfigurationsWithResponse.list_page)
+    update = plain(AsyncConfigurationsWithResponse.update)
+    delete = plain(AsyncConfigurationsWithResponse.delete)
 
     async def list(
         self,
@@ -330,49 +246,3 @@ class AsyncConfigurations(Resource):
             if not page.next_cursor:
                 return
             token = page.next_cursor
-
-    async def update(
-        self,
-        configuration_id: str,
-        *,
-        participants: Sequence[ConfigurationParticipant] | None = None,
-        availability: ConfigurationAvailability | None = None,
-        event_booking: EventBooking | None = None,
-        name: str | None = None,
-        slug: str | None = None,
-        requires_session_auth: bool | None = None,
-        scheduler: SchedulerSettings | None = None,
-        appearance: Mapping[str, str] | None = None,
-        grant_id: str | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> Configuration:
-        """Update a configuration (PUT): each field given replaces that object; others are kept."""
-        resp = await self.with_response.update(
-            configuration_id,
-            participants=participants,
-            availability=availability,
-            event_booking=event_booking,
-            name=name,
-            slug=slug,
-            requires_session_auth=requires_session_auth,
-            scheduler=scheduler,
-            appearance=appearance,
-            grant_id=grant_id,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return resp.data
-
-    async def delete(
-        self,
-        configuration_id: str,
-        *,
-        grant_id: str | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> None:
-        """Delete a configuration."""
-        await self.with_response.delete(
-            configuration_id, grant_id=grant_id, timeout=timeout, max_retries=max_retries
-        )

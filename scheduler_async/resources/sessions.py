@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._args import check_int, check_str, path_id
 from .._config import Timeout
 from .._response import APIResponse
 from ..models import Session
-from ._base import Resource
+from ._base import PlainResource, Request, Resource, plain
+
+if TYPE_CHECKING:
+    from .._transport import Transport
 
 __all__ = ["AsyncSessions", "AsyncSessionsWithResponse"]
 
@@ -43,19 +46,10 @@ class AsyncSessionsWithResponse(Resource):
                 raise ValueError("time_to_live is in minutes and must be <= 30")
             body["time_to_live"] = time_to_live
         path = "/v3/scheduling/sessions"
-        raw = await self._send(
-            "POST",
-            path,
-            credential=self._transport.api_key_credential(),
-            body=body,
-            repeatable=False,
-            timeout=timeout,
-            max_retries=max_retries,
+        request = Request(
+            method="POST", path=path, credential=self._api_key(), body=body, repeatable=False
         )
-        data = self._parse(
-            raw, Session, method="POST", log_path=path, creates=True, request_body=body
-        )
-        return self._wrap(raw, data)
+        return await self._call(request, Session, timeout=timeout, max_retries=max_retries)
 
     async def delete(
         self,
@@ -66,52 +60,26 @@ class AsyncSessionsWithResponse(Resource):
     ) -> APIResponse[None]:
         """Delete (revoke) a session."""
         sid = path_id(session_id, "session_id")
-        raw = await self._send(
-            "DELETE",
-            f"/v3/scheduling/sessions/{sid}",
+        request = Request(
+            method="DELETE",
+            path=f"/v3/scheduling/sessions/{sid}",
             log_path=_SESSION_LOG_PATH,
-            credential=self._transport.api_key_credential(),
-            timeout=timeout,
-            max_retries=max_retries,
+            credential=self._api_key(),
         )
-        return self._wrap(raw, None)
+        return await self._call(request, None, timeout=timeout, max_retries=max_retries)
 
 
-class AsyncSessions(Resource):
+class AsyncSessions(PlainResource):
     """``client.sessions``: open and revoke scheduler sessions for private configurations."""
 
     __slots__ = ("with_response",)
 
-    def __init__(self, transport: Any, grant_id: str | None) -> None:
-        super().__init__(transport, grant_id)
-        self.with_response = AsyncSessionsWithResponse(transport, grant_id)
+    def __init__(
+        self, transport: Transport, grant_id: str | None, client_id: str | None = None
+    ) -> None:
+        super().__init__(transport, grant_id, client_id)
+        self.with_response = AsyncSessionsWithResponse(transport, grant_id, client_id)
         """The same calls, returning :class:`APIResponse`."""
 
-    async def create(
-        self,
-        *,
-        configuration_id: str | None = None,
-        slug: str | None = None,
-        time_to_live: int | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> Session:
-        """Open a session for a configuration (by id or slug); ``time_to_live`` is in minutes."""
-        resp = await self.with_response.create(
-            configuration_id=configuration_id,
-            slug=slug,
-            time_to_live=time_to_live,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-        return resp.data
-
-    async def delete(
-        self,
-        session_id: str,
-        *,
-        timeout: Timeout | float | None = None,
-        max_retries: int | None = None,
-    ) -> None:
-        """Delete (revoke) a session."""
-        await self.with_response.delete(session_id, timeout=timeout, max_retries=max_retries)
+    create = plain(AsyncSessionsWithResponse.create)
+    delete = plain(AsyncSessionsWithResponse.delete)

@@ -34,11 +34,18 @@ import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .errors import ClientClosedError, SchedulerError
+from scheduler_async.errors import ClientClosedError, SchedulerError
 
 __all__ = ["LoopThreadCallError", "PageLike", "SyncFacade", "SyncRuntime", "loop_bound_argument"]
 
 logger = logging.getLogger("scheduler_async")
+
+try:  # the ``fast`` extra: the facade owns its loop, so it runs on uvloop when installed
+    import uvloop  # noqa: F401
+
+    _BACKEND_OPTIONS: dict[str, Any] = {"use_uvloop": True}
+except ImportError:  # pragma: no cover - depends on the environment
+    _BACKEND_OPTIONS = {}
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -83,7 +90,7 @@ class _PortalOwner:
     def __init__(self, name: str) -> None:
         self.state_lock = threading.Lock()  # guards the flags below
         self.close_lock = threading.Lock()  # serialises close(): a second closer waits
-        self.cm = start_blocking_portal(name=name)
+        self.cm = start_blocking_portal(backend_options=_BACKEND_OPTIONS, name=name)
         self.portal: BlockingPortal = self.cm.__enter__()
         self.loop: asyncio.AbstractEventLoop = self.portal.call(asyncio.get_running_loop)
         self.loop_thread: threading.Thread = self.portal.call(threading.current_thread)

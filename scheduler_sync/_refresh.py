@@ -12,8 +12,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from .errors import AuthenticationError
-from .refresh import AsyncSessionRefresher
+from scheduler_async.errors import AuthenticationError
+from scheduler_async.refresh import AsyncSessionRefresher
 
 __all__ = ["SessionRefresher"]
 
