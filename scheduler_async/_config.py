@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import attrs
-from yarl import URL
 
 __all__ = ["REGIONS", "Limits", "Timeout", "resolve_base_url"]
 
@@ -49,17 +49,17 @@ def resolve_base_url(base_url: str | None, region: str | None, environ: Mapping[
 def _check_base_url(value: str, source: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{source} must be a str, not {type(value).__name__}")
-    url = URL(value.strip())
-    if url.scheme not in ("http", "https") or not url.host:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{source} must be an http(s) URL such as https://api.us.nylas.com")
-    path = url.path.rstrip("/")
+    path = parts.path.rstrip("/")
     if path == "/v3" or path.endswith("/v3"):
-        fixed = str(url.with_path(path[: -len("/v3")] or "/")).rstrip("/")
+        fixed = urlunsplit((parts.scheme, parts.netloc, path[: -len("/v3")], "", ""))
         raise ValueError(
             f"{source} must not end in /v3 (every call adds /v3/...; calls would go to "
             f"/v3/v3/...): use {fixed!r}"
         )
-    return str(url).rstrip("/")
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
 
 def _positive_or_none(_: Any, attribute: Any, value: Any) -> None:
