@@ -53,6 +53,7 @@ from typing import Any
 from aiohttp import web
 
 from scheduler_async.emulator.errors import EmulatorError
+from scheduler_async.emulator.group import slot_fields
 from scheduler_async.emulator.validation import check_window
 from scheduler_async.emulator.web_common import (
     STORE_KEY,
@@ -236,6 +237,7 @@ async def _create_booking(request: web.Request) -> web.Response:
         additional_fields=additional_fields,
         timezone=timezone,
         email_language=optional_str(body, "email_language"),
+        slot=slot_fields(body),
     )
     return ok(request, booking.to_json())
 
@@ -256,6 +258,7 @@ async def _reschedule_booking(request: web.Request) -> web.Response:
         stored.configuration_id,
         required_time(body, "start_time"),
         required_time(body, "end_time"),
+        slot=slot_fields(body),
     )
     return ok(request)
 

@@ -51,6 +51,7 @@ from scheduler_async.emulator.entities import (
     StoredConfiguration,
 )
 from scheduler_async.emulator.errors import EmulatorError
+from scheduler_async.emulator.group_store import GroupStoreMixin
 from scheduler_async.emulator.state import Listener
 from scheduler_async.emulator.validation import (
     AVAILABILITY_METHODS,
@@ -90,7 +91,7 @@ __all__ = [
 ]
 
 
-class Store(ConfigurationsMixin, BookingsMixin):
+class Store(GroupStoreMixin, ConfigurationsMixin, BookingsMixin):
     """Thread-safe emulator state (see the module docstring for the rules).
 
     ``strict`` makes unknown grants a 404 (otherwise an unseen grant is provisioned on first use
