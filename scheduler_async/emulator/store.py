@@ -2,7 +2,8 @@
 
 The store is the single source of truth behind the HTTP app and the Python seeding API.
 :class:`Store` combines :class:`~.state.StoreBase` (lock, clock, records, hooks, grants and
-events) with :class:`~.configurations.ConfigurationsMixin` and :class:`~.bookings.BookingsMixin`;
+events) with :class:`~.configurations.ConfigurationsMixin` and :class:`~.bookings.BookingsMixin`,
+under :class:`~.group_store.GroupStoreMixin` (group configurations and bookings, ``store.group``);
 the records live in :mod:`.entities`, the rules and defaults in :mod:`.validation`, the clocks in
 :mod:`.clock` and the error in :mod:`.errors`.  This module re-exports all of them, so
 ``from scheduler_async.emulator.store import Store, Clock, FakeClock, EmulatorError, Booking``
