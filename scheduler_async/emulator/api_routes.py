@@ -29,6 +29,10 @@ Scheduling auth (availability and bookings), first match wins:
   application id; another one is 404).  Nothing at all is 401.
 * Configurations with ``requires_session_auth: true`` accept only a session (else 401).
 
+Group configurations (``type: "group"``) use the same routes: availability lists their group
+events with the seats left, and booking/reschedule bodies name the slot (``event_id``,
+``master_id``/``master_event_id``, ``calendar_id``); see :mod:`.group_store`.
+
 A booking of another configuration is 404.  Errors are ``{"request_id", "error": {"type",
 "message"}}``: 400 ``invalid_request_error`` (also malformed JSON), 401 ``unauthorized``, 403
 ``forbidden``, 404 ``not_found_error`` (also unknown routes), 405 ``method_not_allowed`` (with
