@@ -26,11 +26,15 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
     state.py           StoreBase: lock, clock, record dicts, grants and events, extension hooks
     configurations.py  ConfigurationsMixin: configurations and sessions
     bookings.py        BookingsMixin: availability and atomic bookings
+    recurrence.py      RRULE/EXDATE expansion of recurring group events (python-dateutil)
+    group.py           GroupEvents: group events, seats (take/free/move), validate-timeslot
+    group_store.py     GroupStoreMixin: group configurations, group availability and bookings
     store.py           Store (StoreBase + mixins) and re-exports of all the names above
     web_common.py      aiohttp plumbing shared by route modules: app keys, envelopes, JSON body
                        rules (content type, depth), parameter parsing, authentication
     api_routes.py      Scheduler API routes        setup_routes(app)
     admin_routes.py    /_emulator/... admin routes  setup_routes(app)
+    group_routes.py    the six group-event endpoints setup_routes(app)
     app.py             middleware (request ids, faults, error envelopes), ROUTE_MODULES,
                        MIDDLEWARES, create_app
     faults.py          fault injection;  runner.py  Emulator;  pytest_plugin.py  fixtures

@@ -29,6 +29,10 @@ Scheduling auth (availability and bookings), first match wins:
   application id; another one is 404).  Nothing at all is 401.
 * Configurations with ``requires_session_auth: true`` accept only a session (else 401).
 
+Group configurations (``type: "group"``) use the same routes: availability lists their group
+events with the seats left, and booking/reschedule bodies name the slot (``event_id``,
+``master_id``/``master_event_id``, ``calendar_id``); see :mod:`.group_store`.
+
 A booking of another configuration is 404.  Errors are ``{"request_id", "error": {"type",
 "message"}}``: 400 ``invalid_request_error`` (also malformed JSON), 401 ``unauthorized``, 403
 ``forbidden``, 404 ``not_found_error`` (also unknown routes), 405 ``method_not_allowed`` (with
@@ -53,6 +57,7 @@ from typing import Any
 from aiohttp import web
 
 from scheduler_async.emulator.errors import EmulatorError
+from scheduler_async.emulator.group import slot_fields
 from scheduler_async.emulator.validation import check_window
 from scheduler_async.emulator.web_common import (
     STORE_KEY,
@@ -236,6 +241,7 @@ async def _create_booking(request: web.Request) -> web.Response:
         additional_fields=additional_fields,
         timezone=timezone,
         email_language=optional_str(body, "email_language"),
+        slot=slot_fields(body),
     )
     return ok(request, booking.to_json())
 
@@ -256,6 +262,7 @@ async def _reschedule_booking(request: web.Request) -> web.Response:
         stored.configuration_id,
         required_time(body, "start_time"),
         required_time(body, "end_time"),
+        slot=slot_fields(body),
     )
     return ok(request)
 

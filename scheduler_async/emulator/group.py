@@ -73,8 +73,9 @@ class GroupEventError(Exception):
 
     @classmethod
     def full(cls) -> GroupEventError:
-        """409 ``conflict`` with the exact message the booking page tests for."""
-        return cls(409, "conflict", EVENT_IS_FULL)
+        """409 ``timeslot_not_available`` (an ``error.type`` the booking page knows) with the
+        exact message it tests for, ``"Event is full"``."""
+        return cls(409, "timeslot_not_available", EVENT_IS_FULL)
 
 
 # --------------------------------------------------------------------------- validation helpers

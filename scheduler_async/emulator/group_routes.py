@@ -1,8 +1,10 @@
 """aiohttp handlers of the six group-event endpoints, every path/verb variant of the fact sheet.
 
-Mount them with ``GroupRoutes(...).add_routes(app.router)``. The application supplies, as
-callables, what lives elsewhere in the emulator (auth, configurations, calendar events, booking
-cancellation), so this module depends on nothing but :mod:`.group`:
+The emulator mounts them with :func:`setup_routes` (listed in ``app.ROUTE_MODULES``), over the
+store's :attr:`~.group_store.GroupStoreMixin.group` with the emulator's auth and envelopes.
+:class:`GroupRoutes` itself gets, as callables, what lives elsewhere (auth, configurations,
+calendar events, booking cancellation), so it can also be mounted on a bare app with
+``GroupRoutes(...).add_routes(app.router)``:
 
 * ``GET|POST /v3/grants/{grant_id}/scheduling/configurations/{configuration_id}/group-events``
 * ``GET|PUT|PATCH|DELETE .../group-events/{event_id}`` (PUT per the spec, PATCH per the Editor)
@@ -25,9 +27,11 @@ from typing import Any
 
 from aiohttp import web
 
+from .errors import EmulatorError
 from .group import GroupEventError, GroupEvents, default_capacity_of
+from .web_common import STORE_KEY, bearer, check_api_key, request_id_of, require_api_key
 
-__all__ = ["GroupRoutes"]
+__all__ = ["GroupRoutes", "setup_routes"]
 
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _GRANT_CFG = "/v3/grants/{grant_id}/scheduling/configurations/{configuration_id}"
@@ -235,3 +239,67 @@ class GroupRoutes:
         body = await _object(request)
         self.events.validate_timeslot(cid, body)
         return _respond(rid, {"request_id": rid})
+
+
+# --------------------------------------------------------------------------- emulator wiring
+
+
+def _emulator_authorize(request: web.Request, scope: str) -> None:
+    """``api_key``: an accepted API key.  ``any`` (validate-timeslot, called by the booking
+    page): a session of this configuration, an API key, or no ``Authorization`` at all unless
+    the configuration requires session auth."""
+    if scope == "api_key":
+        require_api_key(request)
+        return
+    store = request.app[STORE_KEY]
+    configuration_id = request.match_info["configuration_id"]
+    token = bearer(request)
+    if token is not None:
+        session = store.resolve_session(token)
+        if session is None:
+            check_api_key(request, token)
+        elif session.configuration_id != configuration_id:
+            raise EmulatorError.forbidden("the session belongs to another configuration")
+        return
+    stored = store.find_configuration(configuration_id=configuration_id)
+    if stored.requires_session_auth:
+        raise EmulatorError.unauthorized("this configuration requires a session token")
+
+
+def setup_routes(app: web.Application) -> None:
+    """Mount the group-event endpoints on the emulator ``app`` (its store's group events)."""
+    store = app[STORE_KEY]
+
+    def configuration(configuration_id: str, grant_id: str | None) -> Mapping[str, Any]:
+        return store.group_configuration(configuration_id, grant_id).data
+
+    def calendar_event(
+        grant_id: str | None, calendar_id: str, event_id: str
+    ) -> Mapping[str, Any] | None:
+        with store.lock:
+            event = store.events.get(event_id)
+            if event is None or event.status == "cancelled":
+                return None
+            grant = store.grants.get(event.grant_id)
+            if grant_id not in (None, "me") and store.get_grant(grant_id).grant_id != (
+                event.grant_id
+            ):
+                return None
+            calendar = grant.calendar(calendar_id) if grant is not None else None
+            if calendar is None or calendar.calendar_id != event.calendar_id:
+                return None
+            return {
+                "title": event.title,
+                "start_time": event.start_time,
+                "end_time": event.end_time,
+            }
+
+    routes = GroupRoutes(
+        store.group,
+        authorize=_emulator_authorize,
+        configuration=configuration,
+        calendar_event=calendar_event,
+        cancel_bookings=store.cancel_group_bookings,
+        request_id=request_id_of,
+    )
+    routes.add_routes(app.router)

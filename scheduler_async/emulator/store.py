@@ -2,7 +2,8 @@
 
 The store is the single source of truth behind the HTTP app and the Python seeding API.
 :class:`Store` combines :class:`~.state.StoreBase` (lock, clock, records, hooks, grants and
-events) with :class:`~.configurations.ConfigurationsMixin` and :class:`~.bookings.BookingsMixin`;
+events) with :class:`~.configurations.ConfigurationsMixin` and :class:`~.bookings.BookingsMixin`,
+under :class:`~.group_store.GroupStoreMixin` (group configurations and bookings, ``store.group``);
 the records live in :mod:`.entities`, the rules and defaults in :mod:`.validation`, the clocks in
 :mod:`.clock` and the error in :mod:`.errors`.  This module re-exports all of them, so
 ``from scheduler_async.emulator.store import Store, Clock, FakeClock, EmulatorError, Booking``
@@ -51,6 +52,7 @@ from scheduler_async.emulator.entities import (
     StoredConfiguration,
 )
 from scheduler_async.emulator.errors import EmulatorError
+from scheduler_async.emulator.group_store import GroupStoreMixin
 from scheduler_async.emulator.state import Listener
 from scheduler_async.emulator.validation import (
     AVAILABILITY_METHODS,
@@ -90,7 +92,7 @@ __all__ = [
 ]
 
 
-class Store(ConfigurationsMixin, BookingsMixin):
+class Store(GroupStoreMixin, ConfigurationsMixin, BookingsMixin):
     """Thread-safe emulator state (see the module docstring for the rules).
 
     ``strict`` makes unknown grants a 404 (otherwise an unseen grant is provisioned on first use

@@ -1,0 +1,424 @@
+"""Group configurations and group bookings in the store: the :class:`GroupStoreMixin`.
+
+The mixin sits on top of :class:`~.configurations.ConfigurationsMixin` and
+:class:`~.bookings.BookingsMixin` and branches on the configuration's ``type``:
+
+* ``type: "group"`` configurations are validated by
+  :func:`~.group.validate_group_configuration` (``group_booking.default_capacity`` 1-500,
+  default 10) and stored next to the standard ones (one list, one id space, one slug space).
+* :attr:`GroupStoreMixin.group` (a :class:`~.group.GroupEvents`) holds their group events; it is
+  reset with the store, and deleting a configuration forgets its group events.
+* Availability of a group configuration is the group events in the window with their remaining
+  seats (``event_id``, ``master_id``, ``calendar_id``, ``capacity``); the standard engine never
+  runs for it.  ``scheduler.min_booking_notice`` (default 60 minutes) and
+  ``scheduler.available_days_in_future`` (default 30) apply as for standard configurations.
+* Booking a group slot takes one seat under the store's lock (then the group lock): of
+  concurrent bookings of the last seat exactly one wins, the others get 409
+  ``timeslot_not_available`` ``"Event is full"``.  Cancelling, deleting or rejecting frees the
+  seat; rescheduling moves it (all or nothing).  No calendar event is written: the group event is
+  the shared event, and a booking's ``event_id`` is the instance it holds a seat on.
+* A configuration of another ``type`` (seeded with :meth:`GroupStoreMixin.put_raw_configuration`)
+  lists and reads as stored; its availability and bookings are a 400.
+
+:class:`~.group.GroupEventError` becomes an :class:`EmulatorError` with the same status, type
+and message.  No aiohttp here.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import attrs
+
+from scheduler_async.emulator.bookings import SALT_BYTES, BookingsMixin
+from scheduler_async.emulator.clock import Clock
+from scheduler_async.emulator.configurations import ConfigurationsMixin
+from scheduler_async.emulator.engine import AvailabilityResult
+from scheduler_async.emulator.entities import Booking, StoredConfiguration
+from scheduler_async.emulator.errors import EmulatorError
+from scheduler_async.emulator.group import (
+    GroupEventError,
+    GroupEvents,
+    group_availability,
+    validate_group_configuration,
+)
+from scheduler_async.emulator.validation import (
+    DEFAULT_AVAILABLE_DAYS_IN_FUTURE,
+    DEFAULT_MIN_BOOKING_NOTICE,
+    EMAIL_LANGUAGES,
+    check_timestamp,
+    check_window,
+)
+
+__all__ = ["GROUP_EVENT_DELETED_REASON", "GroupAvailabilityResult", "GroupStoreMixin"]
+
+GROUP_EVENT_DELETED_REASON = "The group event was deleted"
+_STANDARD_TYPES = (None, "", "standard")
+_T = TypeVar("_T")
+
+
+def _group_call(fn: Callable[[], _T]) -> _T:
+    """Run ``fn``; a :class:`GroupEventError` becomes the same :class:`EmulatorError`."""
+    try:
+        return fn()
+    except GroupEventError as exc:
+        raise EmulatorError(exc.status, exc.error_type, exc.message) from exc
+
+
+def config_kind(data: Mapping[str, Any]) -> str:
+    """``"standard"``, ``"group"`` or the unknown ``type`` string of a stored configuration."""
+    kind = data.get("type")
+    if kind in _STANDARD_TYPES:
+        return "standard"
+    return kind if isinstance(kind, str) else repr(kind)
+
+
+@attrs.frozen
+class GroupAvailabilityResult(AvailabilityResult):
+    """Availability of a group configuration: slot objects with their group fields."""
+
+    group_slots: tuple[Mapping[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"time_slots": [...]}`` (no ``order``: group configurations are not round robin)."""
+        return {"time_slots": [dict(slot) for slot in self.group_slots]}
+
+
+class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
+    """Group configurations, their group events (:attr:`group`) and group bookings."""
+
+    def __init__(self, clock: Clock | None = None, *, strict: bool = False) -> None:
+        super().__init__(clock, strict=strict)
+        self.group = GroupEvents(clock=self.clock.now)
+        """Every group event of this store, and the seats booked on them."""
+        self._group_bookings: set[str] = set()
+        self.on_reset(self._reset_group)
+
+    def _reset_group(self) -> None:
+        self.group.reset()
+        self._group_bookings.clear()
+
+    def is_group_booking(self, booking_id: str) -> bool:
+        """True if the booking was made on a group slot (holds or held a seat)."""
+        with self.lock:
+            return booking_id in self._group_bookings
+
+    # ----------------------------------------------------------------- configurations
+
+    def create_configuration(self, grant_id: str, body: Mapping[str, Any]) -> StoredConfiguration:
+        """Create a standard or (``type: "group"``) group configuration."""
+        if body.get("type") != "group":
+            return super().create_configuration(grant_id, body)
+        data = _group_call(lambda: validate_group_configuration(body))
+        with self.lock:
+            grant = self.get_grant(grant_id)
+            self._check_slug(data.get("slug"))
+            stored = StoredConfiguration(str(uuid.uuid4()), grant.grant_id, data, next(self._seq))
+            self.configurations[stored.configuration_id] = stored
+            self._emit("configuration.created", stored)
+            return stored
+
+    def update_configuration(
+        self, grant_id: str, configuration_id: str, body: Mapping[str, Any]
+    ) -> StoredConfiguration:
+        """PUT a configuration; its ``type`` cannot change (400)."""
+        with self.lock:
+            stored = self.get_configuration(grant_id, configuration_id)
+            kind = config_kind(stored.data)
+            wanted = config_kind(body) if "type" in body else kind
+            if wanted != kind:
+                raise EmulatorError.invalid(
+                    f"the type of a configuration cannot change ({kind!r} to {wanted!r})"
+                )
+            if kind == "standard":
+                return super().update_configuration(grant_id, configuration_id, body)
+            if kind != "group":
+                raise EmulatorError.invalid(f"configuration type {kind!r} is not supported")
+            data = _group_call(lambda: validate_group_configuration(body, current=stored.data))
+            self._check_slug(data.get("slug"), exclude=configuration_id)
+            stored.data = data
+            self._emit("configuration.updated", stored)
+            return stored
+
+    def delete_configuration(self, grant_id: str, configuration_id: str) -> None:
+        """Delete a configuration and, for a group one, its group events."""
+        with self.lock:
+            super().delete_configuration(grant_id, configuration_id)
+            self.group.delete_configuration(configuration_id)
+
+    def put_raw_configuration(
+        self, grant_id: str, data: Mapping[str, Any], *, configuration_id: str | None = None
+    ) -> StoredConfiguration:
+        """Seed a configuration as given, without validation (e.g. of a type not known yet)."""
+        with self.lock:
+            grant = self.get_grant(grant_id, provision=True)
+            fields = {k: v for k, v in data.items() if k not in ("id", "ID")}
+            stored = StoredConfiguration(
+                configuration_id or str(uuid.uuid4()), grant.grant_id, fields, next(self._seq)
+            )
+            self.configurations[stored.configuration_id] = stored
+            return stored
+
+    def group_configuration(
+        self, configuration_id: str, grant_id: str | None = None
+    ) -> StoredConfiguration:
+        """A group configuration (404 if unknown or of another grant; 400 if not a group one)."""
+        with self.lock:
+            if grant_id is None or grant_id == "me":
+                stored = self.find_configuration(configuration_id=configuration_id)
+            else:
+                stored = self.get_configuration(grant_id, configuration_id)
+            if config_kind(stored.data) != "group":
+                raise EmulatorError.invalid(
+                    f"configuration {configuration_id!r} is not a group configuration"
+                )
+            return stored
+
+    # ----------------------------------------------------------------- availability
+
+    @staticmethod
+    def _scheduler_int(stored: StoredConfiguration, name: str, default: int) -> int:
+        scheduler = stored.data.get("scheduler")
+        value = scheduler.get(name) if isinstance(scheduler, dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+    def availability(
+        self,
+        configuration_id: str,
+        start_time: int,
+        end_time: int,
+        *,
+        booking_id: str | None = None,
+    ) -> AvailabilityResult:
+        """Standard availability, or the group events of a group configuration with free seats.
+
+        ``booking_id`` (a booking being rescheduled) counts that booking's own seat as free.
+        """
+        check_window(start_time, end_time)
+        with self.lock:
+            stored = self.find_configuration(configuration_id=configuration_id)
+            kind = config_kind(stored.data)
+        if kind == "standard":  # (computed outside the lock, see BookingsMixin)
+            return super().availability(
+                configuration_id, start_time, end_time, booking_id=booking_id
+            )
+        with self.lock:
+            if kind != "group":
+                raise EmulatorError.invalid(f"configuration type {kind!r} is not supported")
+            own_seat = None
+            if booking_id is not None:
+                self._get_booking(booking_id, configuration_id)
+                own_seat = self.group.seat_of(booking_id)
+            now = self.clock.now()
+            notice = self._scheduler_int(stored, "min_booking_notice", DEFAULT_MIN_BOOKING_NOTICE)
+            days = self._scheduler_int(
+                stored, "available_days_in_future", DEFAULT_AVAILABLE_DAYS_IN_FUTURE
+            )
+        instances = [
+            replace(inst, booked=inst.booked - 1) if inst.event_id == own_seat else inst
+            for inst in self.group.instances(configuration_id, start_time, end_time)
+        ]
+        answer = group_availability(
+            instances,
+            start_time=start_time,
+            end_time=min(end_time, now + days * 86_400),
+            now=now,
+            min_booking_notice=notice,
+        )
+        return GroupAvailabilityResult(time_slots=(), group_slots=tuple(answer["time_slots"]))
+
+    # ----------------------------------------------------------------- bookings
+
+    def _group_stored(self, stored: StoredConfiguration) -> bool:
+        kind = config_kind(stored.data)
+        if kind not in ("standard", "group"):
+            raise EmulatorError.invalid(f"configuration type {kind!r} is not supported")
+        return kind == "group"
+
+    def create_booking(
+        self,
+        configuration_id: str,
+        start_time: int,
+        end_time: int,
+        guest: Mapping[str, Any],
+        *,
+        participants: Sequence[str] | None = None,
+        additional_guests: Sequence[Any] = (),
+        additional_fields: Mapping[str, Any] | None = None,
+        timezone: str | None = None,
+        email_language: str | None = None,
+        slot: Mapping[str, Any] | None = None,
+    ) -> Booking:
+        """Book a slot; on a group configuration ``slot`` (``event_id``, ``master_id`` or
+        ``master_event_id``, ``calendar_id``) names the group event and one seat is taken."""
+        with self.lock:
+            stored = self.find_configuration(configuration_id=configuration_id)
+            if not self._group_stored(stored):
+                return super().create_booking(
+                    configuration_id,
+                    start_time,
+                    end_time,
+                    guest,
+                    participants=participants,
+                    additional_guests=additional_guests,
+                    additional_fields=additional_fields,
+                    timezone=timezone,
+                    email_language=email_language,
+                )
+            check_timestamp(start_time, "start_time")
+            check_timestamp(end_time, "end_time")
+            if start_time >= end_time:
+                raise EmulatorError.invalid("start_time must be before end_time")
+            if email_language is not None and email_language not in EMAIL_LANGUAGES:
+                raise EmulatorError.invalid(
+                    "email_language must be one of " + ", ".join(sorted(EMAIL_LANGUAGES))
+                )
+            if slot is None:
+                raise EmulatorError.invalid("event_id is required to book a group configuration")
+            booking_id = str(uuid.uuid4())
+            wanted = {**slot, "start_time": start_time, "end_time": end_time}
+            email = str(guest.get("email") or "")
+            inst = _group_call(
+                lambda: self.group.take_seat(
+                    configuration_id, booking_id, wanted, guest_email=email
+                )
+            )
+            now = self.clock.now()
+            grant = self.grants.get(stored.grant_id)
+            organizer = inst.emails[0] if inst.emails else (grant.email if grant else "") or ""
+            booking = Booking(
+                booking_id=booking_id,
+                configuration_id=stored.configuration_id,
+                event_id=inst.event_id,
+                grant_id=stored.grant_id,
+                calendar_id=inst.calendar_id,
+                start_time=inst.start_time,
+                end_time=inst.end_time,
+                status="booked",
+                title=inst.title,
+                description="",
+                organizer_email=organizer,
+                organizer_name=None,
+                guest=dict(guest),
+                participants=list(inst.emails),
+                salt=secrets.token_bytes(SALT_BYTES),
+                created_at=now,
+                updated_at=now,
+                additional_guests=list(additional_guests),
+                additional_fields=dict(additional_fields or {}),
+                timezone=timezone,
+                email_language=email_language,
+                seq=next(self._seq),
+            )
+            self.bookings[booking_id] = booking
+            self._bookings_by_config.setdefault(stored.configuration_id, []).append(booking_id)
+            self._group_bookings.add(booking_id)
+            self._emit("booking.created", booking)
+            return booking
+
+    def _check_cancellation_notice(self, stored: StoredConfiguration, booking: Booking) -> None:
+        notice = self._scheduler_int(stored, "min_cancellation_notice", 0)
+        if notice and booking.start_time - self.clock.now() < notice * 60:
+            raise EmulatorError.invalid(
+                f"bookings can only be cancelled or rescheduled at least {notice} minutes "
+                "before they start"
+            )
+
+    def _cancel_event(self, booking: Booking) -> None:
+        # A group booking shares the group event: cancelling one seat leaves it alone.
+        if booking.booking_id not in self._group_bookings:
+            super()._cancel_event(booking)
+
+    def reschedule_booking(
+        self,
+        booking_id: str,
+        configuration_id: str | None,
+        start_time: int,
+        end_time: int,
+        *,
+        slot: Mapping[str, Any] | None = None,
+    ) -> Booking:
+        """Reschedule; a group booking moves its seat to ``slot``'s event (all or nothing)."""
+        with self.lock:
+            booking = self._get_booking(booking_id, configuration_id)
+            stored = self.find_configuration(configuration_id=booking.configuration_id)
+            if not self._group_stored(stored):
+                return super().reschedule_booking(
+                    booking_id, configuration_id, start_time, end_time
+                )
+            check_timestamp(start_time, "start_time")
+            check_timestamp(end_time, "end_time")
+            if not booking.is_live:
+                raise EmulatorError.invalid(f"booking is {booking.status}; it cannot be moved")
+            if slot is None:
+                raise EmulatorError.invalid("event_id is required to reschedule a group booking")
+            self._check_cancellation_notice(stored, booking)
+            wanted = {**slot, "start_time": start_time, "end_time": end_time}
+            email = str(booking.guest.get("email") or "")
+            inst = _group_call(
+                lambda: self.group.move_seat(
+                    booking.configuration_id, booking_id, wanted, guest_email=email
+                )
+            )
+            booking.event_id, booking.calendar_id = inst.event_id, inst.calendar_id
+            booking.start_time, booking.end_time = inst.start_time, inst.end_time
+            booking.title = inst.title
+            booking.updated_at = self.clock.now()
+            self._emit("booking.rescheduled", booking)
+            return booking
+
+    def confirm_booking(
+        self,
+        booking_id: str,
+        configuration_id: str | None,
+        *,
+        salt: str,
+        status: str,
+        cancellation_reason: str | None = None,
+    ) -> Booking:
+        """Confirm or reject a pending booking; a rejected group booking frees its seat."""
+        with self.lock:
+            booking = super().confirm_booking(
+                booking_id,
+                configuration_id,
+                salt=salt,
+                status=status,
+                cancellation_reason=cancellation_reason,
+            )
+            if booking.status == "cancelled":
+                self.group.free_seat(booking_id)
+            return booking
+
+    def delete_booking(
+        self,
+        booking_id: str,
+        configuration_id: str | None = None,
+        *,
+        cancellation_reason: str | None = None,
+    ) -> Booking:
+        """Cancel and delete a booking; a group booking's seat is freed."""
+        with self.lock:
+            booking = super().delete_booking(
+                booking_id, configuration_id, cancellation_reason=cancellation_reason
+            )
+            self.group.free_seat(booking_id)
+            return booking
+
+    def cancel_group_bookings(
+        self, booking_ids: Sequence[str], reason: str = GROUP_EVENT_DELETED_REASON
+    ) -> None:
+        """Cancel bookings whose group event was deleted (their seats are already gone)."""
+        with self.lock:
+            now = self.clock.now()
+            for booking_id in booking_ids:
+                booking = self.bookings.get(booking_id)
+                if booking is None or not booking.is_live:
+                    continue
+                booking.status = "cancelled"
+                booking.cancellation_reason = reason
+                booking.updated_at = now
+                self._emit("booking.cancelled", booking)
