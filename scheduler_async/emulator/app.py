@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from scheduler_async.emulator import admin_routes, api_routes
+from scheduler_async.emulator import admin_routes, api_routes, webhook_routes
 from scheduler_async.emulator.faults import FaultConfig
 from scheduler_async.emulator.store import Clock, EmulatorError, Store
 from scheduler_async.emulator.web_common import (
@@ -58,6 +58,7 @@ _sleep = asyncio.sleep
 ROUTE_MODULES: Sequence[Callable[[web.Application], None]] = (
     api_routes.setup_routes,
     admin_routes.setup_routes,
+    webhook_routes.setup_routes,
 )
 
 #: Extra ``@web.middleware`` functions (e.g. CORS, a per-API-key rate limiter), run inside the

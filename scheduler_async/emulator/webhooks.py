@@ -27,14 +27,20 @@ import json
 import secrets
 import threading
 import uuid
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import aiohttp
 
+from .entities import Booking
+from .errors import EmulatorError
+from .store import Store
+
 __all__ = [
     "BOOKING_TRIGGERS",
+    "BookingNotifier",
     "DeliveryAttempt",
     "StoredWebhook",
     "WebhookFaults",
@@ -42,6 +48,8 @@ __all__ = [
     "WebhookHubError",
     "booking_object",
     "booking_object_from",
+    "reminder_minutes",
+    "webhook_hub",
 ]
 
 BOOKING_TRIGGERS = (
@@ -62,29 +70,30 @@ class _ClockLike(Protocol):
     def now(self) -> int: ...
 
 
-class WebhookHubError(Exception):
-    """An API error of the webhook routes: all documented ones are HTTP 400."""
+class WebhookHubError(EmulatorError):
+    """An API error of the webhook routes (an :class:`EmulatorError`, so the emulator's
+    middleware renders it as any other error envelope).
 
-    def __init__(self, error_type: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.error_type = error_type
-        self.message = message
-        self.status = status
+    The documented ones are HTTP 400 with numeric types (``70000`` unknown id, ``70005`` failed
+    challenge); a malformed body is the emulator's usual 400 ``invalid_request_error``.
+    """
 
     @classmethod
-    def not_found(cls) -> WebhookHubError:
+    def not_found(
+        cls, message: str = "destination.id.not.found : record not found"
+    ) -> WebhookHubError:
         """Unknown destination id (documented as 400 ``70000``)."""
-        return cls("70000", "destination.id.not.found : record not found")
+        return cls(400, "70000", message)
 
     @classmethod
     def invalid(cls, message: str) -> WebhookHubError:
-        """A malformed request body."""
-        return cls("70002", f"invalid.request : {message}")
+        """A malformed request body: 400 ``invalid_request_error``."""
+        return cls(400, "invalid_request_error", message)
 
     @classmethod
     def unverified(cls, detail: str) -> WebhookHubError:
         """The challenge GET to the destination failed (documented 400 ``70005``)."""
-        return cls("70005", f"unable.verify.webhook_url : {detail}")
+        return cls(400, "70005", f"unable.verify.webhook_url : {detail}")
 
 
 @dataclass
@@ -400,6 +409,7 @@ class WebhookHub:
         self.timeout = timeout
         self.poll_interval = poll_interval
         self.ip_addresses = list(ip_addresses)
+        self.ip_addresses_updated_at = clock.now()
         self.faults = WebhookFaults()
         self.webhooks: dict[str, StoredWebhook] = {}
         self.log: collections.deque[DeliveryAttempt] = collections.deque(maxlen=max_log)
@@ -488,6 +498,31 @@ class WebhookHub:
         with self._lock:
             self.webhooks[hook.id] = hook
         return hook
+
+    def list_webhooks(self) -> list[StoredWebhook]:
+        """Every destination, oldest first (a snapshot, safe from any thread)."""
+        with self._lock:
+            return list(self.webhooks.values())
+
+    def has_subscribers(self, trigger: str) -> bool:
+        """True if a delivering (``active``/``failing``) destination subscribes to ``trigger``."""
+        with self._lock:
+            return any(
+                h.status in DELIVERING_STATUSES and trigger in h.trigger_types
+                for h in self.webhooks.values()
+            )
+
+    def deliveries(
+        self, *, webhook_id: str | None = None, notification_id: str | None = None
+    ) -> list[DeliveryAttempt]:
+        """The delivery log (oldest first), optionally filtered; a snapshot."""
+        with self._lock:
+            items = list(self.log)
+        return [
+            a
+            for a in items
+            if webhook_id in (None, a.webhook_id) and notification_id in (None, a.notification_id)
+        ]
 
     def get(self, webhook_id: str) -> StoredWebhook:
         """The destination, or :meth:`WebhookHubError.not_found`."""
@@ -716,7 +751,8 @@ class WebhookHub:
             attempt.error = "timeout"
         except (aiohttp.ClientError, ValueError) as exc:
             attempt.error = type(exc).__name__
-        self.log.append(attempt)
+        with self._lock:
+            self.log.append(attempt)
         if attempt.ok or p.attempt >= self.max_attempts:
             self._record_outcome(hook, attempt.ok)
         else:
@@ -826,3 +862,116 @@ def base64_ref() -> str:
     """The booking reference of the mock payloads (mock ids, fixed salt)."""
     raw = uuid.UUID(MOCK_CONFIGURATION_ID).bytes + uuid.UUID(MOCK_BOOKING_ID).bytes + b"mocksalt"
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+# --------------------------------------------------------------------------- store wiring
+
+
+class BookingNotifier:
+    """A :meth:`Store.subscribe` listener: booking changes become notifications and reminders.
+
+    ========================  ===============================================================
+    store change              notification (to destinations subscribed to it)
+    ========================  ===============================================================
+    ``booking.created``       ``booking.created``, or ``booking.pending`` for a booking that
+                              awaits organizer confirmation
+    ``booking.confirmed``     ``booking.created`` (the pending booking is now booked)
+    ``booking.rescheduled``   ``booking.rescheduled`` with ``old_start_time``/``old_end_time``
+    ``booking.cancelled``     ``booking.cancelled`` (a pending booking declined)
+    ``booking.deleted``       ``booking.cancelled`` (unless it was cancelled already)
+    ========================  ===============================================================
+
+    Booked (not pending) bookings of a configuration with reminders of type ``webhook`` get a
+    ``booking.reminder`` planned ``minutes_before_event`` before their start (re-planned on
+    reschedule, dropped on cancel/delete); it fires when the emulator clock reaches that time.
+    The listener runs under the store's lock: it only builds the payloads and queues them.
+    """
+
+    def __init__(self, hub: WebhookHub, store: Store) -> None:
+        self.hub = hub
+        self._store = store
+        # booking id -> (start, end, status) as last notified: the store reports the booking
+        # after the change, so the old times of a reschedule come from here.
+        self._known: dict[str, tuple[int, int, str]] = {}
+        with store.lock:
+            for booking in store.bookings.values():
+                if not booking.deleted:
+                    self._remember(booking)
+
+    def reset(self) -> None:
+        """Forget what was known about bookings (the store was reset)."""
+        self._known.clear()
+
+    def _remember(self, booking: Booking) -> None:
+        self._known[booking.booking_id] = (booking.start_time, booking.end_time, booking.status)
+
+    def _configuration(self, booking: Booking) -> Mapping[str, Any] | None:
+        stored = self._store.configurations.get(booking.configuration_id)
+        return stored.data if stored is not None else None
+
+    def _send(self, trigger: str, booking: Booking, **extra: Any) -> None:
+        if self.hub.has_subscribers(trigger):
+            obj = booking_object_from(
+                trigger, booking, configuration=self._configuration(booking), **extra
+            )
+            self.hub.notify(trigger, obj)
+
+    def _plan_reminders(self, booking: Booking) -> None:
+        cfg = self._configuration(booking)
+        minutes = reminder_minutes(cfg)
+        if booking.status != "booked" or not minutes:
+            self.hub.cancel_reminders(booking.booking_id)
+            return
+        obj = booking_object_from("booking.reminder", booking, configuration=cfg)
+        self.hub.schedule_reminders(booking.booking_id, booking.start_time, minutes, obj)
+
+    def __call__(self, kind: str, obj: object) -> None:
+        if not isinstance(obj, Booking) or not kind.startswith("booking."):
+            return
+        booking = obj
+        previous = self._known.get(booking.booking_id)
+        if kind == "booking.created":
+            pending = booking.status == "pending"
+            self._send("booking.pending" if pending else "booking.created", booking)
+            self._plan_reminders(booking)
+        elif kind == "booking.confirmed":
+            self._send("booking.created", booking)
+            self._plan_reminders(booking)
+        elif kind == "booking.rescheduled":
+            old_start, old_end = (previous[0], previous[1]) if previous else (None, None)
+            self._send(
+                "booking.rescheduled", booking, old_start_time=old_start, old_end_time=old_end
+            )
+            self._plan_reminders(booking)
+        elif kind in ("booking.cancelled", "booking.deleted"):
+            already = previous is not None and previous[2] == "cancelled"
+            if not already:
+                self._send("booking.cancelled", booking)
+            self.hub.cancel_reminders(booking.booking_id)
+        if kind == "booking.deleted":
+            self._known.pop(booking.booking_id, None)
+        else:
+            self._remember(booking)
+
+
+_HUBS: weakref.WeakKeyDictionary[Store, WebhookHub] = weakref.WeakKeyDictionary()
+_HUBS_LOCK = threading.Lock()
+
+
+def webhook_hub(store: Store, *, application_id: str = "scheduler-emulator") -> WebhookHub:
+    """The :class:`WebhookHub` of ``store``, created and wired on first use.
+
+    Wiring: a :class:`BookingNotifier` subscribed to the store, and the hub (with the notifier)
+    reset whenever the store is.  The hub lives as long as the store, so webhooks survive an
+    emulator restart like the rest of the state; ``application_id`` applies on creation only.
+    """
+    with _HUBS_LOCK:
+        hub = _HUBS.get(store)
+        if hub is None:
+            hub = WebhookHub(store.clock, application_id=application_id)
+            notifier = BookingNotifier(hub, store)
+            store.on_reset(hub.reset)
+            store.on_reset(notifier.reset)
+            store.subscribe(notifier)
+            _HUBS[store] = hub
+        return hub
