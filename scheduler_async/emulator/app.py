@@ -2,7 +2,8 @@
 
 The routes live in feature modules, each with a ``setup_routes(app)`` listed once in
 :data:`ROUTE_MODULES`: :mod:`.api_routes` (the Scheduler API: configurations, sessions,
-availability, bookings) and :mod:`.admin_routes` (``/_emulator/...``).  Shared plumbing
+availability, bookings), :mod:`.admin_routes` (``/_emulator/...``) and :mod:`.webhook_routes`
+(``/v3/webhooks``, deliveries of booking notifications).  Shared plumbing
 (app keys, envelopes, body parsing, auth) is in :mod:`.web_common`.
 
 Every response carries a ``request_id`` (body and ``X-Request-Id`` header).  Errors are

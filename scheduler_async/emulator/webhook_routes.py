@@ -19,9 +19,16 @@
     GET|PUT|DELETE /_emulator/webhooks/faults    {duplicate, delay_seconds}
 
 Every ``/v3/webhooks`` route needs the API key; the check is the ``authorize`` callable given to
-:func:`register_webhook_routes` (the emulator's own API-key check), raising whatever the app's
-middleware turns into a 401. Documented errors are 400 with ``{"request_id", "error": {"type",
-"message"}}``.
+:func:`register_webhook_routes` (in the emulator: ``web_common.require_api_key``, so the API-key
+rules of the other routes apply).  Errors are ``{"request_id", "error": {"type", "message"}}``;
+the documented ones are HTTP 400 with numeric types: ``70000`` ``destination.id.not.found :
+record not found`` (unknown id, also on update/delete/rotate: no 404), ``70005``
+``unable.verify.webhook_url : status is not ok, got <status>`` (the challenge GET failed or timed
+out, also for send-test-event).  Bodies follow the emulator's rules (``web_common.read_json``):
+malformed or invalid ones are 400 ``invalid_request_error``; a missing key 401 ``unauthorized``.
+
+The create challenge is also run when ``PUT`` changes ``webhook_url`` (undocumented either way).
+:func:`setup_routes` is the emulator's wiring (``app.ROUTE_MODULES``).
 """
 
 from __future__ import annotations
