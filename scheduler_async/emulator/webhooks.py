@@ -415,7 +415,8 @@ class WebhookHub:
         self.log: collections.deque[DeliveryAttempt] = collections.deque(maxlen=max_log)
         self._lock = threading.Lock()
         self._queue: list[_Pending] = []
-        self._reminders: dict[tuple[str, int], _Reminder] = {}
+        # booking id -> minutes_before_event -> planned reminder
+        self._reminders: dict[str, dict[int, _Reminder]] = {}
         self._seq = 0
         self._session: aiohttp.ClientSession | None = None
         self._send_lock: asyncio.Lock | None = None
@@ -652,22 +653,23 @@ class WebhookHub:
     ) -> None:
         """(Re)plan ``booking.reminder`` for a booking; times already passed are skipped."""
         now = self.clock.now()
+        obj = dict(payload_object)
+        planned = {
+            int(m): _Reminder(start_time - 60 * int(m), start_time, obj)
+            for m in minutes_before
+            if start_time - 60 * int(m) >= now
+        }
         with self._lock:
-            for key in [k for k in self._reminders if k[0] == booking_id]:
-                del self._reminders[key]
-            for minutes in minutes_before:
-                fire_at = start_time - 60 * int(minutes)
-                if fire_at >= now:
-                    self._reminders[(booking_id, int(minutes))] = _Reminder(
-                        fire_at, start_time, dict(payload_object)
-                    )
+            if planned:
+                self._reminders[booking_id] = planned
+            else:
+                self._reminders.pop(booking_id, None)
         self.wake()
 
     def cancel_reminders(self, booking_id: str) -> None:
         """Drop the planned reminders of a booking (cancelled, deleted or rescheduled)."""
         with self._lock:
-            for key in [k for k in self._reminders if k[0] == booking_id]:
-                del self._reminders[key]
+            self._reminders.pop(booking_id, None)
 
     @property
     def pending(self) -> int:
@@ -675,14 +677,17 @@ class WebhookHub:
         return len(self._queue)
 
     def _fire_reminders(self, now: int) -> None:
+        due: list[_Reminder] = []
         with self._lock:
-            due = sorted(
-                ((k, r) for k, r in self._reminders.items() if r.fire_at <= now),
-                key=lambda kr: kr[1].fire_at,
-            )
-            for key, _ in due:
-                del self._reminders[key]
-        for _, rem in due:
+            for booking_id, planned in list(self._reminders.items()):
+                for minutes, rem in list(planned.items()):
+                    if rem.fire_at <= now:
+                        due.append(rem)
+                        del planned[minutes]
+                if not planned:
+                    del self._reminders[booking_id]
+        due.sort(key=lambda r: r.fire_at)
+        for rem in due:
             obj = dict(rem.payload_object)
             info = dict(obj.get("booking_info") or {})
             info["time_until_event"] = max(0, rem.start_time - now)
