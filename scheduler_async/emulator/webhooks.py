@@ -10,8 +10,11 @@ retries that have become due, deterministically.
 Delivery follows ``scheduler-api-more.md`` §1.6: POST of the JSON envelope with
 ``X-Nylas-Signature`` (lowercase hex HMAC-SHA256 of the raw body, keyed by the destination's
 secret; over the gzipped body when ``compressed_delivery``), ``webhook_delivery_attempt`` 1..3,
-a failed or timed-out attempt (no 2xx within ``timeout``) retried after ``retry_delays``.
-Only ``active`` and ``failing`` destinations subscribed to the trigger receive notifications.
+a failed or timed-out attempt (no 2xx within ``timeout``) retried after ``retry_delays`` (5, then
+10 minutes: the last attempt 15 minutes after the first, within the documented 10-20), the retry
+going to every destination of the trigger, as documented.  Only ``active`` and ``failing``
+destinations subscribed to the trigger receive notifications.  :class:`BookingNotifier` turns
+the store's booking changes into notifications; :func:`webhook_hub` gives a store its hub.
 """
 
 from __future__ import annotations
@@ -761,21 +764,43 @@ class WebhookHub:
         if attempt.ok or p.attempt >= self.max_attempts:
             self._record_outcome(hook, attempt.ok)
         else:
-            with self._lock:
-                self._seq += 1
-                self._queue.append(
-                    _Pending(
-                        due_at=attempt.at + self.retry_delays[p.attempt - 1],
-                        seq=self._seq,
-                        webhook_id=p.webhook_id,
-                        notification_id=p.notification_id,
-                        trigger=p.trigger,
-                        envelope=p.envelope,
-                        attempt=p.attempt + 1,
-                        copy=p.copy,
-                    )
-                )
+            self._queue_retry(p, attempt.at + self.retry_delays[p.attempt - 1])
         return attempt
+
+    def _queue_retry(self, failed: _Pending, due_at: int) -> None:
+        """Plan the next attempt of a notification, to every destination of its trigger.
+
+        "When Nylas retries a webhook, the retry goes to all the destinations for that trigger
+        type" (fact sheet §1.6): destinations that took the notification get it again (same
+        ``id``).  Only destinations that existed when it was sent; one retry per attempt.
+        """
+        nid, copy, attempt = failed.notification_id, failed.copy, failed.attempt + 1
+        with self._lock:
+            if any(
+                q.notification_id == nid and q.copy == copy and q.attempt == attempt
+                for q in self._queue
+            ):
+                return  # another destination's failure already planned this retry
+            sent_at = int(failed.envelope["time"])
+            for hook in self.webhooks.values():
+                if (
+                    hook.status in DELIVERING_STATUSES
+                    and failed.trigger in hook.trigger_types
+                    and hook.created_at <= sent_at
+                ):
+                    self._seq += 1
+                    self._queue.append(
+                        _Pending(
+                            due_at=due_at,
+                            seq=self._seq,
+                            webhook_id=hook.id,
+                            notification_id=nid,
+                            trigger=failed.trigger,
+                            envelope=failed.envelope,
+                            attempt=attempt,
+                            copy=copy,
+                        )
+                    )
 
     def _record_outcome(self, hook: StoredWebhook, ok: bool) -> None:
         now = self.clock.now()

@@ -342,6 +342,36 @@ async def test_receiver_failing_twice_gets_the_third_attempt(
         assert (await r.json())["data"]["status"] == "active"
 
 
+async def test_a_retry_goes_to_every_destination_of_the_trigger(
+    emu: Emulator, client: AsyncScheduler, http: aiohttp.ClientSession
+) -> None:
+    """Fact sheet §1.6: the retry of a notification goes to all destinations of its trigger."""
+    async with served() as flaky, served() as steady:
+        a = await aregister(http, emu, flaky, url=f"{flaky.base}/flaky")
+        b = await aregister(http, emu, steady)
+        other = await aregister(http, emu, steady, trigger_types=["booking.cancelled"])
+        flaky.fail_next = 1
+        config_id = create_config(emu)
+        await client.bookings.create(
+            start_time=START,
+            end_time=END,
+            guest=Guest(name="Jane", email="jane@example.com"),
+            configuration_id=config_id,
+        )
+        await deliver(emu, flaky)
+        await steady.receiver.join()
+        await advance(http, emu, flaky, 300)
+        await steady.receiver.join()
+    log = [(d.webhook_id, d.attempt, d.ok) for d in emu.webhook_deliveries()]
+    assert sorted(log) == sorted(
+        [(a["id"], 1, False), (b["id"], 1, True), (a["id"], 2, True), (b["id"], 2, True)]
+    )
+    assert all(d.webhook_id != other["id"] for d in emu.webhook_deliveries())
+    assert [type(n) for n in flaky.got] == [BookingCreated]
+    assert [type(n) for n in steady.got] == [BookingCreated]
+    assert steady.receiver.duplicates == 1  # the retry reached it again, same id: handled once
+
+
 async def test_paused_webhook_gets_nothing(
     emu: Emulator, client: AsyncScheduler, http: aiohttp.ClientSession
 ) -> None:
