@@ -194,7 +194,8 @@ class Emulator:
     # ------------------------------------------------------------------ seeding and inspection
 
     def reset(self) -> None:
-        """Forget all state, switch every fault off and reset the clock."""
+        """Forget all state (webhooks, their queue and log too), switch every fault off and
+        reset the clock."""
         self.store.reset()
         self.clock.reset()
         self.faults.reset()
