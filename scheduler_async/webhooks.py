@@ -300,7 +300,8 @@ def handle_webhook_request(
     """Decide the answer to one webhook HTTP request, for any web framework. No I/O.
 
     * ``GET ?challenge=X`` -> 200 with body ``X`` (the creation handshake).
-    * ``POST``: signature checked (401 if bad or missing), body decompressed if
+    * ``POST``: signature checked (401 if bad or missing; 503 if ``secret`` yields no secret,
+      e.g. a callable read before the webhook's secret is known), body decompressed if
       ``Content-Encoding`` says so, parsed (400 if malformed), deduplicated by ``id`` when a
       ``deduper`` is given (200 with ``duplicate=True``), else 200 with ``notification`` set.
     * Anything else -> 405.
@@ -318,7 +319,14 @@ def handle_webhook_request(
     if len(body) > max_body_bytes:
         return WebhookResult(status=413, body=b"body too large")
     try:
-        verify_signature(body, _header(headers, SIGNATURE_HEADER), secret)
+        keys = _secrets(secret)
+    except ValueError:
+        # e.g. a secret source read per request that has no secret yet (the webhook is being
+        # created): not the sender's fault; a non-200 makes Nylas retry later.
+        _log.error("webhook notification refused: no webhook secret is configured")
+        return WebhookResult(status=503, body=b"no webhook secret configured")
+    try:
+        verify_signature(body, _header(headers, SIGNATURE_HEADER), keys)
     except WebhookSignatureError as exc:
         return WebhookResult(status=401, body=str(exc).encode())
     try:
@@ -345,6 +353,10 @@ class WebhookReceiver:
     The answer (200) never waits for the callback. Callback tasks are tracked: :meth:`join`
     waits for them, :meth:`aclose` waits up to a grace period and cancels the rest. A callback's
     exception is logged (``scheduler_async.webhooks``) and counted in :attr:`failures`.
+
+    ``secret``: one secret, several (during a rotation), or a callable read per request, e.g.
+    ``lambda: secrets`` filled once ``POST /v3/webhooks`` returned the secret (the creation
+    handshake needs none; a notification arriving while it yields nothing gets a 503).
     """
 
     def __init__(
@@ -355,7 +367,8 @@ class WebhookReceiver:
         dedupe_size: int = 10_000,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
-        _secrets(secret)  # fail early on a missing secret
+        if not callable(secret):
+            _secrets(secret)  # fail early on a missing secret (a callable is read per request)
         self._callback = callback
         self._secret = secret
         self.deduper = NotificationDeduper(dedupe_size)

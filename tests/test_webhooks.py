@@ -321,6 +321,22 @@ def test_handle_gzip_signed_over_compressed_body() -> None:
     assert handle_webhook_request("POST", {}, wrong, body, secret=SECRET).status == 401
 
 
+def test_secret_source_read_per_request() -> None:
+    """A callable secret may be empty until the webhook exists: challenge works, POST is 503."""
+    known: list[str] = []
+    receiver = WebhookReceiver(lambda n: asyncio.sleep(0), secret=lambda: known)
+    challenge = receiver.handle("GET", {"challenge": "c1"}, {}, b"")
+    assert (challenge.status, challenge.body) == (200, b"c1")
+    body, headers = signed(sample("booking.created"))
+    early = handle_webhook_request("POST", {}, headers, body, secret=lambda: known)
+    assert early.status == 503 and early.notification is None
+    known.append(SECRET)
+    later = handle_webhook_request("POST", {}, headers, body, secret=lambda: known)
+    assert later.status == 200 and isinstance(later.notification, BookingCreated)
+    with pytest.raises(ValueError):
+        WebhookReceiver(lambda n: asyncio.sleep(0), secret=[])  # a fixed source is checked early
+
+
 def test_deduper_is_bounded_lru() -> None:
     d = NotificationDeduper(3)
     assert [d.check_and_add(x) for x in "abc"] == [False] * 3

@@ -38,6 +38,9 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
     app.py             middleware (request ids, faults, error envelopes), ROUTE_MODULES,
                        MIDDLEWARES, create_app
     faults.py          fault injection;  runner.py  Emulator;  pytest_plugin.py  fixtures
+    webhooks.py        WebhookHub (destinations, signed deliveries, retries, reminders, log),
+                       BookingNotifier (the store listener), webhook_hub(store)
+    webhook_routes.py  /v3/webhooks and /_emulator/webhooks routes  setup_routes(app)
 
 Adding a feature (group events, webhooks, the booking page's calls, a rate limiter) without
 editing the big shared files:

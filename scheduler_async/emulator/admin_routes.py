@@ -6,7 +6,9 @@ Admin API (no auth, never delayed or faulted; bodies and answers are JSON, answe
     GET    /_emulator/health                        {"status": "ok", "now": <business clock>}
     POST   /_emulator/reset                         clear state, faults, clock
     GET    /_emulator/clock                         {"now": ts}
-    POST   /_emulator/clock                         {"now": ts} or {"advance": seconds}
+    POST   /_emulator/clock                         {"now": ts} or {"advance": seconds}; then
+                                                     runs the clock hooks (webhook reminders and
+                                                     retries now due are sent) before answering
     GET    /_emulator/faults                        current fault settings
     PUT    /_emulator/faults                        {"latency_ms", "seed", "rate_limit":
                                                      {"requests", "window_seconds"} | null,
@@ -36,6 +38,7 @@ from aiohttp import web
 from scheduler_async.emulator.clock import Clock
 from scheduler_async.emulator.errors import EmulatorError
 from scheduler_async.emulator.web_common import (
+    CLOCK_HOOKS_KEY,
     FAULTS_KEY,
     STORE_KEY,
     int_value,
@@ -76,6 +79,8 @@ async def _admin_set_clock(request: web.Request) -> web.Response:
         clock.advance(int_value(body["advance"], "advance"))
     else:
         raise EmulatorError.invalid('body must be {"now": <unix seconds>} or {"advance": <s>}')
+    for hook in request.app.get(CLOCK_HOOKS_KEY, ()):
+        await hook()
     return ok(request, {"now": clock.now()})
 
 

@@ -2,7 +2,8 @@
 
 The routes live in feature modules, each with a ``setup_routes(app)`` listed once in
 :data:`ROUTE_MODULES`: :mod:`.api_routes` (the Scheduler API: configurations, sessions,
-availability, bookings) and :mod:`.admin_routes` (``/_emulator/...``).  Shared plumbing
+availability, bookings), :mod:`.admin_routes` (``/_emulator/...``) and :mod:`.webhook_routes`
+(``/v3/webhooks``, deliveries of booking notifications).  Shared plumbing
 (app keys, envelopes, body parsing, auth) is in :mod:`.web_common`.
 
 Every response carries a ``request_id`` (body and ``X-Request-Id`` header).  Errors are
@@ -24,7 +25,7 @@ from collections.abc import Callable, Sequence
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from scheduler_async.emulator import admin_routes, api_routes, group_routes
+from scheduler_async.emulator import admin_routes, api_routes, group_routes, webhook_routes
 from scheduler_async.emulator.faults import FaultConfig
 from scheduler_async.emulator.store import Clock, EmulatorError, Store
 from scheduler_async.emulator.web_common import (
@@ -59,6 +60,7 @@ ROUTE_MODULES: Sequence[Callable[[web.Application], None]] = (
     api_routes.setup_routes,
     admin_routes.setup_routes,
     group_routes.setup_routes,
+    webhook_routes.setup_routes,
 )
 
 #: Extra ``@web.middleware`` functions (e.g. CORS, a per-API-key rate limiter), run inside the

@@ -15,6 +15,45 @@ available in any project that installs ``scheduler-client``:
 The server runs on its own event loop in its own thread, so the fixtures serve sync tests and
 async tests (each on its own function-scoped loop) alike.  The emulator is imported lazily so
 that merely loading the plugin never imports aiohttp.web.
+
+Webhooks.  The emulator POSTs a signed notification for every booking change to the webhooks
+registered on it (``POST /v3/webhooks``, which runs the challenge handshake against your
+receiver, or ``emu.add_webhook(url)``, which does not); a background worker sends them, so a
+test waits for them deterministically with ``emu.deliver_webhooks()`` (sync tests) or
+``await emu.deliver_webhooks_async()`` (async tests; never the sync one there: a receiver served
+on the test's loop could not answer).  An async test, the receiver on its own loop::
+
+    async def test_booking_notifies(scheduler_emulator_fresh):
+        emu = scheduler_emulator_fresh
+        got = []
+
+        async def on_notification(n):
+            got.append(n)
+
+        secrets = []  # filled once the webhook exists; read per request
+        receiver = WebhookReceiver(on_notification, secret=lambda: secrets)
+        runner = web.AppRunner(receiver.app("/hook"))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{emu.url}/v3/webhooks", headers={"Authorization": "Bearer k"},
+                                 json={"trigger_types": ["booking.created"],
+                                       "webhook_url": f"http://127.0.0.1:{site.port}/hook"}) as r:
+                secrets.append((await r.json())["data"]["webhook_secret"])
+            ...  # book through the API (AsyncScheduler or raw HTTP)
+        await emu.deliver_webhooks_async()  # every due delivery attempted and answered
+        await receiver.join()               # your callback ran
+        assert [type(n) for n in got] == [BookingCreated]
+        await runner.cleanup()
+
+Time-driven deliveries follow the emulator clock: ``emu.clock.advance(s)`` then
+``deliver_webhooks[_async]()`` (or ``POST /_emulator/clock``, which delivers by itself) fires
+``booking.reminder`` (configuration reminders of type ``webhook``) and the retries of failed
+attempts (3 attempts, 5 and then 10 minutes apart).  ``emu.webhook_deliveries()`` is the log
+(attempt, copy, HTTP status, ok); ``emu.set_webhook_faults(duplicate=1)`` sends every
+notification twice (same ``id``: test your dedupe), ``delay_seconds=`` holds first attempts
+back in clock time.  The fresh fixture's reset forgets webhooks, deliveries and faults.
 """
 
 from __future__ import annotations

@@ -9,26 +9,44 @@ sync facade can all call it without deadlocking the caller's loop::
         ... point a client at emu.url ...
         emu.clock.advance(3600)                   # business time; no sleeping
         emu.set_faults("POST /v3/scheduling/bookings", error_503=1.0, times=1)
+
+Webhooks (the store's :class:`~.webhooks.WebhookHub`, wired into the app): destinations come from
+``POST /v3/webhooks`` (with the challenge handshake) or :meth:`Emulator.add_webhook`; every
+booking change is queued and sent by a background worker.  :meth:`Emulator.deliver_webhooks`
+sends what is due now (after ``emu.clock.advance(...)``: reminders and retries) and waits for
+the answers; :meth:`Emulator.webhook_deliveries` is the log; :meth:`Emulator.set_webhook_faults`
+duplicates or delays deliveries.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from scheduler_async.emulator.app import DEFAULT_CLIENT_ID, create_app
 from scheduler_async.emulator.faults import FaultConfig, RouteFaults
 from scheduler_async.emulator.store import Booking, Clock, Event, Grant, Store
+from scheduler_async.emulator.webhooks import (
+    BOOKING_TRIGGERS,
+    DeliveryAttempt,
+    StoredWebhook,
+    WebhookFaults,
+    WebhookHub,
+    webhook_hub,
+)
 
 __all__ = ["Emulator"]
 
 DEFAULT_API_KEY = "emulator-api-key"
+
+_T = TypeVar("_T")
 
 
 class Emulator:
@@ -176,7 +194,8 @@ class Emulator:
     # ------------------------------------------------------------------ seeding and inspection
 
     def reset(self) -> None:
-        """Forget all state, switch every fault off and reset the clock."""
+        """Forget all state (webhooks, their queue and log too), switch every fault off and
+        reset the clock."""
         self.store.reset()
         self.clock.reset()
         self.faults.reset()
@@ -240,3 +259,82 @@ class Emulator:
     def set_faults(self, route: str = "*", **faults: Any) -> RouteFaults:
         """Set the fault rule for one route key (see :mod:`scheduler_async.emulator.faults`)."""
         return self.faults.set_route(route, **faults)
+
+    # ------------------------------------------------------------------ webhooks
+
+    @property
+    def webhooks(self) -> WebhookHub:
+        """The webhook hub: destinations, delivery queue, log and fault knobs."""
+        return webhook_hub(self.store, application_id=self.client_id)
+
+    def add_webhook(
+        self,
+        webhook_url: str,
+        trigger_types: Iterable[str] = BOOKING_TRIGGERS,
+        *,
+        description: str | None = None,
+        compressed_delivery: bool = False,
+    ) -> StoredWebhook:
+        """Register a destination directly, without the challenge handshake.
+
+        ``POST /v3/webhooks`` (what the SDKs call) runs the handshake; this seeding shortcut
+        does not, so it needs no running receiver.  The record's ``secret`` signs deliveries.
+        """
+        return self.webhooks.create(
+            {
+                "webhook_url": webhook_url,
+                "trigger_types": list(trigger_types),
+                "description": description,
+                "compressed_delivery": compressed_delivery,
+            }
+        )
+
+    def webhook_deliveries(
+        self, *, webhook_id: str | None = None, notification_id: str | None = None
+    ) -> list[DeliveryAttempt]:
+        """The delivery log, oldest first: one entry per POST (attempt, copy, status, ok)."""
+        return self.webhooks.deliveries(webhook_id=webhook_id, notification_id=notification_id)
+
+    def set_webhook_faults(
+        self, *, duplicate: int | None = None, delay_seconds: int | None = None
+    ) -> WebhookFaults:
+        """``duplicate`` extra copies of every notification (same ``id``, so a receiver's dedupe
+        is exercised); ``delay_seconds`` of emulator-clock time before a first attempt is due.
+        Arguments left ``None`` keep their value; :meth:`reset` turns both off."""
+        body = {"duplicate": duplicate, "delay_seconds": delay_seconds}
+        faults = self.webhooks.faults
+        faults.update({k: v for k, v in body.items() if v is not None})
+        return faults
+
+    def _submit(
+        self, factory: Callable[[], Coroutine[Any, Any, _T]]
+    ) -> concurrent.futures.Future[_T]:
+        loop = self._loop
+        if loop is None or not self.running or loop.is_closed():
+            raise RuntimeError("the emulator is not running; call start() first")
+        return asyncio.run_coroutine_threadsafe(factory(), loop)
+
+    def deliver_webhooks(self) -> list[DeliveryAttempt]:
+        """Send every delivery due at the emulator clock's now and wait for the answers.
+
+        Call it after moving the clock from Python (``emu.clock.advance(...)``) to fire due
+        reminders and retries deterministically (``POST /_emulator/clock`` does it by itself).
+        Returns this round's attempts.  Blocks the calling thread: from async code use
+        :meth:`deliver_webhooks_async`, so a receiver served on your event loop can answer.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError(
+                "deliver_webhooks() would block this thread's event loop (a receiver served on "
+                "it could not answer): use 'await emu.deliver_webhooks_async()'"
+            )
+        hub = self.webhooks
+        return self._submit(hub.deliver_due).result()
+
+    async def deliver_webhooks_async(self) -> list[DeliveryAttempt]:
+        """:meth:`deliver_webhooks` for async code (awaits without blocking your loop)."""
+        hub = self.webhooks
+        return await asyncio.wrap_future(self._submit(hub.deliver_due))

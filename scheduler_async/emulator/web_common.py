@@ -34,12 +34,14 @@ from scheduler_async.emulator.store import Store, StoredConfiguration
 from scheduler_async.emulator.validation import check_timestamp
 
 __all__ = [
+    "CLOCK_HOOKS_KEY",
     "DEFAULT_CLIENT_ID",
     "FAULTS_KEY",
     "MAX_JSON_DEPTH",
     "REQUEST_ID",
     "SETTINGS_KEY",
     "STORE_KEY",
+    "ClockHook",
     "EmulatorSettings",
     "Handler",
     "bearer",
@@ -91,6 +93,12 @@ STORE_KEY = web.AppKey("store", Store)
 FAULTS_KEY = web.AppKey("faults", FaultConfig)
 SETTINGS_KEY = web.AppKey("settings", EmulatorSettings)
 REQUEST_ID = web.RequestKey("scheduler_emulator_request_id", str)
+
+#: Something to run after the admin API moved the business clock (e.g. due webhook deliveries).
+ClockHook = Callable[[], Awaitable[None]]
+#: The app's clock hooks (a feature appends to ``app.setdefault(CLOCK_HOOKS_KEY, [])``);
+#: ``POST /_emulator/clock`` awaits each, in order, before it answers.
+CLOCK_HOOKS_KEY: web.AppKey[list[ClockHook]] = web.AppKey("clock_hooks")
 
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 

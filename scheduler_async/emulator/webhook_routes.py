@@ -19,23 +19,45 @@
     GET|PUT|DELETE /_emulator/webhooks/faults    {duplicate, delay_seconds}
 
 Every ``/v3/webhooks`` route needs the API key; the check is the ``authorize`` callable given to
-:func:`register_webhook_routes` (the emulator's own API-key check), raising whatever the app's
-middleware turns into a 401. Documented errors are 400 with ``{"request_id", "error": {"type",
-"message"}}``.
+:func:`register_webhook_routes` (in the emulator: ``web_common.require_api_key``, so the API-key
+rules of the other routes apply).  Errors are ``{"request_id", "error": {"type", "message"}}``;
+the documented ones are HTTP 400 with numeric types: ``70000`` ``destination.id.not.found :
+record not found`` (unknown id, also on update/delete/rotate: no 404), ``70005``
+``unable.verify.webhook_url : status is not ok, got <status>`` (the challenge GET failed or timed
+out, also for send-test-event).  Bodies follow the emulator's rules (``web_common.read_json``):
+malformed or invalid ones are 400 ``invalid_request_error``; a missing key 401 ``unauthorized``.
+
+The create challenge is also run when ``PUT`` changes ``webhook_url`` (undocumented either way).
+:func:`setup_routes` is the emulator's wiring (``app.ROUTE_MODULES``).
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 
-from .webhooks import WebhookHub, WebhookHubError
+from .errors import EmulatorError
+from .web_common import (
+    CLOCK_HOOKS_KEY,
+    SETTINGS_KEY,
+    STORE_KEY,
+    error_response,
+    json_response,
+    read_json,
+    request_id_of,
+    require_api_key,
+)
+from .webhooks import WebhookHub, WebhookHubError, webhook_hub
 
-__all__ = ["HUB_KEY", "register_webhook_admin_routes", "register_webhook_routes"]
+__all__ = [
+    "HUB_KEY",
+    "register_webhook_admin_routes",
+    "register_webhook_routes",
+    "setup_routes",
+]
 
 HUB_KEY = web.AppKey("webhook_hub", WebhookHub)
 
@@ -54,33 +76,12 @@ def _default_authorize(request: web.Request) -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise WebhookHubError(
-            "unauthorized", "missing API key (Authorization: Bearer <API key>)", 401
-        )
-
-
-def _json(rid: str, body: Mapping[str, Any], status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(body, separators=(",", ":")).encode(),
-        status=status,
-        headers={"X-Request-Id": rid},
-        content_type="application/json",
-    )
+        raise EmulatorError.unauthorized("missing API key (Authorization: Bearer <API key>)")
 
 
 async def _read_body(request: web.Request, *, required: bool) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw.strip():
-        if required:
-            raise WebhookHubError.invalid("request body is required")
-        return {}
-    try:
-        obj = json.loads(raw)
-    except ValueError:
-        raise WebhookHubError.invalid("error parsing request body") from None
-    if not isinstance(obj, dict):
-        raise WebhookHubError.invalid("request body must be a JSON object")
-    return obj
+    # The emulator's body rules (JSON content type, object, depth): 400 invalid_request_error.
+    return await read_json(request, required=required)
 
 
 def _str_list(body: Mapping[str, Any], name: str, *, required: bool) -> None:
@@ -128,13 +129,9 @@ class _Routes:
                 if auth:
                     self.authorize(request)
                 result = await fn(request)
-            except WebhookHubError as exc:
-                body = {
-                    "request_id": rid,
-                    "error": {"type": exc.error_type, "message": exc.message},
-                }
-                return _json(rid, body, exc.status)
-            return _json(rid, {"request_id": rid, **result})
+            except EmulatorError as exc:
+                return error_response(rid, exc.status, exc.error_type, exc.message)
+            return json_response(rid, {"request_id": rid, **result})
 
         return handler
 
@@ -145,7 +142,7 @@ class _Routes:
         return {"data": self.hub.create(body).to_json(with_secret=True)}
 
     async def list(self, request: web.Request) -> dict[str, Any]:
-        return {"data": [h.to_json() for h in self.hub.webhooks.values()]}
+        return {"data": [h.to_json() for h in self.hub.list_webhooks()]}
 
     async def get(self, request: web.Request) -> dict[str, Any]:
         return {"data": self.hub.get(request.match_info["webhook_id"]).to_json()}
@@ -173,7 +170,9 @@ class _Routes:
         }
 
     async def ip_addresses(self, request: web.Request) -> dict[str, Any]:
-        return {"data": {"ip_addresses": list(self.hub.ip_addresses), "updated_at": 0}}
+        hub = self.hub
+        data = {"ip_addresses": list(hub.ip_addresses), "updated_at": hub.ip_addresses_updated_at}
+        return {"data": data}
 
     async def mock_payload(self, request: web.Request) -> dict[str, Any]:
         body = await _read_body(request, required=True)
@@ -197,17 +196,14 @@ class _Routes:
     # admin
 
     async def admin_list(self, request: web.Request) -> dict[str, Any]:
-        return {"data": [h.to_json(with_secret=True) for h in self.hub.webhooks.values()]}
+        return {"data": [h.to_json(with_secret=True) for h in self.hub.list_webhooks()]}
 
     async def admin_deliveries(self, request: web.Request) -> dict[str, Any]:
         q = request.query
-        items = [
-            a.to_json()
-            for a in self.hub.log
-            if q.get("webhook_id") in (None, a.webhook_id)
-            and q.get("notification_id") in (None, a.notification_id)
-        ]
-        return {"data": items, "pending": self.hub.pending}
+        items = self.hub.deliveries(
+            webhook_id=q.get("webhook_id"), notification_id=q.get("notification_id")
+        )
+        return {"data": [a.to_json() for a in items], "pending": self.hub.pending}
 
     async def admin_deliver(self, request: web.Request) -> dict[str, Any]:
         attempts = await self.hub.deliver_due()
@@ -287,3 +283,21 @@ def register_webhook_admin_routes(
     r.add_get(prefix + "/faults", w(routes.admin_get_faults), allow_head=False)
     r.add_put(prefix + "/faults", w(routes.admin_put_faults))
     r.add_delete(prefix + "/faults", w(routes.admin_delete_faults))
+
+
+def setup_routes(app: web.Application) -> None:
+    """Wire webhooks into the emulator app (an entry of ``app.ROUTE_MODULES``).
+
+    The store's hub (:func:`~.webhooks.webhook_hub`: subscribed to booking changes, reset with
+    the store) serves ``/v3/webhooks`` with the emulator's API-key check and request ids, and
+    ``/_emulator/webhooks/...``; its worker runs with the app.  Moving the clock through
+    ``POST /_emulator/clock`` sends what became due (reminders, retries) before answering.
+    """
+    hub = webhook_hub(app[STORE_KEY], application_id=app[SETTINGS_KEY].client_id)
+    register_webhook_routes(app, hub, authorize=require_api_key, request_id=request_id_of)
+    register_webhook_admin_routes(app, hub, request_id=request_id_of)
+
+    async def deliver_due() -> None:
+        await hub.deliver_due()
+
+    app.setdefault(CLOCK_HOOKS_KEY, []).append(deliver_due)

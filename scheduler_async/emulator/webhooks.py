@@ -10,8 +10,11 @@ retries that have become due, deterministically.
 Delivery follows ``scheduler-api-more.md`` §1.6: POST of the JSON envelope with
 ``X-Nylas-Signature`` (lowercase hex HMAC-SHA256 of the raw body, keyed by the destination's
 secret; over the gzipped body when ``compressed_delivery``), ``webhook_delivery_attempt`` 1..3,
-a failed or timed-out attempt (no 2xx within ``timeout``) retried after ``retry_delays``.
-Only ``active`` and ``failing`` destinations subscribed to the trigger receive notifications.
+a failed or timed-out attempt (no 2xx within ``timeout``) retried after ``retry_delays`` (5, then
+10 minutes: the last attempt 15 minutes after the first, within the documented 10-20), the retry
+going to every destination of the trigger, as documented.  Only ``active`` and ``failing``
+destinations subscribed to the trigger receive notifications.  :class:`BookingNotifier` turns
+the store's booking changes into notifications; :func:`webhook_hub` gives a store its hub.
 """
 
 from __future__ import annotations
@@ -27,14 +30,20 @@ import json
 import secrets
 import threading
 import uuid
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import aiohttp
 
+from .entities import Booking
+from .errors import EmulatorError
+from .store import Store
+
 __all__ = [
     "BOOKING_TRIGGERS",
+    "BookingNotifier",
     "DeliveryAttempt",
     "StoredWebhook",
     "WebhookFaults",
@@ -42,6 +51,8 @@ __all__ = [
     "WebhookHubError",
     "booking_object",
     "booking_object_from",
+    "reminder_minutes",
+    "webhook_hub",
 ]
 
 BOOKING_TRIGGERS = (
@@ -62,29 +73,30 @@ class _ClockLike(Protocol):
     def now(self) -> int: ...
 
 
-class WebhookHubError(Exception):
-    """An API error of the webhook routes: all documented ones are HTTP 400."""
+class WebhookHubError(EmulatorError):
+    """An API error of the webhook routes (an :class:`EmulatorError`, so the emulator's
+    middleware renders it as any other error envelope).
 
-    def __init__(self, error_type: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.error_type = error_type
-        self.message = message
-        self.status = status
+    The documented ones are HTTP 400 with numeric types (``70000`` unknown id, ``70005`` failed
+    challenge); a malformed body is the emulator's usual 400 ``invalid_request_error``.
+    """
 
     @classmethod
-    def not_found(cls) -> WebhookHubError:
+    def not_found(
+        cls, message: str = "destination.id.not.found : record not found"
+    ) -> WebhookHubError:
         """Unknown destination id (documented as 400 ``70000``)."""
-        return cls("70000", "destination.id.not.found : record not found")
+        return cls(400, "70000", message)
 
     @classmethod
     def invalid(cls, message: str) -> WebhookHubError:
-        """A malformed request body."""
-        return cls("70002", f"invalid.request : {message}")
+        """A malformed request body: 400 ``invalid_request_error``."""
+        return cls(400, "invalid_request_error", message)
 
     @classmethod
     def unverified(cls, detail: str) -> WebhookHubError:
         """The challenge GET to the destination failed (documented 400 ``70005``)."""
-        return cls("70005", f"unable.verify.webhook_url : {detail}")
+        return cls(400, "70005", f"unable.verify.webhook_url : {detail}")
 
 
 @dataclass
@@ -400,12 +412,14 @@ class WebhookHub:
         self.timeout = timeout
         self.poll_interval = poll_interval
         self.ip_addresses = list(ip_addresses)
+        self.ip_addresses_updated_at = clock.now()
         self.faults = WebhookFaults()
         self.webhooks: dict[str, StoredWebhook] = {}
         self.log: collections.deque[DeliveryAttempt] = collections.deque(maxlen=max_log)
         self._lock = threading.Lock()
         self._queue: list[_Pending] = []
-        self._reminders: dict[tuple[str, int], _Reminder] = {}
+        # booking id -> minutes_before_event -> planned reminder
+        self._reminders: dict[str, dict[int, _Reminder]] = {}
         self._seq = 0
         self._session: aiohttp.ClientSession | None = None
         self._send_lock: asyncio.Lock | None = None
@@ -488,6 +502,31 @@ class WebhookHub:
         with self._lock:
             self.webhooks[hook.id] = hook
         return hook
+
+    def list_webhooks(self) -> list[StoredWebhook]:
+        """Every destination, oldest first (a snapshot, safe from any thread)."""
+        with self._lock:
+            return list(self.webhooks.values())
+
+    def has_subscribers(self, trigger: str) -> bool:
+        """True if a delivering (``active``/``failing``) destination subscribes to ``trigger``."""
+        with self._lock:
+            return any(
+                h.status in DELIVERING_STATUSES and trigger in h.trigger_types
+                for h in self.webhooks.values()
+            )
+
+    def deliveries(
+        self, *, webhook_id: str | None = None, notification_id: str | None = None
+    ) -> list[DeliveryAttempt]:
+        """The delivery log (oldest first), optionally filtered; a snapshot."""
+        with self._lock:
+            items = list(self.log)
+        return [
+            a
+            for a in items
+            if webhook_id in (None, a.webhook_id) and notification_id in (None, a.notification_id)
+        ]
 
     def get(self, webhook_id: str) -> StoredWebhook:
         """The destination, or :meth:`WebhookHubError.not_found`."""
@@ -617,22 +656,23 @@ class WebhookHub:
     ) -> None:
         """(Re)plan ``booking.reminder`` for a booking; times already passed are skipped."""
         now = self.clock.now()
+        obj = dict(payload_object)
+        planned = {
+            int(m): _Reminder(start_time - 60 * int(m), start_time, obj)
+            for m in minutes_before
+            if start_time - 60 * int(m) >= now
+        }
         with self._lock:
-            for key in [k for k in self._reminders if k[0] == booking_id]:
-                del self._reminders[key]
-            for minutes in minutes_before:
-                fire_at = start_time - 60 * int(minutes)
-                if fire_at >= now:
-                    self._reminders[(booking_id, int(minutes))] = _Reminder(
-                        fire_at, start_time, dict(payload_object)
-                    )
+            if planned:
+                self._reminders[booking_id] = planned
+            else:
+                self._reminders.pop(booking_id, None)
         self.wake()
 
     def cancel_reminders(self, booking_id: str) -> None:
         """Drop the planned reminders of a booking (cancelled, deleted or rescheduled)."""
         with self._lock:
-            for key in [k for k in self._reminders if k[0] == booking_id]:
-                del self._reminders[key]
+            self._reminders.pop(booking_id, None)
 
     @property
     def pending(self) -> int:
@@ -640,14 +680,17 @@ class WebhookHub:
         return len(self._queue)
 
     def _fire_reminders(self, now: int) -> None:
+        due: list[_Reminder] = []
         with self._lock:
-            due = sorted(
-                ((k, r) for k, r in self._reminders.items() if r.fire_at <= now),
-                key=lambda kr: kr[1].fire_at,
-            )
-            for key, _ in due:
-                del self._reminders[key]
-        for _, rem in due:
+            for booking_id, planned in list(self._reminders.items()):
+                for minutes, rem in list(planned.items()):
+                    if rem.fire_at <= now:
+                        due.append(rem)
+                        del planned[minutes]
+                if not planned:
+                    del self._reminders[booking_id]
+        due.sort(key=lambda r: r.fire_at)
+        for rem in due:
             obj = dict(rem.payload_object)
             info = dict(obj.get("booking_info") or {})
             info["time_until_event"] = max(0, rem.start_time - now)
@@ -716,25 +759,48 @@ class WebhookHub:
             attempt.error = "timeout"
         except (aiohttp.ClientError, ValueError) as exc:
             attempt.error = type(exc).__name__
-        self.log.append(attempt)
+        with self._lock:
+            self.log.append(attempt)
         if attempt.ok or p.attempt >= self.max_attempts:
             self._record_outcome(hook, attempt.ok)
         else:
-            with self._lock:
-                self._seq += 1
-                self._queue.append(
-                    _Pending(
-                        due_at=attempt.at + self.retry_delays[p.attempt - 1],
-                        seq=self._seq,
-                        webhook_id=p.webhook_id,
-                        notification_id=p.notification_id,
-                        trigger=p.trigger,
-                        envelope=p.envelope,
-                        attempt=p.attempt + 1,
-                        copy=p.copy,
-                    )
-                )
+            self._queue_retry(p, attempt.at + self.retry_delays[p.attempt - 1])
         return attempt
+
+    def _queue_retry(self, failed: _Pending, due_at: int) -> None:
+        """Plan the next attempt of a notification, to every destination of its trigger.
+
+        "When Nylas retries a webhook, the retry goes to all the destinations for that trigger
+        type" (fact sheet §1.6): destinations that took the notification get it again (same
+        ``id``).  Only destinations that existed when it was sent; one retry per attempt.
+        """
+        nid, copy, attempt = failed.notification_id, failed.copy, failed.attempt + 1
+        with self._lock:
+            if any(
+                q.notification_id == nid and q.copy == copy and q.attempt == attempt
+                for q in self._queue
+            ):
+                return  # another destination's failure already planned this retry
+            sent_at = int(failed.envelope["time"])
+            for hook in self.webhooks.values():
+                if (
+                    hook.status in DELIVERING_STATUSES
+                    and failed.trigger in hook.trigger_types
+                    and hook.created_at <= sent_at
+                ):
+                    self._seq += 1
+                    self._queue.append(
+                        _Pending(
+                            due_at=due_at,
+                            seq=self._seq,
+                            webhook_id=hook.id,
+                            notification_id=nid,
+                            trigger=failed.trigger,
+                            envelope=failed.envelope,
+                            attempt=attempt,
+                            copy=copy,
+                        )
+                    )
 
     def _record_outcome(self, hook: StoredWebhook, ok: bool) -> None:
         now = self.clock.now()
@@ -826,3 +892,116 @@ def base64_ref() -> str:
     """The booking reference of the mock payloads (mock ids, fixed salt)."""
     raw = uuid.UUID(MOCK_CONFIGURATION_ID).bytes + uuid.UUID(MOCK_BOOKING_ID).bytes + b"mocksalt"
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+# --------------------------------------------------------------------------- store wiring
+
+
+class BookingNotifier:
+    """A :meth:`Store.subscribe` listener: booking changes become notifications and reminders.
+
+    ========================  ===============================================================
+    store change              notification (to destinations subscribed to it)
+    ========================  ===============================================================
+    ``booking.created``       ``booking.created``, or ``booking.pending`` for a booking that
+                              awaits organizer confirmation
+    ``booking.confirmed``     ``booking.created`` (the pending booking is now booked)
+    ``booking.rescheduled``   ``booking.rescheduled`` with ``old_start_time``/``old_end_time``
+    ``booking.cancelled``     ``booking.cancelled`` (a pending booking declined)
+    ``booking.deleted``       ``booking.cancelled`` (unless it was cancelled already)
+    ========================  ===============================================================
+
+    Booked (not pending) bookings of a configuration with reminders of type ``webhook`` get a
+    ``booking.reminder`` planned ``minutes_before_event`` before their start (re-planned on
+    reschedule, dropped on cancel/delete); it fires when the emulator clock reaches that time.
+    The listener runs under the store's lock: it only builds the payloads and queues them.
+    """
+
+    def __init__(self, hub: WebhookHub, store: Store) -> None:
+        self.hub = hub
+        self._store = store
+        # booking id -> (start, end, status) as last notified: the store reports the booking
+        # after the change, so the old times of a reschedule come from here.
+        self._known: dict[str, tuple[int, int, str]] = {}
+        with store.lock:
+            for booking in store.bookings.values():
+                if not booking.deleted:
+                    self._remember(booking)
+
+    def reset(self) -> None:
+        """Forget what was known about bookings (the store was reset)."""
+        self._known.clear()
+
+    def _remember(self, booking: Booking) -> None:
+        self._known[booking.booking_id] = (booking.start_time, booking.end_time, booking.status)
+
+    def _configuration(self, booking: Booking) -> Mapping[str, Any] | None:
+        stored = self._store.configurations.get(booking.configuration_id)
+        return stored.data if stored is not None else None
+
+    def _send(self, trigger: str, booking: Booking, **extra: Any) -> None:
+        if self.hub.has_subscribers(trigger):
+            obj = booking_object_from(
+                trigger, booking, configuration=self._configuration(booking), **extra
+            )
+            self.hub.notify(trigger, obj)
+
+    def _plan_reminders(self, booking: Booking) -> None:
+        cfg = self._configuration(booking)
+        minutes = reminder_minutes(cfg)
+        if booking.status != "booked" or not minutes:
+            self.hub.cancel_reminders(booking.booking_id)
+            return
+        obj = booking_object_from("booking.reminder", booking, configuration=cfg)
+        self.hub.schedule_reminders(booking.booking_id, booking.start_time, minutes, obj)
+
+    def __call__(self, kind: str, obj: object) -> None:
+        if not isinstance(obj, Booking) or not kind.startswith("booking."):
+            return
+        booking = obj
+        previous = self._known.get(booking.booking_id)
+        if kind == "booking.created":
+            pending = booking.status == "pending"
+            self._send("booking.pending" if pending else "booking.created", booking)
+            self._plan_reminders(booking)
+        elif kind == "booking.confirmed":
+            self._send("booking.created", booking)
+            self._plan_reminders(booking)
+        elif kind == "booking.rescheduled":
+            old_start, old_end = (previous[0], previous[1]) if previous else (None, None)
+            self._send(
+                "booking.rescheduled", booking, old_start_time=old_start, old_end_time=old_end
+            )
+            self._plan_reminders(booking)
+        elif kind in ("booking.cancelled", "booking.deleted"):
+            already = previous is not None and previous[2] == "cancelled"
+            if not already:
+                self._send("booking.cancelled", booking)
+            self.hub.cancel_reminders(booking.booking_id)
+        if kind == "booking.deleted":
+            self._known.pop(booking.booking_id, None)
+        else:
+            self._remember(booking)
+
+
+_HUBS: weakref.WeakKeyDictionary[Store, WebhookHub] = weakref.WeakKeyDictionary()
+_HUBS_LOCK = threading.Lock()
+
+
+def webhook_hub(store: Store, *, application_id: str = "scheduler-emulator") -> WebhookHub:
+    """The :class:`WebhookHub` of ``store``, created and wired on first use.
+
+    Wiring: a :class:`BookingNotifier` subscribed to the store, and the hub (with the notifier)
+    reset whenever the store is.  The hub lives as long as the store, so webhooks survive an
+    emulator restart like the rest of the state; ``application_id`` applies on creation only.
+    """
+    with _HUBS_LOCK:
+        hub = _HUBS.get(store)
+        if hub is None:
+            hub = WebhookHub(store.clock, application_id=application_id)
+            notifier = BookingNotifier(hub, store)
+            store.on_reset(hub.reset)
+            store.on_reset(notifier.reset)
+            store.subscribe(notifier)
+            _HUBS[store] = hub
+        return hub
