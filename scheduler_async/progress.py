@@ -47,7 +47,8 @@ class Progress:
     total: int | None
     errors: int
     in_flight: int = 0
-    elapsed: float = 0.0
+    elapsed: float = attrs.field(default=0.0, eq=False)
+    """Seconds since the start (not part of equality: two snapshots compare by counts)."""
 
     @property
     def rate(self) -> float:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from typing import Any, TextIO, TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
 from ._args import TimeLike
 from .errors import OutcomeUnknownError, SchedulerError
 from .models import AdditionalGuest, Availability, Booking, BookingParticipant, Guest
+from .progress import Progress, ProgressDisplay, ProgressTracker
 
 __all__ = [
     "AvailabilityQuery",
@@ -108,37 +107,6 @@ class BookingResult:
         return isinstance(self.error, OutcomeUnknownError)
 
 
-@attrs.frozen(slots=True)
-class Progress:
-    """Progress of a bulk call, passed to the ``progress`` callback after each item."""
-
-    done: int
-    total: int | None
-    errors: int
-
-
-class _Bar:
-    """A dependency-free text progress bar on stderr, redrawn at most 10 times a second."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream or sys.stderr
-        self._last = 0.0
-
-    def __call__(self, p: Progress, *, final: bool = False) -> None:
-        now = time.monotonic()
-        if not final and now - self._last < 0.1:
-            return
-        self._last = now
-        if p.total:
-            filled = int(30 * p.done / p.total)
-            bar = "#" * filled + "." * (30 - filled)
-            text = f"\r[{bar}] {p.done}/{p.total} errors={p.errors}"
-        else:
-            text = f"\r{p.done} done, errors={p.errors}"
-        self._stream.write(text + ("\n" if final else ""))
-        self._stream.flush()
-
-
 class _Crash:
     __slots__ = ("exc",)
 
@@ -155,11 +123,14 @@ async def fan_out(
     progress: Callable[[Progress], None] | None = None,
     progress_bar: bool = False,
     pool_limit: int = 0,
+    label: str = "progress",
 ) -> AsyncGenerator[Any, None]:
     """Run ``call`` on every item with at most ``concurrency`` in flight; yield wrapped results.
 
     ``SchedulerError`` (and ``ValueError``/``TypeError`` from argument checks, wrapped) become
-    the item's error; anything else propagates and cancels the rest.
+    the item's error; anything else propagates and cancels the rest. ``progress`` is called
+    with a :class:`Progress` snapshot as each item finishes; ``progress_bar`` draws one at once
+    and then on a steady refresh (see :mod:`scheduler_async.progress`).
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError("concurrency must be an int >= 1")
@@ -176,39 +147,44 @@ async def fan_out(
     total = len(items)
     source = iter(items)
     results: asyncio.Queue[Any] = asyncio.Queue()
-    bar = _Bar() if progress_bar else None
-    done = errors = 0
+    tracker = ProgressTracker(total)
+    display = ProgressDisplay(tracker, label=label) if progress_bar else None
+
+    def finished(result: Any) -> None:
+        # Counted when the answer arrives, not when the consumer reads it: the counts the
+        # callback and the display see are the true ones.
+        tracker.finished(error=result.error is not None)
+        results.put_nowait(result)
+        if progress is not None:
+            progress(tracker.snapshot())
 
     async def worker() -> None:
         try:
             for item in source:
+                tracker.started()
                 try:
                     value = await call(item)
                 except SchedulerError as exc:
-                    results.put_nowait(wrap(item, None, exc))
+                    finished(wrap(item, None, exc))
                 except (ValueError, TypeError) as exc:
-                    results.put_nowait(wrap(item, None, SchedulerError(f"invalid item: {exc}")))
+                    finished(wrap(item, None, SchedulerError(f"invalid item: {exc}")))
                 else:
-                    results.put_nowait(wrap(item, value, None))
+                    finished(wrap(item, value, None))
         except Exception as exc:  # a bug or an unexpected error: stop the whole fan-out
             results.put_nowait(_Crash(exc))
 
+    if display is not None:
+        await display.__aenter__()
     workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, total))]
     try:
         for _ in range(total):
             result = await results.get()
             if isinstance(result, _Crash):
                 raise result.exc
-            done += 1
-            errors += result.error is not None
-            if progress is not None or bar is not None:
-                p = Progress(done, total, errors)
-                if progress is not None:
-                    progress(p)
-                if bar is not None:
-                    bar(p, final=done == total)
             yield result
     finally:
         for w in workers:
             w.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+        if display is not None:
+            await display.aclose()

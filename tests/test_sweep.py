@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import io
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 from aioresponses import CallbackResult, aioresponses
 
@@ -23,7 +24,6 @@ from scheduler_async import (
     RetryPolicy,
     SchedulerSettings,
 )
-from scheduler_async.sweep import _Bar
 from tests.helpers import organizer
 
 MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
@@ -76,18 +76,18 @@ async def test_sweep_yields_every_result_with_its_query(setup: Any) -> None:
     assert [p.done for p in seen] == list(range(1, 103))
 
 
-async def test_sweep_all_and_progress_bar(setup: Any) -> None:
+async def test_sweep_all_and_progress_bar(setup: Any, capsys: pytest.CaptureFixture[str]) -> None:
     _, client, config_id = setup
     queries = [
         AvailabilityQuery(start_time=at(h), end_time=at(h + 1), configuration_id=config_id)
         for h in range(10)
     ]
-    results = await client.availability.sweep_all(queries, concurrency=3)
-    assert len(results) == 10 and all(r.ok for r in results)
-    stream = io.StringIO()
-    bar = _Bar(stream)
-    bar(Progress(5, 10, 1), final=True)
-    assert "5/10 errors=1" in stream.getvalue()
+    queries.append(AvailabilityQuery(start_time=at(1), end_time=at(2), configuration_id="nope"))
+    results = await client.availability.sweep_all(queries, concurrency=3, progress_bar=True)
+    assert len(results) == 11 and sum(r.ok for r in results) == 10
+    lines = capsys.readouterr().err.splitlines()  # not a terminal: plain lines, drawn at once
+    assert lines[0].startswith("sweep: 0/11 done, 0 errors, 0 in flight")
+    assert lines[-1].startswith("sweep: 11/11 done, 1 errors, 0 in flight")
 
 
 async def test_early_break_cancels_the_rest(setup: Any) -> None:
@@ -97,17 +97,37 @@ async def test_early_break_cancels_the_rest(setup: Any) -> None:
         AvailabilityQuery(start_time=at(h), end_time=at(h + 1), configuration_id=config_id)
         for h in range(200)
     ]
-    started = time.monotonic()
+    queries *= 10  # 2,000 queries: all of them would take ten seconds at 10 in flight
+    sent = ended = peak = 0
+
+    async def on_request_start(*_: Any) -> None:
+        nonlocal sent, peak
+        sent += 1
+        peak = max(peak, sent - ended)
+
+    async def on_request_end(*_: Any) -> None:
+        nonlocal ended
+        ended += 1
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    trace.on_request_end.append(on_request_end)
     got = 0
-    async with contextlib.aclosing(client.availability.sweep(queries, concurrency=10)) as it:
-        async for _ in it:
-            got += 1
-            if got == 5:
-                break
-    elapsed = time.monotonic() - started
+    async with (
+        aiohttp.ClientSession(trace_configs=[trace]) as session,
+        AsyncScheduler(api_key="k", base_url=emu.url, session=session) as counted,
+    ):
+        async with contextlib.aclosing(counted.availability.sweep(queries, concurrency=10)) as it:
+            async for _ in it:
+                got += 1
+                if got == 5:
+                    break
+        at_close = sent
+        await asyncio.sleep(0.2)  # four latencies: a worker left running would have sent more
     emu.faults.configure(latency_ms=0)
     assert got == 5
-    assert elapsed < 1.0  # 200 queries x 50 ms / 10 would take a second
+    assert peak <= 10
+    assert sent == at_close < len(queries)
     # the client is still fine afterwards
     assert (await client.availability.sweep_all(queries[:3]))[0].ok
 

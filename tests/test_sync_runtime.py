@@ -414,14 +414,21 @@ def _wait_until_waiting_for_result(ident: int, timeout: float = 5) -> bool:
     return False
 
 
-def _press_ctrl_c(main: int, done: threading.Event) -> threading.Thread:
+def _press_ctrl_c(
+    main: int, done: threading.Event, ready: threading.Event | None = None
+) -> threading.Thread:
     """Send SIGINT to the main thread until it reports (``done``) that it got the interrupt.
 
-    A signal that lands just before the main thread blocks in a lock wait is only handled when
-    the wait ends (a CPython limitation), so it is repeated; repeats coalesce into one.
+    With ``ready``, the first press waits for it too (e.g. the task has really started: an
+    interrupt before that cancels a task that never ran, which is right but not what a test of
+    "the running task is cancelled" wants). A signal that lands just before the main thread
+    blocks in a lock wait is only handled when the wait ends (a CPython limitation), so it is
+    repeated; repeats coalesce into one.
     """
 
     def run() -> None:
+        if ready is not None:
+            assert ready.wait(30)
         assert _wait_until_waiting_for_result(main)
         for _ in range(50):
             signal.pthread_kill(main, signal.SIGINT)
@@ -454,7 +461,7 @@ def test_ctrl_c_cancels_the_task(rt: SyncRuntime) -> None:
     started, cancelled, interrupted = threading.Event(), threading.Event(), threading.Event()
     main = threading.main_thread().ident
     assert main is not None
-    helper = _press_ctrl_c(main, interrupted)
+    helper = _press_ctrl_c(main, interrupted, ready=started)
     try:
         rt.call(_blocker(started, cancelled), timeout=30)
     except KeyboardInterrupt:
@@ -500,13 +507,15 @@ def test_ctrl_c_during_a_real_request(client: Scheduler, emu: Any) -> None:
     emu.faults.latency_ms = 3000
     interrupted = threading.Event()
     helper = _press_ctrl_c(main, interrupted)
-    t0 = time.monotonic()
+    answered = False
     try:
         client.configurations.get(config.id)
+        answered = True
     except KeyboardInterrupt:
         interrupted.set()
     helper.join()
-    assert interrupted.is_set() and time.monotonic() - t0 < 2.5
+    # the interrupt ended the wait, not the answer (the emulator holds it for 3 s)
+    assert interrupted.is_set() and not answered
     deadline = time.monotonic() + 5
     while tasks() > baseline and time.monotonic() < deadline:
         time.sleep(0.01)

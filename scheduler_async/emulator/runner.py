@@ -25,6 +25,7 @@ import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Callable, Coroutine, Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -217,8 +218,8 @@ class Emulator:
         self,
         grant_id: str,
         calendar_id: str,
-        start: int,
-        end: int,
+        start: datetime | int,
+        end: datetime | int,
         *,
         busy: bool = True,
         status: str = "confirmed",
@@ -226,7 +227,10 @@ class Emulator:
         description: str = "",
         event_id: str | None = None,
     ) -> Event:
-        """Put an event on a calendar (``"primary"`` allowed) that blocks availability if busy."""
+        """Put an event on a calendar (``"primary"`` allowed) that blocks availability if busy.
+
+        ``start``/``end`` are aware datetimes or Unix seconds, as everywhere in the client.
+        """
         return self.store.add_event(
             grant_id,
             calendar_id,

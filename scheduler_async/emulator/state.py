@@ -13,9 +13,10 @@ import itertools
 import threading
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
-from scheduler_async.emulator.clock import Clock
+from scheduler_async.emulator.clock import Clock, unix_seconds
 from scheduler_async.emulator.entities import (
     Booking,
     Calendar,
@@ -164,8 +165,8 @@ class StoreBase:
         self,
         grant_id: str,
         calendar_id: str,
-        start_time: int,
-        end_time: int,
+        start_time: datetime | int,
+        end_time: datetime | int,
         *,
         busy: bool = True,
         status: str = "confirmed",
@@ -175,9 +176,11 @@ class StoreBase:
     ) -> Event:
         """Put an event on a grant's calendar (``"primary"`` allowed).
 
-        In lenient mode an unknown grant or calendar is created; in strict mode 404.
+        Times are aware datetimes or Unix seconds, as in the client. In lenient mode an unknown
+        grant or calendar is created; in strict mode 404.
         """
-        start, end = int(start_time), int(end_time)
+        start = unix_seconds(start_time, "start_time")
+        end = unix_seconds(end_time, "end_time")
         if start >= end:
             raise EmulatorError.invalid("start_time must be before end_time")
         if status not in ("confirmed", "tentative", "cancelled"):

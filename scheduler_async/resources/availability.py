@@ -114,6 +114,7 @@ class AsyncAvailability(PlainResource):
             concurrency=concurrency,
             progress=progress,
             progress_bar=progress_bar,
+            label="sweep",
             pool_limit=self._transport.limits.max_connections,
         )
         async with contextlib.aclosing(results):

@@ -269,6 +269,7 @@ class AsyncBookings(PlainResource):
             concurrency=concurrency,
             progress=progress,
             progress_bar=progress_bar,
+            label="bookings",
             pool_limit=self._transport.limits.max_connections,
         )
         async with contextlib.aclosing(results):
