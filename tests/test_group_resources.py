@@ -452,3 +452,29 @@ async def test_booking_reschedule_with_a_group_slot(client: AsyncScheduler, mock
         "master_event_id": "ev-1",
         "calendar_id": "primary",
     }
+
+
+async def test_validate_timeslot_by_slug_and_by_fields(client: AsyncScheduler, mock: Any) -> None:
+    mock.post(VALIDATE_URL, payload={"request_id": RID}, repeat=True)
+    start = datetime(2026, 1, 1, 7, tzinfo=UTC)
+    await client.group_events.validate_timeslot(
+        "cfg-g",
+        event_id="ev-1",
+        start_time=start,
+        end_time=1767254400,
+        emails=["a@example.com"],
+        slug="yoga",
+        client_id="app-1",
+    )
+    (call,) = mock.requests[("POST", sa_url(VALIDATE_URL))]
+    assert auth_of(call.kwargs) is None
+    assert sent_json(call.kwargs) == {
+        "event_id": "ev-1",
+        "start_time": 1767250800,
+        "end_time": 1767254400,
+        "emails": ["a@example.com"],
+    }
+    with pytest.raises(ValueError, match="slug needs client_id"):
+        await client.group_events.validate_timeslot("cfg-g", slot=GROUP_SLOT, slug="yoga")
+    with pytest.raises(ValueError, match="start_time and end_time"):
+        await client.group_events.validate_timeslot("cfg-g", event_id="ev-1")
