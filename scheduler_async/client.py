@@ -12,6 +12,7 @@ from ._config import REGIONS, Limits, Timeout, resolve_base_url
 from ._retry import RetryPolicy
 from ._transport import Transport
 from .resources import AsyncAvailability, AsyncBookings, AsyncConfigurations, AsyncSessions
+from .resources.group_events import AsyncGroupEvents
 
 if TYPE_CHECKING:
     import aiohttp
@@ -42,6 +43,8 @@ class AsyncScheduler:
     """Read bookable time slots (session token or public reference)."""
     bookings: AsyncBookings
     """Create and manage bookings (session token or public reference)."""
+    group_events: AsyncGroupEvents
+    """Group events of group configurations: list, create, update, delete, import (API key)."""
 
     def __init__(
         self,
@@ -84,6 +87,7 @@ class AsyncScheduler:
         self.sessions = AsyncSessions(self._transport, grant_id)
         self.availability = AsyncAvailability(self._transport, grant_id, client_id)
         self.bookings = AsyncBookings(self._transport, grant_id, client_id)
+        self.group_events = AsyncGroupEvents(self._transport, grant_id, client_id)
 
     @property
     def base_url(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from scheduler_async._args import TimeLike
 from scheduler_async._config import Timeout
 from scheduler_async._response import APIResponse
-from scheduler_async.models import AdditionalGuest, Booking, BookingParticipant, Guest
+from scheduler_async.models import AdditionalGuest, Booking, BookingParticipant, Guest, TimeSlot
 from scheduler_async.resources.bookings import AsyncBookings, AsyncBookingsWithResponse
 from scheduler_async.sweep import BookingRequest, BookingResult, Progress
 from scheduler_sync._runtime import SyncFacade, SyncRuntime
@@ -33,9 +33,10 @@ class BookingsWithResponse(SyncFacade):
     def create(
         self,
         *,
-        start_time: TimeLike,
-        end_time: TimeLike,
+        start_time: TimeLike | None = None,
+        end_time: TimeLike | None = None,
         guest: Guest,
+        slot: TimeSlot | None = None,
         participants: Sequence[BookingParticipant] | None = None,
         additional_guests: Sequence[AdditionalGuest] | None = None,
         additional_fields: Mapping[str, Any] | None = None,
@@ -48,7 +49,9 @@ class BookingsWithResponse(SyncFacade):
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
     ) -> APIResponse[Booking]:
-        """Book a slot that availability returned.
+        """Book a slot that availability returned: pass ``slot=`` (the :class:`TimeSlot`) or
+        ``start_time``/``end_time``. A group slot also sends its ``event_id``, ``master_id`` and
+        ``calendar_id`` (taking one seat; a full event is ``ConflictError`` ``Event is full``).
 
         Never retried once it may have reached the server: a failure that may have created the
         booking raises ``OutcomeUnknownError`` (check availability or your records, then decide).
@@ -59,6 +62,7 @@ class BookingsWithResponse(SyncFacade):
                 start_time=start_time,
                 end_time=end_time,
                 guest=guest,
+                slot=slot,
                 participants=participants,
                 additional_guests=additional_guests,
                 additional_fields=additional_fields,
@@ -102,8 +106,9 @@ class BookingsWithResponse(SyncFacade):
         self,
         booking_id: str,
         *,
-        start_time: TimeLike,
-        end_time: TimeLike,
+        start_time: TimeLike | None = None,
+        end_time: TimeLike | None = None,
+        slot: TimeSlot | None = None,
         session_id: str | None = None,
         configuration_id: str | None = None,
         slug: str | None = None,
@@ -111,13 +116,18 @@ class BookingsWithResponse(SyncFacade):
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
     ) -> APIResponse[None]:
-        """Move a booking to another available slot (PATCH; absolute times, safe to repeat)."""
+        """Move a booking to another available slot (PATCH; absolute times, safe to repeat).
+
+        Pass ``slot=`` (a :class:`TimeSlot`) or ``start_time``/``end_time``; a group slot also
+        sends ``event_id``, ``calendar_id`` and ``master_event_id`` (the spec's spelling).
+        """
         return self._rt.call(
             functools.partial(
                 self._inner.reschedule,
                 booking_id,
                 start_time=start_time,
                 end_time=end_time,
+                slot=slot,
                 session_id=session_id,
                 configuration_id=configuration_id,
                 slug=slug,
@@ -233,9 +243,10 @@ class Bookings(SyncFacade):
     def create(
         self,
         *,
-        start_time: TimeLike,
-        end_time: TimeLike,
+        start_time: TimeLike | None = None,
+        end_time: TimeLike | None = None,
         guest: Guest,
+        slot: TimeSlot | None = None,
         participants: Sequence[BookingParticipant] | None = None,
         additional_guests: Sequence[AdditionalGuest] | None = None,
         additional_fields: Mapping[str, Any] | None = None,
@@ -248,7 +259,9 @@ class Bookings(SyncFacade):
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
     ) -> Booking:
-        """Book a slot that availability returned.
+        """Book a slot that availability returned: pass ``slot=`` (the :class:`TimeSlot`) or
+        ``start_time``/``end_time``. A group slot also sends its ``event_id``, ``master_id`` and
+        ``calendar_id`` (taking one seat; a full event is ``ConflictError`` ``Event is full``).
 
         Never retried once it may have reached the server: a failure that may have created the
         booking raises ``OutcomeUnknownError`` (check availability or your records, then decide).
@@ -259,6 +272,7 @@ class Bookings(SyncFacade):
                 start_time=start_time,
                 end_time=end_time,
                 guest=guest,
+                slot=slot,
                 participants=participants,
                 additional_guests=additional_guests,
                 additional_fields=additional_fields,
@@ -302,8 +316,9 @@ class Bookings(SyncFacade):
         self,
         booking_id: str,
         *,
-        start_time: TimeLike,
-        end_time: TimeLike,
+        start_time: TimeLike | None = None,
+        end_time: TimeLike | None = None,
+        slot: TimeSlot | None = None,
         session_id: str | None = None,
         configuration_id: str | None = None,
         slug: str | None = None,
@@ -311,13 +326,18 @@ class Bookings(SyncFacade):
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
     ) -> None:
-        """Move a booking to another available slot (PATCH; absolute times, safe to repeat)."""
+        """Move a booking to another available slot (PATCH; absolute times, safe to repeat).
+
+        Pass ``slot=`` (a :class:`TimeSlot`) or ``start_time``/``end_time``; a group slot also
+        sends ``event_id``, ``calendar_id`` and ``master_event_id`` (the spec's spelling).
+        """
         self._rt.call(
             functools.partial(
                 self._inner.reschedule,
                 booking_id,
                 start_time=start_time,
                 end_time=end_time,
+                slot=slot,
                 session_id=session_id,
                 configuration_id=configuration_id,
                 slug=slug,

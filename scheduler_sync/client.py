@@ -18,6 +18,7 @@ from scheduler_sync._runtime import SyncFacade, SyncRuntime, loop_bound_argument
 from .availability import AvailabilityResource
 from .bookings import Bookings
 from .configurations import Configurations
+from .group_events import GroupEvents
 from .sessions import Sessions
 
 __all__ = ["Scheduler"]
@@ -43,6 +44,8 @@ class Scheduler(SyncFacade):
     "Read bookable time slots (session token or public reference)."
     bookings: Bookings
     "Create and manage bookings (session token or public reference)."
+    group_events: GroupEvents
+    "Group events of group configurations: list, create, update, delete, import (API key)."
 
     def __init__(
         self,
@@ -91,6 +94,7 @@ class Scheduler(SyncFacade):
         self.sessions = Sessions(self._inner.sessions, self._rt)
         self.availability = AvailabilityResource(self._inner.availability, self._rt)
         self.bookings = Bookings(self._inner.bookings, self._rt)
+        self.group_events = GroupEvents(self._inner.group_events, self._rt)
         self.grant_id = self._inner.grant_id
 
     @property

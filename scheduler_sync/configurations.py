@@ -9,10 +9,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from scheduler_async._config import Timeout
 from scheduler_async._response import APIResponse
 from scheduler_async.models import (
+    AnyConfiguration,
     Configuration,
     ConfigurationAvailability,
     ConfigurationParticipant,
     EventBooking,
+    GroupBooking,
+    GroupConfiguration,
     Page,
     SchedulerSettings,
 )
@@ -70,6 +73,39 @@ class ConfigurationsWithResponse(SyncFacade):
             )
         )
 
+    def create_group(
+        self,
+        *,
+        group_booking: GroupBooking,
+        name: str,
+        slug: str | None = None,
+        requires_session_auth: bool | None = None,
+        scheduler: SchedulerSettings | None = None,
+        appearance: Mapping[str, str] | None = None,
+        grant_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[GroupConfiguration]:
+        """Create a group configuration (``type: "group"``): guests book seats on group events.
+
+        It has no participants, availability or event booking; its events are managed with
+        ``client.group_events``. A failure that may have created it is ``OutcomeUnknownError``.
+        """
+        return self._rt.call(
+            functools.partial(
+                self._inner.create_group,
+                group_booking=group_booking,
+                name=name,
+                slug=slug,
+                requires_session_auth=requires_session_auth,
+                scheduler=scheduler,
+                appearance=appearance,
+                grant_id=grant_id,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        )
+
     def get(
         self,
         configuration_id: str,
@@ -77,8 +113,9 @@ class ConfigurationsWithResponse(SyncFacade):
         grant_id: str | None = None,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> APIResponse[Configuration]:
-        """Get one configuration by id."""
+    ) -> APIResponse[AnyConfiguration]:
+        """Get one configuration by id: a :class:`Configuration`, a :class:`GroupConfiguration`,
+        or an :class:`UnknownConfiguration` (a type this library does not know; raw fields kept)."""
         return self._rt.call(
             functools.partial(
                 self._inner.get,
@@ -97,8 +134,11 @@ class ConfigurationsWithResponse(SyncFacade):
         grant_id: str | None = None,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> APIResponse[Page[Configuration]]:
-        """Get one page of configurations; pass the previous page's ``next_cursor`` as token."""
+    ) -> APIResponse[Page[AnyConfiguration]]:
+        """Get one page of configurations; pass the previous page's ``next_cursor`` as token.
+
+        Standard, group and unknown-type configurations all decode (see :meth:`get`).
+        """
         return self._rt.call(
             functools.partial(
                 self._inner.list_page,
@@ -122,11 +162,17 @@ class ConfigurationsWithResponse(SyncFacade):
         requires_session_auth: bool | None = None,
         scheduler: SchedulerSettings | None = None,
         appearance: Mapping[str, str] | None = None,
+        group_booking: GroupBooking | None = None,
         grant_id: str | None = None,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> APIResponse[Configuration]:
-        """Update a configuration (PUT): each field given replaces that object; others are kept."""
+    ) -> APIResponse[AnyConfiguration]:
+        """Update a configuration (PUT): each field given replaces that object; others are kept.
+
+        ``group_booking`` updates a group configuration (and sends ``type: "group"``); it cannot
+        be combined with ``participants``, ``availability`` or ``event_booking``. The answer is
+        whichever kind the configuration is (see :meth:`get`).
+        """
         return self._rt.call(
             functools.partial(
                 self._inner.update,
@@ -139,6 +185,7 @@ class ConfigurationsWithResponse(SyncFacade):
                 requires_session_auth=requires_session_auth,
                 scheduler=scheduler,
                 appearance=appearance,
+                group_booking=group_booking,
                 grant_id=grant_id,
                 timeout=timeout,
                 max_retries=max_retries,
@@ -166,7 +213,7 @@ class ConfigurationsWithResponse(SyncFacade):
 
 
 class Configurations(SyncFacade):
-    """``client.configurations``: create, get, list, update and delete configurations."""
+    """``client.configurations``: create (standard or group), get, list, update and delete."""
 
     __slots__ = ("_inner", "_rt", "with_response")
     _inner: AsyncConfigurations
@@ -213,6 +260,39 @@ class Configurations(SyncFacade):
             )
         )
 
+    def create_group(
+        self,
+        *,
+        group_booking: GroupBooking,
+        name: str,
+        slug: str | None = None,
+        requires_session_auth: bool | None = None,
+        scheduler: SchedulerSettings | None = None,
+        appearance: Mapping[str, str] | None = None,
+        grant_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> GroupConfiguration:
+        """Create a group configuration (``type: "group"``): guests book seats on group events.
+
+        It has no participants, availability or event booking; its events are managed with
+        ``client.group_events``. A failure that may have created it is ``OutcomeUnknownError``.
+        """
+        return self._rt.call(
+            functools.partial(
+                self._inner.create_group,
+                group_booking=group_booking,
+                name=name,
+                slug=slug,
+                requires_session_auth=requires_session_auth,
+                scheduler=scheduler,
+                appearance=appearance,
+                grant_id=grant_id,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        )
+
     def get(
         self,
         configuration_id: str,
@@ -220,8 +300,9 @@ class Configurations(SyncFacade):
         grant_id: str | None = None,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> Configuration:
-        """Get one configuration by id."""
+    ) -> AnyConfiguration:
+        """Get one configuration by id: a :class:`Configuration`, a :class:`GroupConfiguration`,
+        or an :class:`UnknownConfiguration` (a type this library does not know; raw fields kept)."""
         return self._rt.call(
             functools.partial(
                 self._inner.get,
@@ -240,8 +321,11 @@ class Configurations(SyncFacade):
         grant_id: str | None = None,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> Page[Configuration]:
-        """Get one page of configurations; pass the previous page's ``next_cursor`` as token."""
+    ) -> Page[AnyConfiguration]:
+        """Get one page of configurations; pass the previous page's ``next_cursor`` as token.
+
+        Standard, group and unknown-type configurations all decode (see :meth:`get`).
+        """
         return self._rt.call(
             functools.partial(
                 self._inner.list_page,
@@ -265,11 +349,17 @@ class Configurations(SyncFacade):
         requires_session_auth: bool | None = None,
         scheduler: SchedulerSettings | None = None,
         appearance: Mapping[str, str] | None = None,
+        group_booking: GroupBooking | None = None,
         grant_id: str | None = None,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> Configuration:
-        """Update a configuration (PUT): each field given replaces that object; others are kept."""
+    ) -> AnyConfiguration:
+        """Update a configuration (PUT): each field given replaces that object; others are kept.
+
+        ``group_booking`` updates a group configuration (and sends ``type: "group"``); it cannot
+        be combined with ``participants``, ``availability`` or ``event_booking``. The answer is
+        whichever kind the configuration is (see :meth:`get`).
+        """
         return self._rt.call(
             functools.partial(
                 self._inner.update,
@@ -282,6 +372,7 @@ class Configurations(SyncFacade):
                 requires_session_auth=requires_session_auth,
                 scheduler=scheduler,
                 appearance=appearance,
+                group_booking=group_booking,
                 grant_id=grant_id,
                 timeout=timeout,
                 max_retries=max_retries,
@@ -314,8 +405,8 @@ class Configurations(SyncFacade):
         grant_id: str | None = None,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> Iterator[Configuration]:
-        """Iterate over every configuration, fetching pages of ``limit`` as needed."""
+    ) -> Iterator[AnyConfiguration]:
+        """Iterate over every configuration (standard, group or unknown type), page by page."""
         yield from self._rt.iter_pages(
             functools.partial(
                 self._inner.list_page,

@@ -3,6 +3,7 @@
 from .availability import AsyncAvailability, AsyncAvailabilityWithResponse
 from .bookings import AsyncBookings, AsyncBookingsWithResponse
 from .configurations import AsyncConfigurations, AsyncConfigurationsWithResponse
+from .group_events import AsyncGroupEvents, AsyncGroupEventsWithResponse
 from .sessions import AsyncSessions, AsyncSessionsWithResponse
 
 __all__ = [
@@ -12,6 +13,8 @@ __all__ = [
     "AsyncBookingsWithResponse",
     "AsyncConfigurations",
     "AsyncConfigurationsWithResponse",
+    "AsyncGroupEvents",
+    "AsyncGroupEventsWithResponse",
     "AsyncSessions",
     "AsyncSessionsWithResponse",
 ]

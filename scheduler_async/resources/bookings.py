@@ -6,12 +6,19 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._args import TimeLike, as_tuple, check_str, path_id, window
+from .._args import TimeLike, as_tuple, check_str, path_id, to_unix, window
 from .._config import Timeout
 from .._convert import unstructure
 from .._response import APIResponse
 from ..errors import SchedulerError
-from ..models import AdditionalGuest, Booking, BookingParticipant, ConfirmStatus, Guest
+from ..models import (
+    AdditionalGuest,
+    Booking,
+    BookingParticipant,
+    ConfirmStatus,
+    Guest,
+    TimeSlot,
+)
 from ..sweep import BookingRequest, BookingResult, Progress, fan_out
 from ._base import PlainResource, Request, Resource, collect, plain
 
@@ -23,6 +30,41 @@ __all__ = ["AsyncBookings", "AsyncBookingsWithResponse"]
 EMAIL_LANGUAGES = frozenset({"en", "es", "fr", "de", "nl", "sv", "ja", "zh"})
 
 
+def _slot_body(
+    slot: TimeSlot | None,
+    start_time: TimeLike | None,
+    end_time: TimeLike | None,
+    master_key: str,
+) -> dict[str, Any]:
+    """``start_time``/``end_time`` (and a group slot's event fields) for a create/reschedule.
+
+    With ``slot``, explicit times are optional and must equal the slot's; a group slot adds
+    ``event_id``, ``calendar_id`` and its master id under ``master_key``.
+    """
+    if slot is None:
+        if start_time is None or end_time is None:
+            raise TypeError("pass start_time and end_time, or slot= (a TimeSlot)")
+        start, end = window(start_time, end_time)
+        return {"start_time": start, "end_time": end}
+    if not isinstance(slot, TimeSlot):
+        raise TypeError("slot must be a TimeSlot from availability")
+    for name, value, own in (
+        ("start_time", start_time, slot.start_time),
+        ("end_time", end_time, slot.end_time),
+    ):
+        if value is not None and to_unix(value, name) != own:
+            raise ValueError(f"{name} ({to_unix(value, name)}) disagrees with the slot's ({own})")
+    start, end = window(slot.start_time, slot.end_time)
+    body: dict[str, Any] = {"start_time": start, "end_time": end}
+    if slot.event_id is not None:
+        body["event_id"] = slot.event_id
+        if slot.master_id is not None:
+            body[master_key] = slot.master_id
+        if slot.calendar_id is not None:
+            body["calendar_id"] = slot.calendar_id
+    return body
+
+
 class AsyncBookingsWithResponse(Resource):
     """Booking calls that return :class:`APIResponse`."""
 
@@ -31,9 +73,10 @@ class AsyncBookingsWithResponse(Resource):
     async def create(
         self,
         *,
-        start_time: TimeLike,
-        end_time: TimeLike,
+        start_time: TimeLike | None = None,
+        end_time: TimeLike | None = None,
         guest: Guest,
+        slot: TimeSlot | None = None,
         participants: Sequence[BookingParticipant] | None = None,
         additional_guests: Sequence[AdditionalGuest] | None = None,
         additional_fields: Mapping[str, Any] | None = None,
@@ -46,17 +89,19 @@ class AsyncBookingsWithResponse(Resource):
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
     ) -> APIResponse[Booking]:
-        """Book a slot that availability returned.
+        """Book a slot that availability returned: pass ``slot=`` (the :class:`TimeSlot`) or
+        ``start_time``/``end_time``. A group slot also sends its ``event_id``, ``master_id`` and
+        ``calendar_id`` (taking one seat; a full event is ``ConflictError`` ``Event is full``).
 
         Never retried once it may have reached the server: a failure that may have created the
         booking raises ``OutcomeUnknownError`` (check availability or your records, then decide).
         """
-        start, end = window(start_time, end_time)
+        times = _slot_body(slot, start_time, end_time, "master_id")
         if not isinstance(guest, Guest):
             raise TypeError("guest must be a Guest(name=..., email=...)")
         check_str(guest.email, "guest.email")
         credential, params = self._scheduling_auth(session_id, configuration_id, slug, client_id)
-        body: dict[str, Any] = {"start_time": start, "end_time": end, "guest": unstructure(guest)}
+        body: dict[str, Any] = {**times, "guest": unstructure(guest)}
         parts = as_tuple(participants, "participants")
         if parts is not None:
             body["participants"] = unstructure(list(parts))
@@ -103,8 +148,9 @@ class AsyncBookingsWithResponse(Resource):
         self,
         booking_id: str,
         *,
-        start_time: TimeLike,
-        end_time: TimeLike,
+        start_time: TimeLike | None = None,
+        end_time: TimeLike | None = None,
+        slot: TimeSlot | None = None,
         session_id: str | None = None,
         configuration_id: str | None = None,
         slug: str | None = None,
@@ -112,16 +158,20 @@ class AsyncBookingsWithResponse(Resource):
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
     ) -> APIResponse[None]:
-        """Move a booking to another available slot (PATCH; absolute times, safe to repeat)."""
+        """Move a booking to another available slot (PATCH; absolute times, safe to repeat).
+
+        Pass ``slot=`` (a :class:`TimeSlot`) or ``start_time``/``end_time``; a group slot also
+        sends ``event_id``, ``calendar_id`` and ``master_event_id`` (the spec's spelling).
+        """
         path = f"/v3/scheduling/bookings/{path_id(booking_id, 'booking_id')}"
-        start, end = window(start_time, end_time)
+        body = _slot_body(slot, start_time, end_time, "master_event_id")
         credential, params = self._scheduling_auth(session_id, configuration_id, slug, client_id)
         request = Request(
             method="PATCH",
             path=path,
             credential=credential,
             query=params,
-            body={"start_time": start, "end_time": end},
+            body=body,
         )
         return await self._call(request, None, timeout=timeout, max_retries=max_retries)
 

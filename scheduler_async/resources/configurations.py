@@ -10,10 +10,13 @@ from .._config import Timeout
 from .._convert import unstructure
 from .._response import APIResponse
 from ..models import (
+    AnyConfiguration,
     Configuration,
     ConfigurationAvailability,
     ConfigurationParticipant,
     EventBooking,
+    GroupBooking,
+    GroupConfiguration,
     Page,
     SchedulerSettings,
 )
@@ -72,9 +75,25 @@ def _body(
     return body
 
 
-def _page(request: Request, response: Response) -> Page[Configuration]:
+def _group_body(group_booking: GroupBooking) -> dict[str, Any]:
+    if not isinstance(group_booking, GroupBooking):
+        raise TypeError("group_booking must be a GroupBooking")
+    check_str(group_booking.calendar_id, "group_booking.calendar_id")
+    if group_booking.default_capacity is not None:
+        check_int(group_booking.default_capacity, "group_booking.default_capacity", minimum=1)
+        if group_booking.default_capacity > 500:
+            raise ValueError("group_booking.default_capacity must be <= 500")
+    return {"type": "group", "group_booking": unstructure(group_booking)}
+
+
+def _any_configuration(request: Request, response: Response) -> AnyConfiguration:
+    result: AnyConfiguration = structure_data(request, response, AnyConfiguration)
+    return result
+
+
+def _page(request: Request, response: Response) -> Page[AnyConfiguration]:
     request_id = response.request_id
-    items = structure_data(request, response, tuple[Configuration, ...])
+    items = structure_data(request, response, tuple[AnyConfiguration, ...])
     cursor = response.body.get("next_cursor")
     return Page(
         data=items,
@@ -120,6 +139,45 @@ class AsyncConfigurationsWithResponse(Resource):
         )
         return await self._call(request, Configuration, timeout=timeout, max_retries=max_retries)
 
+    async def create_group(
+        self,
+        *,
+        group_booking: GroupBooking,
+        name: str,
+        slug: str | None = None,
+        requires_session_auth: bool | None = None,
+        scheduler: SchedulerSettings | None = None,
+        appearance: Mapping[str, str] | None = None,
+        grant_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[GroupConfiguration]:
+        """Create a group configuration (``type: "group"``): guests book seats on group events.
+
+        It has no participants, availability or event booking; its events are managed with
+        ``client.group_events``. A failure that may have created it is ``OutcomeUnknownError``.
+        """
+        body = _group_body(group_booking)
+        body.update(
+            _body(
+                participants=None,
+                availability=None,
+                event_booking=None,
+                name=check_str(name, "name"),
+                slug=slug,
+                requires_session_auth=requires_session_auth,
+                scheduler=scheduler,
+                appearance=appearance,
+            )
+        )
+        path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations"
+        request = Request(
+            method="POST", path=path, credential=self._api_key(), body=body, repeatable=False
+        )
+        return await self._call(
+            request, GroupConfiguration, timeout=timeout, max_retries=max_retries
+        )
+
     async def get(
         self,
         configuration_id: str,
@@ -127,12 +185,15 @@ class AsyncConfigurationsWithResponse(Resource):
         grant_id: str | None = None,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> APIResponse[Configuration]:
-        """Get one configuration by id."""
+    ) -> APIResponse[AnyConfiguration]:
+        """Get one configuration by id: a :class:`Configuration`, a :class:`GroupConfiguration`,
+        or an :class:`UnknownConfiguration` (a type this library does not know; raw fields kept)."""
         cid = path_id(configuration_id, "configuration_id")
         path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations/{cid}"
         request = Request(method="GET", path=path, credential=self._api_key())
-        return await self._call(request, Configuration, timeout=timeout, max_retries=max_retries)
+        return await self._call(
+            request, _any_configuration, timeout=timeout, max_retries=max_retries
+        )
 
     async def list_page(
         self,
@@ -142,8 +203,11 @@ class AsyncConfigurationsWithResponse(Resource):
         grant_id: str | None = None,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> APIResponse[Page[Configuration]]:
-        """Get one page of configurations; pass the previous page's ``next_cursor`` as token."""
+    ) -> APIResponse[Page[AnyConfiguration]]:
+        """Get one page of configurations; pass the previous page's ``next_cursor`` as token.
+
+        Standard, group and unknown-type configurations all decode (see :meth:`get`).
+        """
         params: dict[str, str] = {}
         if limit is not None:
             check_int(limit, "limit", minimum=1)
@@ -168,13 +232,26 @@ class AsyncConfigurationsWithResponse(Resource):
         requires_session_auth: bool | None = None,
         scheduler: SchedulerSettings | None = None,
         appearance: Mapping[str, str] | None = None,
+        group_booking: GroupBooking | None = None,
         grant_id: str | None = None,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> APIResponse[Configuration]:
-        """Update a configuration (PUT): each field given replaces that object; others are kept."""
+    ) -> APIResponse[AnyConfiguration]:
+        """Update a configuration (PUT): each field given replaces that object; others are kept.
+
+        ``group_booking`` updates a group configuration (and sends ``type: "group"``); it cannot
+        be combined with ``participants``, ``availability`` or ``event_booking``. The answer is
+        whichever kind the configuration is (see :meth:`get`).
+        """
         cid = path_id(configuration_id, "configuration_id")
-        body = _body(
+        if group_booking is not None and (
+            participants is not None or availability is not None or event_booking is not None
+        ):
+            raise ValueError(
+                "a group configuration has no participants, availability or event_booking"
+            )
+        body = {} if group_booking is None else _group_body(group_booking)
+        body |= _body(
             participants=participants,
             availability=availability,
             event_booking=event_booking,
@@ -188,7 +265,9 @@ class AsyncConfigurationsWithResponse(Resource):
             raise ValueError("update needs at least one field to change")
         path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations/{cid}"
         request = Request(method="PUT", path=path, credential=self._api_key(), body=body)
-        return await self._call(request, Configuration, timeout=timeout, max_retries=max_retries)
+        return await self._call(
+            request, _any_configuration, timeout=timeout, max_retries=max_retries
+        )
 
     async def delete(
         self,
@@ -206,7 +285,7 @@ class AsyncConfigurationsWithResponse(Resource):
 
 
 class AsyncConfigurations(PlainResource):
-    """``client.configurations``: create, get, list, update and delete configurations."""
+    """``client.configurations``: create (standard or group), get, list, update and delete."""
 
     __slots__ = ("with_response",)
 
@@ -218,6 +297,7 @@ class AsyncConfigurations(PlainResource):
         """The same calls, returning :class:`APIResponse` with status, headers and request id."""
 
     create = plain(AsyncConfigurationsWithResponse.create)
+    create_group = plain(AsyncConfigurationsWithResponse.create_group)
     get = plain(AsyncConfigurationsWithResponse.get)
     list_page = plain(AsyncConfigurationsWithResponse.list_page)
     update = plain(AsyncConfigurationsWithResponse.update)
@@ -230,8 +310,8 @@ class AsyncConfigurations(PlainResource):
         grant_id: str | None = None,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> AsyncIterator[Configuration]:
-        """Iterate over every configuration, fetching pages of ``limit`` as needed."""
+    ) -> AsyncIterator[AnyConfiguration]:
+        """Iterate over every configuration (standard, group or unknown type), page by page."""
         token: str | None = None
         while True:
             page = await self.list_page(
