@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import importlib
 import os
 import pickle
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
@@ -45,7 +46,7 @@ from .sweep import AvailabilityQuery, Progress, SweepResult
 
 __all__ = [
     "ENV_APPLICATION",
-    "ENV_CONCURRENCY",
+    "ENV_CLIENT_FACTORY",
     "ENV_RATE",
     "ENV_REDIS_URL",
     "ChunkTask",
@@ -54,6 +55,7 @@ __all__ = [
     "broker",
     "client_from_env",
     "distributed_sweep",
+    "factory_from_env",
     "make_broker",
     "register_sweep_task",
     "sweep_chunk",
@@ -65,8 +67,9 @@ ENV_RATE = "SCHEDULER_SWEEP_RATE"
 """Requests per second shared by all workers (unset: no shared rate, only 429 pauses shared)."""
 ENV_APPLICATION = "SCHEDULER_SWEEP_APPLICATION"
 """Name of the shared budget (your application id); ``default`` if unset."""
-ENV_CONCURRENCY = "SCHEDULER_SWEEP_CONCURRENCY"
-"""Requests in flight per chunk in a worker (default 50)."""
+ENV_CLIENT_FACTORY = "SCHEDULER_SWEEP_CLIENT_FACTORY"
+"""``module:function`` returning ``(AsyncScheduler, limiter or None)`` for the workers
+(default :func:`client_from_env`)."""
 
 ChunkTask = AsyncTaskiqDecoratedTask[[str], Coroutine[Any, Any, str]]
 """The chunk task's type: a pickled chunk in, pickled results out."""
@@ -155,9 +158,24 @@ class SweepWorker:
             await limiter.aclose()
 
 
+def factory_from_env() -> Callable[[], tuple[AsyncScheduler, RateLimiter | None]]:
+    """The worker's client factory: ``$SCHEDULER_SWEEP_CLIENT_FACTORY`` or
+    :func:`client_from_env`."""
+    spec = os.environ.get(ENV_CLIENT_FACTORY)
+    if not spec:
+        return client_from_env
+    module, _, name = spec.partition(":")
+    if not module or not name:
+        raise ValueError(f"{ENV_CLIENT_FACTORY} must look like 'package.module:function'")
+    factory: Callable[[], tuple[AsyncScheduler, RateLimiter | None]] = getattr(
+        importlib.import_module(module), name
+    )
+    return factory
+
+
 def register_sweep_task(target: AsyncBroker, worker: SweepWorker | None = None) -> ChunkTask:
     """Register the chunk task on ``target`` (served by ``worker``) and close it at shutdown."""
-    state = worker if worker is not None else SweepWorker()
+    state = worker if worker is not None else SweepWorker(factory_from_env())
 
     async def _shutdown(_: TaskiqState) -> None:
         await state.aclose()

@@ -7,10 +7,22 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from scheduler_async import (
+    AsyncScheduler,
+    ConfigurationAvailability,
+    ConfigurationParticipant,
+    EventBooking,
+    ParticipantAvailability,
+    ParticipantBooking,
+    SchedulerSettings,
+)
 
 REQUIRE_ENV = "SCHEDULER_REQUIRE_SERVERS"
 
@@ -100,3 +112,32 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.kill()
+
+
+MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
+
+
+def at(hours: float) -> int:
+    return int((MONDAY + timedelta(hours=hours)).timestamp())
+
+
+@pytest.fixture
+async def config_id(scheduler_emulator_fresh: Any) -> AsyncIterator[tuple[str, str]]:
+    emu = scheduler_emulator_fresh
+    emu.clock.set(at(0))
+    emu.add_grant("g-dist", email="host@example.com")
+    async with AsyncScheduler(api_key="k", grant_id="g-dist", base_url=emu.url) as client:
+        config = await client.configurations.create(
+            participants=[
+                ConfigurationParticipant(
+                    email="host@example.com",
+                    is_organizer=True,
+                    availability=ParticipantAvailability(calendar_ids=("primary",)),
+                    booking=ParticipantBooking(calendar_id="primary"),
+                )
+            ],
+            availability=ConfigurationAvailability(duration_minutes=30),
+            event_booking=EventBooking(title="Dist"),
+            scheduler=SchedulerSettings(min_booking_notice=0),
+        )
+        yield emu.url, config.id

@@ -6,25 +6,12 @@ RedisRateLimiter, the emulator enforcing a limit) needs `AsyncScheduler(rate_lim
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from taskiq import InMemoryBroker
 
-from scheduler_async import (
-    AsyncScheduler,
-    AvailabilityQuery,
-    ConfigurationAvailability,
-    ConfigurationParticipant,
-    EventBooking,
-    ParticipantAvailability,
-    ParticipantBooking,
-    Progress,
-    RetryPolicy,
-    SchedulerSettings,
-)
+from scheduler_async import AsyncScheduler, AvailabilityQuery, Progress, RetryPolicy
 from scheduler_async.distributed import (
     DistributedSweepError,
     SweepWorker,
@@ -35,33 +22,7 @@ from scheduler_async.distributed import (
 )
 from scheduler_async.ratelimit import RateLimiter
 
-MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
-
-
-def at(hours: float) -> int:
-    return int((MONDAY + timedelta(hours=hours)).timestamp())
-
-
-@pytest.fixture
-async def config_id(scheduler_emulator_fresh: Any) -> AsyncIterator[tuple[str, str]]:
-    emu = scheduler_emulator_fresh
-    emu.clock.set(at(0))
-    emu.add_grant("g-dist", email="host@example.com")
-    async with AsyncScheduler(api_key="k", grant_id="g-dist", base_url=emu.url) as client:
-        config = await client.configurations.create(
-            participants=[
-                ConfigurationParticipant(
-                    email="host@example.com",
-                    is_organizer=True,
-                    availability=ParticipantAvailability(calendar_ids=("primary",)),
-                    booking=ParticipantBooking(calendar_id="primary"),
-                )
-            ],
-            availability=ConfigurationAvailability(duration_minutes=30),
-            event_booking=EventBooking(title="Dist"),
-            scheduler=SchedulerSettings(min_booking_notice=0),
-        )
-        yield emu.url, config.id
+from .conftest import at
 
 
 class Factory:
