@@ -300,3 +300,21 @@ class WebhookPayloadError(WebhookError, ValueError):
 
 
 __all__ += ["WebhookError", "WebhookPayloadError", "WebhookSignatureError"]
+
+
+class RateLimitWaitError(RateLimitError):
+    """The client's own rate budget (see :mod:`scheduler_async.ratelimit`) cannot let a request
+    through before its deadline, so it was not sent.
+
+    No request reached the server: ``status_code`` is 429 to keep ``except RateLimitError``
+    handling both cases, ``request_id`` is ``None`` and ``retry_after`` is the seconds until the
+    budget would have let it through.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("status_code", 429)
+        kwargs.setdefault("error_type", "client_rate_limit")
+        super().__init__(message, retry_after=retry_after, **kwargs)
+
+
+__all__ += ["RateLimitWaitError"]
