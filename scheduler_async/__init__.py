@@ -29,6 +29,7 @@ from .errors import (
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
+    RateLimitWaitError,
     ResponseTooLargeError,
     SchedulerError,
     UnprocessableEntityError,
@@ -78,6 +79,7 @@ from .models import (
     TimeSlot,
     UnknownConfiguration,
 )
+from .ratelimit import LocalRateLimiter, RateLimiter
 from .refresh import AsyncSessionRefresher
 from .sweep import AvailabilityQuery, BookingRequest, BookingResult, Progress, SweepResult
 
@@ -133,6 +135,7 @@ __all__ = [
     "ImportException",
     "InternalServerError",
     "Limits",
+    "LocalRateLimiter",
     "MalformedResponseError",
     "MissingCredentialsError",
     "NotFoundError",
@@ -144,6 +147,8 @@ __all__ = [
     "PermissionDeniedError",
     "Progress",
     "RateLimitError",
+    "RateLimitWaitError",
+    "RateLimiter",
     "Reminder",
     "ResponseTooLargeError",
     "RetryPolicy",

@@ -3,7 +3,7 @@
 ``emulator`` serves the local Scheduler API emulator until Ctrl-C::
 
     python -m scheduler_async emulator [--host 127.0.0.1] [--port 8080] [--strict]
-        [--api-key KEY ...] [--latency-ms N] [--client-id ID] [--seed N]
+        [--api-key KEY ...] [--latency-ms N] [--client-id ID] [--seed N] [--rate-limit R]
 
 ``demo`` runs :func:`scheduler_async.demo.main` with the remaining arguments.
 """
@@ -14,6 +14,16 @@ import argparse
 import importlib
 import sys
 import threading
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a number > 0")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     emu.add_argument("--client-id", default=None, help="application id used with slug lookups")
     emu.add_argument("--seed", type=int, default=None, help="seed of the fault-injection RNG")
+    emu.add_argument(
+        "--rate-limit",
+        type=_positive_float,
+        default=None,
+        metavar="R",
+        help="answer 429 + Retry-After beyond R requests per second per API key "
+        "(counters: GET /_emulator/rate_limit)",
+    )
     demo = sub.add_parser("demo", help="run the demo (arguments are passed through)")
     demo.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -59,6 +77,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         client_id=args.client_id or DEFAULT_CLIENT_ID,
         latency_ms=args.latency_ms,
         seed=args.seed,
+        rate_limit=args.rate_limit,
     )
     try:
         emulator.start()
@@ -68,6 +87,12 @@ def _run_emulator(args: argparse.Namespace) -> int:
     try:  # Ctrl-C may come as soon as the first line is out: stop cleanly from here on
         print(f"Scheduler emulator listening on {emulator.url} (Ctrl-C to stop)", flush=True)
         print(f"admin API: {emulator.url}/_emulator/health", flush=True)
+        if args.rate_limit is not None:
+            print(
+                f"rate limit: {args.rate_limit:g} requests/s per API key "
+                f"(counters: {emulator.url}/_emulator/rate_limit)",
+                flush=True,
+            )
         threading.Event().wait()
     except KeyboardInterrupt:
         pass

@@ -109,8 +109,7 @@ def client_from_env() -> tuple[AsyncScheduler, RateLimiter | None]:
         application=os.environ.get(ENV_APPLICATION) or "default",
         url=url,
     )
-    # TODO(transport wiring): AsyncScheduler(rate_limit=...) lands with the transport rewrite.
-    return AsyncScheduler(rate_limit=limiter), limiter  # type: ignore[call-arg]
+    return AsyncScheduler(rate_limit=limiter), limiter
 
 
 class SweepWorker:

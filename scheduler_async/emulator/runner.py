@@ -33,6 +33,7 @@ from aiohttp import web
 
 from scheduler_async.emulator.app import DEFAULT_CLIENT_ID, create_app
 from scheduler_async.emulator.faults import FaultConfig, RouteFaults
+from scheduler_async.emulator.rate_limit import EmulatorRateLimit, coerce_emulator_rate_limit
 from scheduler_async.emulator.store import Booking, Clock, Event, Grant, Store
 from scheduler_async.emulator.webhooks import (
     BOOKING_TRIGGERS,
@@ -57,7 +58,10 @@ class Emulator:
     (404); ``api_keys`` lists the accepted keys (given keys are enforced even when not strict).
     ``clock`` is the business clock (default: wall time with an adjustable offset; pass a
     :class:`FakeClock` for a frozen one).  ``latency_ms`` delays every API request (real time);
-    ``seed`` seeds the fault RNG.
+    ``seed`` seeds the fault RNG.  ``rate_limit`` (requests per second per API key, or an
+    :class:`~.rate_limit.EmulatorRateLimit`) answers excess requests 429 with ``Retry-After``;
+    :attr:`rate_limit` holds its settings and counters (429s, peak rate) and
+    :meth:`reset` restores the startup settings.
     """
 
     def __init__(
@@ -72,6 +76,7 @@ class Emulator:
         latency_ms: float = 0,
         seed: int | None = None,
         shutdown_timeout: float = 0.5,
+        rate_limit: EmulatorRateLimit | float | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -81,6 +86,8 @@ class Emulator:
         self.clock: Clock = clock if clock is not None else Clock()
         self.store = Store(self.clock, strict=strict)
         self.faults = FaultConfig(latency_ms=latency_ms, seed=seed)
+        self.rate_limit = coerce_emulator_rate_limit(rate_limit)
+        """The rate limit enforced per API key (off unless given) and its counters."""
         self.app: web.Application | None = None  # a new one per start (apps bind to a loop)
         self._shutdown_timeout = shutdown_timeout
         self._lock = threading.Lock()
@@ -165,6 +172,7 @@ class Emulator:
             api_keys=self.api_keys,
             client_id=self.client_id,
             faults=self.faults,
+            rate_limit=self.rate_limit,
         )
         runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=self._shutdown_timeout)
         await runner.setup()
