@@ -93,10 +93,15 @@ def _load(text: str) -> Any:
 def make_broker(
     redis_url: str | None = None, *, queue_name: str = "scheduler-sweep"
 ) -> AsyncBroker:
-    """A taskiq broker on a Redis stream (acknowledged delivery) with results in Redis."""
+    """A taskiq broker on a Redis stream (acknowledged delivery) with results in Redis.
+
+    Workers read one chunk at a time from the stream (not taskiq's default of 100), so the
+    first worker to start does not claim most of a sweep while the others are still starting.
+    """
     url = redis_url or os.environ.get(ENV_REDIS_URL) or _DEFAULT_URL
     backend: RedisAsyncResultBackend[Any] = RedisAsyncResultBackend(url, result_ex_time=3600)
-    return RedisStreamBroker(url, queue_name=queue_name).with_result_backend(backend)
+    stream = RedisStreamBroker(url, queue_name=queue_name, xread_count=1)
+    return stream.with_result_backend(backend)
 
 
 def client_from_env() -> tuple[AsyncScheduler, RateLimiter | None]:
