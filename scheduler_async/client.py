@@ -12,6 +12,7 @@ from ._config import REGIONS, Limits, Timeout, resolve_base_url
 from ._retry import RetryPolicy
 from ._transport import Transport
 from .resources import AsyncAvailability, AsyncBookings, AsyncConfigurations, AsyncSessions
+from .resources.webhooks import AsyncWebhooks
 
 if TYPE_CHECKING:
     import aiohttp
@@ -42,6 +43,8 @@ class AsyncScheduler:
     """Read bookable time slots (session token or public reference)."""
     bookings: AsyncBookings
     """Create and manage bookings (session token or public reference)."""
+    webhooks: AsyncWebhooks
+    """Register and manage booking webhooks; rotate their secrets (API key)."""
 
     def __init__(
         self,
@@ -84,6 +87,7 @@ class AsyncScheduler:
         self.sessions = AsyncSessions(self._transport, grant_id)
         self.availability = AsyncAvailability(self._transport, grant_id, client_id)
         self.bookings = AsyncBookings(self._transport, grant_id, client_id)
+        self.webhooks = AsyncWebhooks(self._transport, grant_id, client_id)
 
     @property
     def base_url(self) -> str:
