@@ -119,7 +119,8 @@ async def test_list_get_update_delete(client: AsyncScheduler, mock: Any) -> None
     assert sent_json(only_call(mock, "PUT", one)) == {"status": "pause"}  # partial: only it
     assert paused.status == "pause"
 
-    assert await client.webhooks.delete("wh-1") is None
+    deleted = await client.webhooks.with_response.delete("wh-1")
+    assert deleted.data is None and deleted.status_code == 200
     assert auth_of(only_call(mock, "DELETE", one)) == f"Bearer {KEY}"
 
 
@@ -163,10 +164,10 @@ async def test_send_test_event_mock_payload_ip_addresses(client: AsyncScheduler,
     mock.post(mock_url, payload=ok({"data": example}))
     mock.get(ips_url, payload=ok({"ip_addresses": ["192.0.2.1"], "updated_at": 1_767_571_200}))
 
-    done = await client.webhooks.send_test_event(
+    resp = await client.webhooks.with_response.send_test_event(
         trigger_type=WebhookTrigger.BOOKING_CREATED, webhook_url="https://example.com/hook"
     )
-    assert done is None
+    assert resp.data is None and resp.request_id == RID
     assert sent_json(only_call(mock, "POST", test_url)) == {
         "trigger_type": "booking.created",
         "webhook_url": "https://example.com/hook",
