@@ -78,6 +78,14 @@ from .models import (
     TimeSlot,
     UnknownConfiguration,
 )
+from .models.webhook import (
+    Webhook,
+    WebhookIpAddresses,
+    WebhookMockPayload,
+    WebhookStatus,
+    WebhookTrigger,
+    WebhookWithSecret,
+)
 from .refresh import AsyncSessionRefresher
 from .sweep import AvailabilityQuery, BookingRequest, BookingResult, Progress, SweepResult
 
@@ -156,5 +164,11 @@ __all__ = [
     "Timeout",
     "UnknownConfiguration",
     "UnprocessableEntityError",
+    "Webhook",
+    "WebhookIpAddresses",
+    "WebhookMockPayload",
+    "WebhookStatus",
+    "WebhookTrigger",
+    "WebhookWithSecret",
     "__version__",
 ]

@@ -26,6 +26,7 @@ import json
 import logging
 import platform
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -173,8 +174,12 @@ def _client_timeout(base: Timeout) -> aiohttp.ClientTimeout:
     )
 
 
+_SECRET_FIELD = re.compile(r'("webhook_secret"\s*:\s*")[^"]*("?)')
+
+
 def _excerpt(raw: bytes) -> str:
-    return raw[:_EXCERPT].decode("utf-8", "replace")
+    """The start of an unreadable body, a webhook secret in it replaced (e.g. a cut-off JSON)."""
+    return _SECRET_FIELD.sub(r"\1***\2", raw[:_EXCERPT].decode("utf-8", "replace"))
 
 
 class Transport:

@@ -13,6 +13,7 @@ from ._retry import RetryPolicy
 from ._transport import Transport
 from .resources import AsyncAvailability, AsyncBookings, AsyncConfigurations, AsyncSessions
 from .resources.group_events import AsyncGroupEvents
+from .resources.webhooks import AsyncWebhooks
 
 if TYPE_CHECKING:
     import aiohttp
@@ -45,6 +46,8 @@ class AsyncScheduler:
     """Create and manage bookings (session token or public reference)."""
     group_events: AsyncGroupEvents
     """Group events of group configurations: list, create, update, delete, import (API key)."""
+    webhooks: AsyncWebhooks
+    """Register and manage booking webhooks; rotate their secrets (API key)."""
 
     def __init__(
         self,
@@ -88,6 +91,7 @@ class AsyncScheduler:
         self.availability = AsyncAvailability(self._transport, grant_id, client_id)
         self.bookings = AsyncBookings(self._transport, grant_id, client_id)
         self.group_events = AsyncGroupEvents(self._transport, grant_id, client_id)
+        self.webhooks = AsyncWebhooks(self._transport, grant_id, client_id)
 
     @property
     def base_url(self) -> str:

@@ -82,6 +82,12 @@ from scheduler_async import (
     TimeSlot,
     UnknownConfiguration,
     UnprocessableEntityError,
+    Webhook,
+    WebhookIpAddresses,
+    WebhookMockPayload,
+    WebhookStatus,
+    WebhookTrigger,
+    WebhookWithSecret,
     __version__,
 )
 from scheduler_sync._refresh import SessionRefresher
@@ -163,5 +169,11 @@ __all__ = [
     "Timeout",
     "UnknownConfiguration",
     "UnprocessableEntityError",
+    "Webhook",
+    "WebhookIpAddresses",
+    "WebhookMockPayload",
+    "WebhookStatus",
+    "WebhookTrigger",
+    "WebhookWithSecret",
     "__version__",
 ]

@@ -5,6 +5,7 @@ from .bookings import AsyncBookings, AsyncBookingsWithResponse
 from .configurations import AsyncConfigurations, AsyncConfigurationsWithResponse
 from .group_events import AsyncGroupEvents, AsyncGroupEventsWithResponse
 from .sessions import AsyncSessions, AsyncSessionsWithResponse
+from .webhooks import AsyncWebhooks, AsyncWebhooksWithResponse
 
 __all__ = [
     "AsyncAvailability",
@@ -17,4 +18,6 @@ __all__ = [
     "AsyncGroupEventsWithResponse",
     "AsyncSessions",
     "AsyncSessionsWithResponse",
+    "AsyncWebhooks",
+    "AsyncWebhooksWithResponse",
 ]

@@ -192,7 +192,7 @@ def structure_data(request: Request, response: Response, cls: Any) -> Any:
             raise errors.MalformedResponseError(
                 "the response has no 'data'",
                 status_code=response.status,
-                body_excerpt=repr(body)[:200],
+                body_excerpt=repr(_redacted(body))[:200],
                 headers=response.headers,
                 method=request.method,
                 path=request.where,
@@ -210,7 +210,7 @@ def structure_data(request: Request, response: Response, cls: Any) -> Any:
             raise errors.MalformedResponseError(
                 f"unexpected response shape: {detail[:300]}",
                 status_code=response.status,
-                body_excerpt=repr(body)[:200],
+                body_excerpt=repr(_redacted(body))[:200],
                 headers=response.headers,
                 method=request.method,
                 path=request.where,
@@ -230,6 +230,19 @@ def structure_data(request: Request, response: Response, cls: Any) -> Any:
             request_id=response.request_id,
             retries_taken=response.retries,
         ) from exc
+
+
+_SECRET_KEYS = frozenset({"webhook_secret"})
+"""Answer fields whose value never appears in an error (create/rotate-secret of a webhook)."""
+
+
+def _redacted(data: Any) -> Any:
+    """``data`` with the values of :data:`_SECRET_KEYS` replaced, for error excerpts."""
+    if isinstance(data, dict):
+        return {k: "***" if k in _SECRET_KEYS else _redacted(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_redacted(v) for v in data]
+    return data
 
 
 def _unwrap_return(annotation: Any, wrapper: str) -> Any:
