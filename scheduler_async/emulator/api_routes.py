@@ -263,6 +263,9 @@ async def _reschedule_booking(request: web.Request) -> web.Response:
         required_time(body, "start_time"),
         required_time(body, "end_time"),
         slot=slot_fields(body),
+        participants=_participant_emails(body),
+        timezone=optional_str(body, "timezone") or None,
+        email_language=optional_str(body, "email_language"),
     )
     return ok(request)
 

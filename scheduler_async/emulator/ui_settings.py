@@ -36,9 +36,10 @@ from typing import Any
 
 from aiohttp import web
 
+from scheduler_async.emulator import web_common
 from scheduler_async.emulator.store import Booking, Grant, Store, StoredConfiguration
 
-__all__ = ["UI_SETTINGS_PATH", "build_ui_settings", "make_ui_settings_handler"]
+__all__ = ["UI_SETTINGS_PATH", "build_ui_settings", "make_ui_settings_handler", "setup_routes"]
 
 UI_SETTINGS_PATH = "/v3/scheduling/ui-settings"
 
@@ -148,3 +149,14 @@ def make_ui_settings_handler(
         return web.json_response({"request_id": rid, "data": data}, headers={"X-Request-Id": rid})
 
     return ui_settings
+
+
+def setup_routes(app: web.Application) -> None:
+    """Register ``GET /v3/scheduling/ui-settings`` on an emulator app (one of ``ROUTE_MODULES``)."""
+    handler = make_ui_settings_handler(
+        web_common.scheduling_config,
+        web_common.STORE_KEY,
+        lambda request: request.app[web_common.SETTINGS_KEY].client_id,
+        web_common.request_id_of,
+    )
+    app.router.add_get(UI_SETTINGS_PATH, handler, allow_head=False)
