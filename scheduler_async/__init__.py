@@ -11,6 +11,7 @@ from ._config import Limits, Timeout
 from ._response import APIResponse
 from ._retry import RetryPolicy
 from ._version import __version__
+from .booking_ref import BookingRef, InvalidBookingRefError, parse_booking_ref
 from .client import REGIONS, AsyncScheduler
 from .errors import (
     APIConnectionError,
@@ -76,6 +77,9 @@ from .models import (
     Session,
     SpecificTimeAvailability,
     TimeSlot,
+    UISettings,
+    UISettingsBooking,
+    UISettingsOrganizer,
     UnknownConfiguration,
 )
 from .refresh import AsyncSessionRefresher
@@ -103,6 +107,7 @@ __all__ = [
     "BookingConfirmedTemplate",
     "BookingOrganizer",
     "BookingParticipant",
+    "BookingRef",
     "BookingRequest",
     "BookingResult",
     "BookingStatus",
@@ -132,6 +137,7 @@ __all__ = [
     "Guest",
     "ImportException",
     "InternalServerError",
+    "InvalidBookingRefError",
     "Limits",
     "MalformedResponseError",
     "MissingCredentialsError",
@@ -154,7 +160,11 @@ __all__ = [
     "SweepResult",
     "TimeSlot",
     "Timeout",
+    "UISettings",
+    "UISettingsBooking",
+    "UISettingsOrganizer",
     "UnknownConfiguration",
     "UnprocessableEntityError",
     "__version__",
+    "parse_booking_ref",
 ]

@@ -11,7 +11,13 @@ import attrs
 from ._config import REGIONS, Limits, Timeout, resolve_base_url
 from ._retry import RetryPolicy
 from ._transport import Transport
-from .resources import AsyncAvailability, AsyncBookings, AsyncConfigurations, AsyncSessions
+from .resources import (
+    AsyncAvailability,
+    AsyncBookings,
+    AsyncConfigurations,
+    AsyncSessions,
+    AsyncUISettings,
+)
 
 if TYPE_CHECKING:
     import aiohttp
@@ -42,6 +48,8 @@ class AsyncScheduler:
     """Read bookable time slots (session token or public reference)."""
     bookings: AsyncBookings
     """Create and manage bookings (session token or public reference)."""
+    ui_settings: AsyncUISettings
+    """What the booking page loads for a configuration (session token or public reference)."""
 
     def __init__(
         self,
@@ -84,6 +92,7 @@ class AsyncScheduler:
         self.sessions = AsyncSessions(self._transport, grant_id)
         self.availability = AsyncAvailability(self._transport, grant_id, client_id)
         self.bookings = AsyncBookings(self._transport, grant_id, client_id)
+        self.ui_settings = AsyncUISettings(self._transport, grant_id, client_id)
 
     @property
     def base_url(self) -> str:

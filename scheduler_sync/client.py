@@ -19,6 +19,7 @@ from .availability import AvailabilityResource
 from .bookings import Bookings
 from .configurations import Configurations
 from .sessions import Sessions
+from .ui_settings import UISettingsResource
 
 __all__ = ["Scheduler"]
 
@@ -43,6 +44,8 @@ class Scheduler(SyncFacade):
     "Read bookable time slots (session token or public reference)."
     bookings: Bookings
     "Create and manage bookings (session token or public reference)."
+    ui_settings: UISettingsResource
+    "What the booking page loads for a configuration (session token or public reference)."
 
     def __init__(
         self,
@@ -91,6 +94,7 @@ class Scheduler(SyncFacade):
         self.sessions = Sessions(self._inner.sessions, self._rt)
         self.availability = AvailabilityResource(self._inner.availability, self._rt)
         self.bookings = Bookings(self._inner.bookings, self._rt)
+        self.ui_settings = UISettingsResource(self._inner.ui_settings, self._rt)
         self.grant_id = self._inner.grant_id
 
     @property

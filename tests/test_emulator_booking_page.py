@@ -26,7 +26,7 @@ from scheduler_async.emulator.cors import (
     is_cors_middleware,
 )
 from scheduler_async.emulator.ui_settings import UI_SETTINGS_PATH, build_ui_settings
-from scheduler_async.emulator.web_common import FAULTS_KEY, STORE_KEY
+from scheduler_async.emulator.web_common import FAULTS_KEY
 
 T0 = 1_767_600_000  # Monday 2026-01-05 08:00 UTC
 HOUR = 3600
@@ -386,7 +386,7 @@ def test_booking_page_refuses_a_directory_without_the_bundle(tmp_path: Path) -> 
         create_booking_page_app(component_dir=tmp_path)
 
 
-# --------------------------------------------------------------------------- what the component sends
+# ------------------------------------------------------------------ what the component sends
 # scheduler-api-more.md §3.5 (web-elements 2.6.0 bodies); issue 13 items 3-5.
 
 

@@ -4,6 +4,7 @@ from .availability import AsyncAvailability, AsyncAvailabilityWithResponse
 from .bookings import AsyncBookings, AsyncBookingsWithResponse
 from .configurations import AsyncConfigurations, AsyncConfigurationsWithResponse
 from .sessions import AsyncSessions, AsyncSessionsWithResponse
+from .ui_settings import AsyncUISettings, AsyncUISettingsWithResponse
 
 __all__ = [
     "AsyncAvailability",
@@ -14,4 +15,6 @@ __all__ = [
     "AsyncConfigurationsWithResponse",
     "AsyncSessions",
     "AsyncSessionsWithResponse",
+    "AsyncUISettings",
+    "AsyncUISettingsWithResponse",
 ]

@@ -15,7 +15,7 @@ from browser_support import API_KEY, HOST_EMAIL, HOUR, T0, create_configuration,
 from scheduler_async.emulator import Emulator
 
 try:
-    from playwright.sync_api import Page, expect
+    from playwright.sync_api import Page, Response, expect
 except ImportError:
     require(False, "Playwright for Python not installed (pip install -e '.[browser]')", module=True)
     raise
@@ -27,10 +27,39 @@ expect.set_options(timeout=20_000)
 GUEST = {"name": "Gina Guest", "email": "gina@example.com"}
 
 
+# True once every rendered nylas-* element that has an ``isLoading`` property (the scheduler
+# store's flag, mapped onto the components) has it false.  Several buttons (the organizer card's
+# Confirm/Reject among them) silently ignore clicks while it is true.
+_IDLE = """() => {
+  const found = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (el.tagName.startsWith("NYLAS-") && "isLoading" in el) found.push(el);
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  return found.length > 1 && found.every((el) => el.isLoading === false);
+}"""
+
+
+def _is_availability(response: Response) -> bool:
+    return response.request.method == "GET" and "/v3/scheduling/availability" in response.url
+
+
 def open_page(page: Page, booking_page_url: str, **params: str) -> None:
+    """Load the page and wait until the component has finished its start-up fetches.
+
+    The component loads ui-settings, then availability, toggling the store's ``isLoading``
+    around each; a click that lands while it is true (e.g. the organizer card's Reject) is
+    dropped.  So wait for the availability answer itself, then for every component to be idle
+    (``isLoading`` stays false after the last fetch).
+    """
     query = "&".join(f"{k}={v}" for k, v in params.items())
-    page.goto(f"{booking_page_url}?{query}")
+    with page.expect_response(_is_availability):
+        page.goto(f"{booking_page_url}?{query}")
     page.wait_for_function("window.nylasComponentDefined === true")
+    page.wait_for_function(_IDLE)
 
 
 def events(page: Page, kind: str) -> list[Any]:
@@ -111,7 +140,9 @@ def test_reschedule_from_confirmation_card_then_cancel_with_reason(
     expect(page.get_by_text("Booking confirmed!")).to_be_visible()
     (booking,) = live_bookings(emu, config_id)
 
-    page.get_by_role("button", name="Reschedule").click()
+    with page.expect_response(lambda r: "/v3/scheduling/ui-settings" in r.url):
+        page.get_by_role("button", name="Reschedule").click()  # reloads ui-settings (booking_id)
+    page.wait_for_function(_IDLE)
     # the booked slot is offered again while rescheduling (availability with booking_id)
     expect(page.get_by_role("button", name="10:00 AM", exact=True)).to_be_visible()
     page.get_by_role("button", name="11:30 AM", exact=True).click()
@@ -207,17 +238,6 @@ def test_organizer_rejects_through_booking_ref_link(
     assert rejected.cancellation_reason == "Double-booked"
 
 
-# The two flows below need the component's error contract (scheduler-api-more.md §3.6): a slot
-# taken since availability answers with a message starting "The selected timeslot is
-# unavailable" (type timeslot_not_available).  The emulator still answers 409 "conflict" / 400,
-# so the component shows a generic error instead; strict xfail flips when that lands.
-ERROR_CONTRACT = pytest.mark.xfail(
-    strict=True,
-    reason="emulator: slot-taken errors must start with 'The selected timeslot is unavailable'",
-)
-
-
-@ERROR_CONTRACT
 def test_slot_taken_after_page_loaded_shows_refresh(
     page: Page, emu: Emulator, booking_page_url: str, console: list[str]
 ) -> None:
@@ -242,7 +262,6 @@ def test_slot_taken_after_page_loaded_shows_refresh(
     assert booking.guest["email"] == "other@example.com", console
 
 
-@ERROR_CONTRACT
 def test_round_robin_falls_over_to_next_participant(
     page: Page, emu: Emulator, booking_page_url: str, console: list[str]
 ) -> None:
