@@ -27,19 +27,19 @@ expect.set_options(timeout=20_000)
 GUEST = {"name": "Gina Guest", "email": "gina@example.com"}
 
 
-# True once every rendered nylas-* element that has an ``isLoading`` property (the scheduler
+# True once every rendered nylas-* element whose ``isLoading`` is a boolean (the scheduler
 # store's flag, mapped onto the components) has it false.  Several buttons (the organizer card's
 # Confirm/Reject among them) silently ignore clicks while it is true.
 _IDLE = """() => {
   const found = [];
   const walk = (root) => {
     for (const el of root.querySelectorAll("*")) {
-      if (el.tagName.startsWith("NYLAS-") && "isLoading" in el) found.push(el);
+      if (el.tagName.startsWith("NYLAS-") && typeof el.isLoading === "boolean") found.push(el);
       if (el.shadowRoot) walk(el.shadowRoot);
     }
   };
   walk(document);
-  return found.length > 1 && found.every((el) => el.isLoading === false);
+  return found.length > 0 && found.every((el) => el.isLoading === false);
 }"""
 
 
