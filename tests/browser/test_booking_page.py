@@ -6,6 +6,7 @@ emulator's (so every call is a preflighted CORS call) and then checks the emulat
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -349,3 +350,70 @@ def test_guest_cancels_through_booking_ref_link(
     cancelled = emu.booking(booking_id)
     assert cancelled.deleted, console
     assert cancelled.cancellation_reason == "Not needed any more"
+
+
+def test_group_slot_books_a_seat_then_shows_event_is_full(
+    page: Page, emu: Emulator, booking_page_url: str, console: list[str]
+) -> None:
+    cfgs = f"{emu.url}/v3/grants/grant-browser/scheduling/configurations"
+    r = requests.post(
+        cfgs,
+        json={"type": "group", "name": "Yoga class", "group_booking": {"calendar_id": "primary"}},
+        headers=API_KEY,
+    )
+    assert r.status_code == 200, r.text
+    config_id = r.json()["data"]["id"]
+    host = [{"name": "Hanna Host", "email": HOST_EMAIL, "is_organizer": True}]
+    for start, capacity in ((T0 + 2 * HOUR, 2), (T0 + 4 * HOUR, 1)):
+        r = requests.post(
+            f"{cfgs}/{config_id}/group-events",
+            json={
+                "title": "Yoga",
+                "calendar_id": "primary",
+                "participants": host,
+                "capacity": capacity,
+                "when": {"start_time": start, "end_time": start + HOUR},
+            },
+            headers=API_KEY,
+        )
+        assert r.status_code == 200, r.text
+
+    # a seat in the 10:00 class (2 seats), booked through the page; the picker does not
+    # preselect a date for group slots, so pick Monday 5 January first
+    open_page(page, booking_page_url, configuration_id=config_id)
+    page.get_by_role("button").filter(has_text=re.compile(r"^5$")).click()
+    page.get_by_role("button", name=re.compile(r"^10:00 AM")).click()
+    expect(page.get_by_text("2 spots left")).to_be_visible()
+    page.get_by_role("button", name="Next", exact=True).click()  # validate-timeslot: fine
+    page.locator("input-component#name input").fill(GUEST["name"])
+    page.locator("input-component#email input").fill(GUEST["email"])
+    page.get_by_role("button", name="Book now").click()
+    expect(page.get_by_text("Booking confirmed!")).to_be_visible()
+    (booking,) = live_bookings(emu, config_id)
+    assert (booking.start_time, booking.guest) == (T0 + 2 * HOUR, GUEST), console
+
+    # the 12:00 class has one seat; another guest takes it after the page loaded
+    open_page(page, booking_page_url, configuration_id=config_id)
+    slots = requests.get(
+        f"{emu.url}/v3/scheduling/availability",
+        params={"configuration_id": config_id, "start_time": str(T0), "end_time": str(T0 + 86400)},
+    ).json()["data"]["time_slots"]
+    noon = next(s for s in slots if s["start_time"] == T0 + 4 * HOUR)
+    r = requests.post(
+        f"{emu.url}/v3/scheduling/bookings",
+        params={"configuration_id": config_id},
+        json={
+            "start_time": noon["start_time"],
+            "end_time": noon["end_time"],
+            "event_id": noon["event_id"],
+            "calendar_id": noon["calendar_id"],
+            "guest": {"name": "Other", "email": "other@example.com"},
+        },
+    )
+    assert r.status_code == 200, r.text
+    page.get_by_role("button").filter(has_text=re.compile(r"^5$")).click()
+    page.get_by_role("button", name=re.compile(r"^12:00 PM")).click()
+    page.get_by_role("button", name="Next", exact=True).click()  # validate-timeslot
+    expect(page.get_by_text("Event is full")).to_be_visible()
+    seats = [b for b in live_bookings(emu, config_id) if b.start_time == T0 + 4 * HOUR]
+    assert [b.guest["email"] for b in seats] == ["other@example.com"], console
