@@ -561,3 +561,36 @@ async def test_cancel_body_of_the_component_is_accepted(api: Api) -> None:
     assert status == 200, body
     cancelled = api.store.bookings[booking_id]
     assert (cancelled.deleted, cancelled.cancellation_reason) == (True, "Busy")
+
+
+def test_cli_booking_page_seeds_a_demo_and_prints_working_urls(tmp_path: Path) -> None:
+    import requests
+
+    from scheduler_async.__main__ import _booking_page_lines
+    from scheduler_async.emulator import Emulator
+
+    (tmp_path / COMPONENT_FILE).write_text("export function defineCustomElement() {}\n")
+    with Emulator(
+        booking_page=True, web_elements_dir=tmp_path, cors_origins=["http://page.test"]
+    ) as emu:
+        lines = _booking_page_lines(emu, None)
+        assert [line.split(": ", 1)[0] for line in lines] == ["booking page", "booking page (slug)"]
+        for line in lines:
+            url = line.split(": ", 1)[1]
+            page = requests.get(url)
+            assert page.status_code == 200 and "nylas-scheduling" in page.text
+            query = url.split("?", 1)[1]
+            settings = requests.get(f"{emu.url}{UI_SETTINGS_PATH}?{query}")
+            assert settings.json()["data"]["name"] == "Intro call (emulator demo)"
+        asset = requests.get(f"{emu.url}{BOOKING_PAGE_PATH}/assets/{COMPONENT_FILE}")
+        assert asset.status_code == 200
+        # the configured origin only
+        preflight = {**PREFLIGHT, "Origin": "http://page.test"}
+        ok = requests.options(f"{emu.url}/v3/scheduling/availability", headers=preflight)
+        assert ok.status_code == 204
+        assert ok.headers["Access-Control-Allow-Origin"] == "http://page.test"
+        refused = requests.options(f"{emu.url}/v3/scheduling/availability", headers=PREFLIGHT)
+        assert refused.status_code == 403
+        assert _booking_page_lines(emu, "abc") == [
+            f"booking page: {emu.url}{BOOKING_PAGE_PATH}?configuration_id=abc"
+        ]
