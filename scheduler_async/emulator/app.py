@@ -26,6 +26,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import cast
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -190,7 +191,8 @@ def create_app(
         store = Store(clock, strict=strict)
     else:
         store.strict = strict
-    app = web.Application(middlewares=[cors_middleware(cors_origins), _middleware, *MIDDLEWARES])
+    cors = cast(Middleware, cors_middleware(cors_origins))
+    app = web.Application(middlewares=[cors, _middleware, *MIDDLEWARES])
     app[STORE_KEY] = store
     app[FAULTS_KEY] = faults if faults is not None else FaultConfig()
     app[SETTINGS_KEY] = EmulatorSettings(
