@@ -11,6 +11,7 @@ from ._config import Limits, Timeout
 from ._response import APIResponse
 from ._retry import RetryPolicy
 from ._version import __version__
+from .booking_ref import BookingRef, InvalidBookingRefError, parse_booking_ref
 from .client import REGIONS, AsyncScheduler
 from .errors import (
     APIConnectionError,
@@ -76,6 +77,9 @@ from .models import (
     Session,
     SpecificTimeAvailability,
     TimeSlot,
+    UISettings,
+    UISettingsBooking,
+    UISettingsOrganizer,
     UnknownConfiguration,
 )
 from .models.webhook import (
@@ -111,6 +115,7 @@ __all__ = [
     "BookingConfirmedTemplate",
     "BookingOrganizer",
     "BookingParticipant",
+    "BookingRef",
     "BookingRequest",
     "BookingResult",
     "BookingStatus",
@@ -140,6 +145,7 @@ __all__ = [
     "Guest",
     "ImportException",
     "InternalServerError",
+    "InvalidBookingRefError",
     "Limits",
     "MalformedResponseError",
     "MissingCredentialsError",
@@ -162,6 +168,9 @@ __all__ = [
     "SweepResult",
     "TimeSlot",
     "Timeout",
+    "UISettings",
+    "UISettingsBooking",
+    "UISettingsOrganizer",
     "UnknownConfiguration",
     "UnprocessableEntityError",
     "Webhook",
@@ -171,4 +180,5 @@ __all__ = [
     "WebhookTrigger",
     "WebhookWithSecret",
     "__version__",
+    "parse_booking_ref",
 ]

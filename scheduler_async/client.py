@@ -11,7 +11,13 @@ import attrs
 from ._config import REGIONS, Limits, Timeout, resolve_base_url
 from ._retry import RetryPolicy
 from ._transport import Transport
-from .resources import AsyncAvailability, AsyncBookings, AsyncConfigurations, AsyncSessions
+from .resources import (
+    AsyncAvailability,
+    AsyncBookings,
+    AsyncConfigurations,
+    AsyncSessions,
+    AsyncUISettings,
+)
 from .resources.group_events import AsyncGroupEvents
 from .resources.webhooks import AsyncWebhooks
 
@@ -48,6 +54,8 @@ class AsyncScheduler:
     """Group events of group configurations: list, create, update, delete, import (API key)."""
     webhooks: AsyncWebhooks
     """Register and manage booking webhooks; rotate their secrets (API key)."""
+    ui_settings: AsyncUISettings
+    """What the booking page loads for a configuration (session token or public reference)."""
 
     def __init__(
         self,
@@ -92,6 +100,7 @@ class AsyncScheduler:
         self.bookings = AsyncBookings(self._transport, grant_id, client_id)
         self.group_events = AsyncGroupEvents(self._transport, grant_id, client_id)
         self.webhooks = AsyncWebhooks(self._transport, grant_id, client_id)
+        self.ui_settings = AsyncUISettings(self._transport, grant_id, client_id)
 
     @property
     def base_url(self) -> str:
