@@ -72,6 +72,7 @@ from scheduler_async import (
     PermissionDeniedError,
     Progress,
     RateLimitError,
+    RateLimitWaitError,
     Reminder,
     ResponseTooLargeError,
     RetryPolicy,
@@ -88,8 +89,11 @@ from scheduler_async import (
     UnknownConfiguration,
     UnprocessableEntityError,
     Webhook,
+    WebhookError,
     WebhookIpAddresses,
     WebhookMockPayload,
+    WebhookPayloadError,
+    WebhookSignatureError,
     WebhookStatus,
     WebhookTrigger,
     WebhookWithSecret,
@@ -97,6 +101,7 @@ from scheduler_async import (
     parse_booking_ref,
 )
 from scheduler_sync._refresh import SessionRefresher
+from scheduler_sync._runtime import LoopThreadCallError
 
 from .client import Scheduler
 
@@ -152,6 +157,7 @@ __all__ = [
     "InternalServerError",
     "InvalidBookingRefError",
     "Limits",
+    "LoopThreadCallError",
     "MalformedResponseError",
     "MissingCredentialsError",
     "NotFoundError",
@@ -163,6 +169,7 @@ __all__ = [
     "PermissionDeniedError",
     "Progress",
     "RateLimitError",
+    "RateLimitWaitError",
     "Reminder",
     "ResponseTooLargeError",
     "RetryPolicy",
@@ -181,8 +188,11 @@ __all__ = [
     "UnknownConfiguration",
     "UnprocessableEntityError",
     "Webhook",
+    "WebhookError",
     "WebhookIpAddresses",
     "WebhookMockPayload",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
     "WebhookStatus",
     "WebhookTrigger",
     "WebhookWithSecret",
