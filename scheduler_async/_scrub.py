@@ -19,13 +19,21 @@ opens many sessions does not grow without end.
 from __future__ import annotations
 
 import re
+import reprlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["MAX_SECRETS", "MIN_SECRET_LENGTH", "REPLACEMENT", "Secrets", "scrub_text"]
+__all__ = [
+    "MAX_SECRETS",
+    "MIN_SECRET_LENGTH",
+    "REPLACEMENT",
+    "Secrets",
+    "safe_repr",
+    "scrub_text",
+]
 
 MIN_SECRET_LENGTH = 8
 """Credentials shorter than this are not scrubbed (they are not secrets, and would mangle text)."""
@@ -120,3 +128,15 @@ class Secrets:
         """Header pairs with every value scrubbed (order and repeats kept)."""
         items = headers.items()
         return [(k, self.scrub(v, *extra)) for k, v in items]
+
+
+_SAFE_REPR = reprlib.Repr()
+_SAFE_REPR.maxlevel = 4
+_SAFE_REPR.maxstring = 200
+_SAFE_REPR.maxother = 200
+_SAFE_REPR.maxdict = _SAFE_REPR.maxlist = 10
+
+
+def safe_repr(value: Any) -> str:
+    """A short repr (200 characters at most) of decoded JSON, safe for any depth or size."""
+    return _SAFE_REPR.repr(value)[:200]

@@ -27,7 +27,6 @@ import logging
 import os
 import platform
 import random
-import reprlib
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -41,13 +40,13 @@ from . import errors
 from ._auth import NO_AUTH, Credential
 from ._config import Limits, Timeout
 from ._retry import Failure, RetryBudget, RetryPolicy, decide, parse_retry_after
-from ._scrub import Secrets
+from ._scrub import Secrets, safe_repr
 from ._version import __version__
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
 
-__all__ = ["Request", "Response", "Transport"]
+__all__ = ["Request", "Response", "Transport", "safe_repr"]
 
 logger = logging.getLogger("scheduler_async")
 
@@ -55,11 +54,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ContentEncodingError: Any = getattr(
     aiohttp, "http_exceptions", aiohttp
 ).ContentEncodingError  # raised by the payload parser while inflating gzip/deflate/br
-_SAFE_REPR = reprlib.Repr()
-_SAFE_REPR.maxlevel = 4
-_SAFE_REPR.maxstring = 200
-_SAFE_REPR.maxother = 200
-_SAFE_REPR.maxdict = _SAFE_REPR.maxlist = 10
 _LIVE: weakref.WeakSet[Transport] = weakref.WeakSet()
 """Every transport, so the child of ``os.fork`` can drop what it inherited (see ``_forked``)."""
 _INHERITED: list[Any] = []
@@ -205,9 +199,6 @@ def _client_timeout(base: Timeout) -> aiohttp.ClientTimeout:
     )
 
 
-def safe_repr(value: Any) -> str:
-    """A short repr of decoded JSON, safe for any depth or size."""
-    return _SAFE_REPR.repr(value)[:_EXCERPT]
 
 
 class Transport:

@@ -79,7 +79,8 @@ from .._auth import Credential, scheduling_auth
 from .._config import Timeout
 from .._convert import structure
 from .._response import APIResponse
-from .._transport import Request, Response, Transport, safe_repr
+from .._scrub import safe_repr
+from .._transport import Request, Response, Transport
 
 __all__ = ["PlainResource", "Request", "Resource", "collect", "plain", "structure_data"]
 
