@@ -227,6 +227,7 @@ class Transport:
         self.secrets = Secrets([api_key])
         """Every credential this client knows; scrubbed from every error text."""
         self._fork_error: str | None = None
+        self._closing: asyncio.Event | None = None  # set by aclose: wakes retry waits
         self.timeout = timeout
         self._client_timeout = _client_timeout(timeout)
         self.limits = limits
@@ -274,6 +275,7 @@ class Transport:
                 )
         self._session = None
         self._loop = None
+        self._closing = None
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed or self._fork_error:
@@ -287,6 +289,7 @@ class Transport:
                     "coroutine given to asyncio.run), or use scheduler_sync.Scheduler"
                 )
             self._loop = loop
+            self._closing = asyncio.Event()
         if self._session is None:
             connector = aiohttp.TCPConnector(
                 limit=self.limits.max_connections,
@@ -307,9 +310,29 @@ class Transport:
             self._session._retry_connection = False
         return self._session
 
+    async def _sleep(self, delay: float) -> None:
+        """Wait ``delay`` seconds, or until :meth:`aclose` (then ``ClientClosedError``)."""
+        closing = self._closing
+        if closing is not None and delay > 0:
+            try:
+                async with asyncio.timeout(delay):
+                    await closing.wait()
+            except TimeoutError:
+                pass
+        elif delay > 0:
+            await asyncio.sleep(delay)
+        if self._closed:
+            raise errors.ClientClosedError("the client was closed during the call")
+
     async def aclose(self) -> None:
-        """Close the pooled session (unless the user supplied it). Idempotent."""
+        """Close the pooled session (unless the user supplied it). Idempotent.
+
+        Calls waiting to retry end at once with ``ClientClosedError``; calls in flight end with
+        their answer or ``ClientClosedError``.
+        """
         self._closed = True
+        if self._closing is not None:
+            self._closing.set()
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
@@ -338,7 +361,7 @@ class Transport:
         started = time.monotonic()
         if self._paused_until > started:
             # Another call of this client was told to slow down (429): everyone waits.
-            await asyncio.sleep(self._paused_until - started)
+            await self._sleep(self._paused_until - started)
         policy = self.retry
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)
@@ -434,10 +457,10 @@ class Transport:
                 decision.delay,
             )
             retries += 1
-            await asyncio.sleep(decision.delay)
+            await self._sleep(decision.delay)
             pause = self._paused_until - time.monotonic()
             if pause > 0:
-                await asyncio.sleep(pause)
+                await self._sleep(pause)
             try:
                 response = await self._attempt(
                     session,
