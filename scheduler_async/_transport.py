@@ -21,6 +21,7 @@ class) through the :data:`_EXCEPTIONS` table; every error is built complete, onc
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import functools
 import json
 import logging
@@ -56,9 +57,7 @@ _ContentEncodingError: Any = getattr(
 ).ContentEncodingError  # raised by the payload parser while inflating gzip/deflate/br
 _LIVE: weakref.WeakSet[Transport] = weakref.WeakSet()
 """Every transport, so the child of ``os.fork`` can drop what it inherited (see ``_forked``)."""
-_INHERITED: list[Any] = []
-"""Sessions inherited across ``os.fork``: kept alive (never closed, never collected) in the
-child, because closing them would close or unregister sockets the parent still uses."""
+
 _MAX_REDIRECTS = 5
 _EXCERPT = 200
 
@@ -267,7 +266,9 @@ class Transport:
         a ``session=`` cannot be used there (that session belongs to the parent).
         """
         if self._session is not None:
-            _INHERITED.append(self._session)
+            # Never closed, never freed: closing would shut sockets the parent still uses, and
+            # freeing uvloop handles that believe their loop runs crashes the child at exit.
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(self._session))
             if not self._owns_session:
                 self._fork_error = (
                     "this client was given a session= in the parent process before os.fork(); "
@@ -556,8 +557,17 @@ class Transport:
                 raise self._connection_error(exc, request, retries, status) from self._cause(
                     exc, request
                 )
-            except RuntimeError as exc:  # aiohttp: "Session is closed" (closed meanwhile)
+            except RuntimeError:  # aiohttp: "Session is closed" (closed meanwhile)
                 if self._closed or session.closed:
+                    raise errors.ClientClosedError(
+                        "the client was closed during the call"
+                    ) from None
+                raise
+            except asyncio.CancelledError:
+                # Closing the session cancels the calls waiting for a pooled connection; a
+                # cancellation of the caller's own task stays a cancellation.
+                task = asyncio.current_task()
+                if self._closed and task is not None and not task.cancelling():
                     raise errors.ClientClosedError(
                         "the client was closed during the call"
                     ) from None

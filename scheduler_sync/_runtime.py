@@ -23,6 +23,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import ctypes
 import functools
 import logging
 import os
@@ -113,6 +114,14 @@ class _PortalOwner:
         self.closed = True
         self.exited = True
         self.aclose = None
+        # The portal's context manager, when finalized at exit, would ask the (absent) loop
+        # thread to stop and wait forever; marked as not running, its calls fail at once. This
+        # is the state ``BlockingPortal.stop`` itself leaves behind.
+        self.portal._event_loop_thread_id = None
+        # Never deallocate what the child inherited: freeing uvloop's loop (which believes it
+        # is still running) or its handles crashes the child at exit. A leak in a process that
+        # can never use these objects anyway.
+        _keep_forever(self)
         self.closed_reason = (
             "this scheduler_sync client was created in the parent process before os.fork(); "
             "its event-loop thread does not exist in the child: create a new client in the "
@@ -171,6 +180,11 @@ class _PortalOwner:
 
 
 _OWNERS: weakref.WeakSet[_PortalOwner] = weakref.WeakSet()
+
+
+def _keep_forever(obj: object) -> None:
+    """One extra reference that is never released (not even at interpreter exit)."""
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
 
 
 def _after_fork_in_child() -> None:
