@@ -124,7 +124,9 @@ class Secrets:
             return [self.scrub_data(v, *extra, _depth=_depth + 1) for v in data]
         return data
 
-    def scrub_headers(self, headers: Mapping[str, str], *extra: str | None) -> list[tuple[str, str]]:
+    def scrub_headers(
+        self, headers: Mapping[str, str], *extra: str | None
+    ) -> list[tuple[str, str]]:
         """Header pairs with every value scrubbed (order and repeats kept)."""
         items = headers.items()
         return [(k, self.scrub(v, *extra)) for k, v in items]

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import attrs
+from multidict import CIMultiDict
 from yarl import URL
 
 from . import errors
@@ -64,7 +65,7 @@ _EXCERPT = 200
 try:  # the optional ``fast`` extra: same decoded values, a third of the CPU
     import orjson
 
-    _loads: Callable[[bytes], Any] = orjson.loads
+    _loads: Callable[[bytes | bytearray], Any] = orjson.loads
 
     def _dumps(value: Any) -> bytes:
         return orjson.dumps(value)
@@ -196,8 +197,6 @@ def _client_timeout(base: Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
         total=base.total, connect=base.connect, sock_connect=base.connect, sock_read=base.read
     )
-
-
 
 
 class Transport:
@@ -760,10 +759,8 @@ class Transport:
         )
         return self._unreadable(request, error, resp.status)
 
-    def _error_headers(
-        self, headers: Mapping[str, str], request: Request
-    ) -> list[tuple[str, str]]:
-        return self.secrets.scrub_headers(headers, request.credential.token)
+    def _error_headers(self, headers: Mapping[str, str], request: Request) -> CIMultiDict[str]:
+        return CIMultiDict(self.secrets.scrub_headers(headers, request.credential.token))
 
     def _status_error(
         self,

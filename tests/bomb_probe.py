@@ -84,4 +84,5 @@ async def measure(encoding: str, chunked: bool, limit: int, inflated: int) -> di
 
 if __name__ == "__main__":
     enc, chunk, lim, inf = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3]), int(sys.argv[4])
+    inf = inf or 256 << 20  # 0: the case, 256 MiB
     print(json.dumps(asyncio.run(measure(enc, chunk, lim, inf))))

@@ -1,6 +1,7 @@
 """Run in a subprocess by tests/test_lifecycle.py: a client created before ``os.fork``.
 
-Usage: ``python -m tests.fork_probe {sync,async} {call,exit} URL [asyncio|uvloop]``. The parent makes a call (so
+Usage: ``python -m tests.fork_probe {sync,async} {call,exit} URL [asyncio|uvloop]``.
+The parent makes a call (so
 the session and, for sync, the loop thread exist), forks, and waits for the child (a 60 s hang
 guard). The child either calls the client (``call``) or just exits (``exit``), then exits the
 normal way (atexit hooks run). The parent then calls again and closes. One JSON line on stdout.
@@ -65,6 +66,7 @@ def main(mode: str, child_action: str, url: str, backend: str = "uvloop") -> dic
     pid = os.fork()
     if pid == 0:  # the child
         import faulthandler
+
         faulthandler.enable()
         faulthandler.dump_traceback_later(50, exit=True)  # shows where a hang is
         os.close(read_fd)
