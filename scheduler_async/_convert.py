@@ -183,8 +183,9 @@ def register_preprocessor(cls: type[T], fn: Callable[[Any], Any]) -> None:
     base = make_dict_structure_fn(cls, converter)
 
     def hook(value: Any, tp: Any) -> T:
+        value = fn(value)  # may normalise a tolerated variant into the object form
         _require_object(value, cls)
-        return base(fn(value), tp)
+        return base(value, tp)
 
     converter.register_structure_hook(cls, hook)
 
