@@ -165,7 +165,7 @@ class ConfigurationsMixin(StoreBase):
         with self.lock:
             session = self.sessions.get(session_id)
             if session is None or session.deleted:
-                raise EmulatorError.not_found(f"session {session_id!r} not found")
+                raise EmulatorError.not_found("session not found")  # never echo a token
             session.deleted = True
             self._emit("session.deleted", session)
 
