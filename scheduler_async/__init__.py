@@ -11,6 +11,7 @@ from ._config import Limits, Timeout
 from ._response import APIResponse
 from ._retry import RetryPolicy
 from ._version import __version__
+from .booking_ref import BookingRef, InvalidBookingRefError, parse_booking_ref
 from .client import REGIONS, AsyncScheduler
 from .errors import (
     APIConnectionError,
@@ -33,6 +34,9 @@ from .errors import (
     ResponseTooLargeError,
     SchedulerError,
     UnprocessableEntityError,
+    WebhookError,
+    WebhookPayloadError,
+    WebhookSignatureError,
 )
 from .models import (
     AdditionalField,
@@ -77,7 +81,18 @@ from .models import (
     Session,
     SpecificTimeAvailability,
     TimeSlot,
+    UISettings,
+    UISettingsBooking,
+    UISettingsOrganizer,
     UnknownConfiguration,
+)
+from .models.webhook import (
+    Webhook,
+    WebhookIpAddresses,
+    WebhookMockPayload,
+    WebhookStatus,
+    WebhookTrigger,
+    WebhookWithSecret,
 )
 from .ratelimit import LocalRateLimiter, RateLimiter
 from .refresh import AsyncSessionRefresher
@@ -105,6 +120,7 @@ __all__ = [
     "BookingConfirmedTemplate",
     "BookingOrganizer",
     "BookingParticipant",
+    "BookingRef",
     "BookingRequest",
     "BookingResult",
     "BookingStatus",
@@ -134,6 +150,7 @@ __all__ = [
     "Guest",
     "ImportException",
     "InternalServerError",
+    "InvalidBookingRefError",
     "Limits",
     "LocalRateLimiter",
     "MalformedResponseError",
@@ -159,7 +176,20 @@ __all__ = [
     "SweepResult",
     "TimeSlot",
     "Timeout",
+    "UISettings",
+    "UISettingsBooking",
+    "UISettingsOrganizer",
     "UnknownConfiguration",
     "UnprocessableEntityError",
+    "Webhook",
+    "WebhookError",
+    "WebhookIpAddresses",
+    "WebhookMockPayload",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
+    "WebhookStatus",
+    "WebhookTrigger",
+    "WebhookWithSecret",
     "__version__",
+    "parse_booking_ref",
 ]

@@ -4,6 +4,14 @@
 
     python -m scheduler_async emulator [--host 127.0.0.1] [--port 8080] [--strict]
         [--api-key KEY ...] [--latency-ms N] [--client-id ID] [--seed N] [--rate-limit R]
+        [--cors-origins ORIGIN ...] [--booking-page [--web-elements-dir DIR]
+        [--configuration-id ID]]
+
+``--booking-page`` also serves Nylas's ``<nylas-scheduling>`` booking page against the emulator
+at ``/_emulator/booking-page``.  Without ``--configuration-id`` it seeds a demo grant and a
+public configuration (weekdays 09:00-17:00 UTC, 30 minutes, slug ``intro-call``) and prints
+the page's URLs for it; the component loads from ``--web-elements-dir`` (the directory holding
+``nylas-scheduling.es.js``, see ``scripts/fetch_web_elements.sh``) or else from the public CDN.
 
 ``demo`` runs :func:`scheduler_async.demo.main` with the remaining arguments.
 """
@@ -14,6 +22,7 @@ import argparse
 import importlib
 import sys
 import threading
+from typing import Any
 
 
 def _positive_float(text: str) -> float:
@@ -57,6 +66,30 @@ def _parser() -> argparse.ArgumentParser:
         help="answer 429 + Retry-After beyond R requests per second per API key "
         "(counters: GET /_emulator/rate_limit)",
     )
+    emu.add_argument(
+        "--cors-origins",
+        nargs="+",
+        default=None,
+        metavar="ORIGIN",
+        help="origins browsers may call the API from (default: any, '*')",
+    )
+    emu.add_argument(
+        "--booking-page",
+        action="store_true",
+        help="serve the <nylas-scheduling> booking page and print its URL(s)",
+    )
+    emu.add_argument(
+        "--web-elements-dir",
+        default=None,
+        metavar="DIR",
+        help="directory holding nylas-scheduling.es.js (default: load it from the public CDN)",
+    )
+    emu.add_argument(
+        "--configuration-id",
+        default=None,
+        metavar="ID",
+        help="with --booking-page: print the URL for this id instead of seeding a demo",
+    )
     demo = sub.add_parser("demo", help="run the demo (arguments are passed through)")
     demo.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -78,10 +111,13 @@ def _run_emulator(args: argparse.Namespace) -> int:
         latency_ms=args.latency_ms,
         seed=args.seed,
         rate_limit=args.rate_limit,
+        cors_origins=args.cors_origins,
+        booking_page=args.booking_page,
+        web_elements_dir=args.web_elements_dir,
     )
     try:
         emulator.start()
-    except RuntimeError as exc:
+    except (RuntimeError, FileNotFoundError) as exc:
         print(str(exc), file=sys.stderr)
         return 1
     try:  # Ctrl-C may come as soon as the first line is out: stop cleanly from here on
@@ -93,12 +129,29 @@ def _run_emulator(args: argparse.Namespace) -> int:
                 f"(counters: {emulator.url}/_emulator/rate_limit)",
                 flush=True,
             )
+        if args.booking_page:
+            for line in _booking_page_lines(emulator, args.configuration_id):
+                print(line, flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
         emulator.stop()
     return 0
+
+
+def _booking_page_lines(emulator: Any, configuration_id: str | None) -> list[str]:
+    """The booking page URL(s) to print (seeding the demo configuration if none is given)."""
+    if configuration_id is not None:
+        return [f"booking page: {emulator.booking_page_url(configuration_id=configuration_id)}"]
+    from scheduler_async.emulator.booking_page import seed_demo_configuration
+
+    stored = seed_demo_configuration(emulator.store)
+    slug_url = emulator.booking_page_url(slug=stored.slug or "", client_id=emulator.client_id)
+    return [
+        f"booking page: {emulator.booking_page_url(configuration_id=stored.configuration_id)}",
+        f"booking page (slug): {slug_url}",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

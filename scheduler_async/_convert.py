@@ -20,6 +20,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
 from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.gen import make_dict_structure_fn
@@ -69,6 +70,14 @@ def _enum_or_str_union(tp: Any) -> type[enum.Enum] | None:
     if isinstance(other, type) and issubclass(other, enum.Enum):
         return other
     return None
+
+
+def _require_object(value: Any, cls: Any) -> None:
+    # cattrs' generated hook reads ``"field" in value``, which a string or a list answers
+    # without complaint: ``{"data": "degraded"}`` would become an all-defaults model.
+    if not isinstance(value, dict):
+        name = getattr(cls, "__name__", cls)
+        raise TypeError(f"expected a JSON object for {name}, got {type(value).__name__}")
 
 
 def _require_array(value: Any) -> None:
@@ -141,6 +150,17 @@ def _make_converter() -> cattrs.Converter:
         lambda tp: _enum_or_str_union(tp) is not None, enum_union_factory
     )
     conv.register_structure_hook_factory(_is_homogeneous_tuple, _homogeneous_tuple_factory)
+
+    def attrs_factory(cls: Any) -> Any:
+        base = make_dict_structure_fn(cls, conv)
+
+        def hook(value: Any, tp: Any) -> Any:
+            _require_object(value, cls)
+            return base(value, tp)
+
+        return hook
+
+    conv.register_structure_hook_factory(attrs.has, attrs_factory)
     conv.register_unstructure_hook_factory(
         lambda tp: (
             _enum_or_str_union(tp) is not None
@@ -163,7 +183,9 @@ def register_preprocessor(cls: type[T], fn: Callable[[Any], Any]) -> None:
     base = make_dict_structure_fn(cls, converter)
 
     def hook(value: Any, tp: Any) -> T:
-        return base(fn(value), tp)
+        value = fn(value)  # may normalise a tolerated variant into the object form
+        _require_object(value, cls)
+        return base(value, tp)
 
     converter.register_structure_hook(cls, hook)
 

@@ -46,7 +46,8 @@ class Failure(enum.Enum):
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 """Statuses retried for requests that are safe to repeat."""
 NOT_APPLIED_STATUSES = frozenset({429, 503})
-"""Statuses meaning the server did nothing, so even a create may be repeated."""
+"""Statuses meaning the server did nothing, so even a create may be repeated: a 429 always, a 503
+only when it carries ``Retry-After`` (a bare 503 may come from behind the point of no return)."""
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -174,7 +175,9 @@ def decide(
         if status not in RETRYABLE_STATUSES:
             unknown = not repeatable and status >= 500
             return RetryDecision(False, outcome_unknown=unknown, reason=f"status {status}")
-        if not repeatable and status not in NOT_APPLIED_STATUSES:
+        if not repeatable and (
+            status not in NOT_APPLIED_STATUSES or (status == 503 and retry_after is None)
+        ):
             return RetryDecision(False, outcome_unknown=True, reason=f"status {status}")
         reason = f"status {status}"
     elif failure is Failure.SENT_NO_ANSWER:

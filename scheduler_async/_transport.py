@@ -21,41 +21,53 @@ class) through the :data:`_EXCEPTIONS` table; every error is built complete, onc
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import functools
 import json
 import logging
+import os
 import platform
 import random
+import re
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import attrs
+from multidict import CIMultiDict
 from yarl import URL
 
 from . import errors
 from ._auth import NO_AUTH, Credential
 from ._config import Limits, Timeout
 from ._retry import Failure, RetryBudget, RetryPolicy, decide, parse_retry_after
+from ._scrub import Secrets, safe_repr
 from ._version import __version__
 from .ratelimit import LocalRateLimiter, RateLimiter
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
 
-__all__ = ["Request", "Response", "Transport"]
+__all__ = ["Request", "Response", "Transport", "safe_repr"]
 
 logger = logging.getLogger("scheduler_async")
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_ContentEncodingError: Any = getattr(
+    aiohttp, "http_exceptions", aiohttp
+).ContentEncodingError  # raised by the payload parser while inflating gzip/deflate/br
+_LIVE: weakref.WeakSet[Transport] = weakref.WeakSet()
+"""Every transport, so the child of ``os.fork`` can drop what it inherited (see ``_forked``)."""
+
 _MAX_REDIRECTS = 5
 _EXCERPT = 200
 
 try:  # the optional ``fast`` extra: same decoded values, a third of the CPU
     import orjson
 
-    _loads: Callable[[bytes], Any] = orjson.loads
+    _loads: Callable[[bytes | bytearray], Any] = orjson.loads
 
     def _dumps(value: Any) -> bytes:
         return orjson.dumps(value)
@@ -83,6 +95,9 @@ class Request:
     repeatable: bool = True
     """Safe to send twice. ``False`` for creates: never repeated once they may have arrived,
     and a success answer we cannot read is an ``OutcomeUnknownError``."""
+    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
+    """Credentials carried elsewhere than the header (e.g. a session id in the path): the
+    client scrubs them from every error text, as it does its API key and session tokens."""
 
     @property
     def where(self) -> str:
@@ -127,6 +142,18 @@ class _AttemptFailed(Exception):
 _EXCEPTIONS: tuple[tuple[Any, Failure | None, type[errors.APIError], str], ...] = (
     # (exception types, failure kind or None = never retried, error class, message); first match
     # wins, so subclasses come before their bases.
+    (
+        _ContentEncodingError,
+        None,
+        errors.MalformedResponseError,
+        "the answer's content encoding could not be decoded",
+    ),
+    (
+        (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError),
+        None,
+        errors.APIConnectionError,
+        "refused to follow an invalid or non-http(s) URL ({name})",
+    ),
     (
         aiohttp.ClientConnectorCertificateError,
         None,
@@ -174,8 +201,8 @@ def _client_timeout(base: Timeout) -> aiohttp.ClientTimeout:
     )
 
 
-def _excerpt(raw: bytes) -> str:
-    return raw[:_EXCERPT].decode("utf-8", "replace")
+_SECRET_FIELD = re.compile(r'("webhook_secret"\s*:\s*")[^"]*("?)')
+"""A webhook secret in an unreadable (e.g. cut-off) JSON answer: never shown in an error."""
 
 
 class Transport:
@@ -202,6 +229,10 @@ class Transport:
         self._origin = self.base_url.origin()
         self._api_key = api_key
         self._api_key_credential = Credential(api_key, "api_key") if api_key else None
+        self.secrets = Secrets([api_key])
+        """Every credential this client knows; scrubbed from every error text."""
+        self._fork_error: str | None = None
+        self._closing: asyncio.Event | None = None  # set by aclose: wakes retry waits
         self.timeout = timeout
         self._client_timeout = _client_timeout(timeout)
         self.limits = limits
@@ -221,6 +252,7 @@ class Transport:
             f"scheduler-client/{__version__} python/{platform.python_version()} "
             f"aiohttp/{aiohttp.__version__}"
         )
+        _LIVE.add(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -236,9 +268,28 @@ class Transport:
             )
         return self._api_key_credential
 
+    def _forked(self) -> None:
+        """In the child of ``os.fork``: forget the parent's session and loop, never close them.
+
+        A client that owns its session starts a fresh one on first use in the child; one given
+        a ``session=`` cannot be used there (that session belongs to the parent).
+        """
+        if self._session is not None:
+            # Never closed, never freed: closing would shut sockets the parent still uses, and
+            # freeing uvloop handles that believe their loop runs crashes the child at exit.
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(self._session))
+            if not self._owns_session:
+                self._fork_error = (
+                    "this client was given a session= in the parent process before os.fork(); "
+                    "that session belongs to the parent: create a new client in the child"
+                )
+        self._session = None
+        self._loop = None
+        self._closing = None
+
     def _get_session(self) -> aiohttp.ClientSession:
-        if self._closed:
-            raise errors.ClientClosedError("the client is closed")
+        if self._closed or self._fork_error:
+            raise errors.ClientClosedError(self._fork_error or "the client is closed")
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             if self._loop is not None:
@@ -248,6 +299,7 @@ class Transport:
                     "coroutine given to asyncio.run), or use scheduler_sync.Scheduler"
                 )
             self._loop = loop
+            self._closing = asyncio.Event()
         if self._session is None:
             connector = aiohttp.TCPConnector(
                 limit=self.limits.max_connections,
@@ -268,9 +320,29 @@ class Transport:
             self._session._retry_connection = False
         return self._session
 
+    async def _sleep(self, delay: float) -> None:
+        """Wait ``delay`` seconds, or until :meth:`aclose` (then ``ClientClosedError``)."""
+        closing = self._closing
+        if closing is not None and delay > 0:
+            try:
+                async with asyncio.timeout(delay):
+                    await closing.wait()
+            except TimeoutError:
+                pass
+        elif delay > 0:
+            await asyncio.sleep(delay)
+        if self._closed:
+            raise errors.ClientClosedError("the client was closed during the call")
+
     async def aclose(self) -> None:
-        """Close the pooled session (unless the user supplied it). Idempotent."""
+        """Close the pooled session (unless the user supplied it). Idempotent.
+
+        Calls waiting to retry end at once with ``ClientClosedError``; calls in flight end with
+        their answer or ``ClientClosedError``.
+        """
         self._closed = True
+        if self._closing is not None:
+            self._closing.set()
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
@@ -290,6 +362,11 @@ class Transport:
         ``timeout`` and ``max_retries`` override the client's settings for this call.
         """
         session = self._get_session()
+        credential = request.credential
+        if credential.kind == "session":
+            self.secrets.add(credential.token)
+        for secret in request.secrets:
+            self.secrets.add(secret)
         base = self.timeout if timeout is None else Timeout.coerce(timeout, self.timeout)
         policy = self.retry
         if max_retries is not None:
@@ -343,6 +420,8 @@ class Transport:
                 deadline = by_policy
         try:
             await self.rate_limiter.acquire(deadline=deadline)
+            if self._closed:  # closed while this call waited for its slot
+                raise errors.ClientClosedError("the client was closed during the call")
         except errors.RateLimitWaitError as exc:
             # Nothing was sent: the error says so, with this call's details, and is not retried.
             raise errors.RateLimitWaitError(
@@ -419,7 +498,7 @@ class Transport:
                 decision.delay,
             )
             retries += 1
-            await asyncio.sleep(decision.delay)
+            await self._sleep(decision.delay)
             attempt_began = time.monotonic()
             await self._acquire(request, base, policy, started, attempt_began, retries)
             try:
@@ -487,13 +566,16 @@ class Transport:
         retries: int,
         started: float,
     ) -> Response:
-        """One attempt, following redirects by hand (credentials only to our own host).
+        """One attempt, following redirects by hand (credentials only to our own origin).
 
         Returns the answer for any status the retry policy does not handle (the caller raises
         for >= 300); raises :class:`_AttemptFailed` for a retryable failure.
         """
         method, cur_url, cur_data, send_auth = request.method, url, data, True
+        status = 0
         for _hop in range(_MAX_REDIRECTS + 1):
+            if self._closed:  # closed while this call waited (a retry delay, a 429 pause)
+                raise errors.ClientClosedError("the client was closed during the call")
             try:
                 async with session.request(
                     method,
@@ -507,16 +589,33 @@ class Transport:
                     headers = resp.headers
                     if status in _REDIRECTS and "Location" in headers:
                         await resp.release()
-                        target = cur_url.join(URL(headers["Location"]))
+                        target = self._redirect_target(cur_url, headers["Location"], request)
                         if target.origin() != self._origin:
-                            send_auth = False  # never send credentials to another host
+                            send_auth = False  # never send credentials to another origin
                         if status == 303 or (status in (301, 302) and method != "HEAD"):
                             method, cur_data = "GET", None
                         cur_url = target
                         continue
                     raw = await self._read_limited(resp, request, retries)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                raise self._connection_error(exc, request, retries) from exc
+            except (aiohttp.ClientError, TimeoutError, _ContentEncodingError) as exc:
+                raise self._connection_error(exc, request, retries, status) from self._cause(
+                    exc, request
+                )
+            except RuntimeError:  # aiohttp: "Session is closed" (closed meanwhile)
+                if self._closed or session.closed:
+                    raise errors.ClientClosedError(
+                        "the client was closed during the call"
+                    ) from None
+                raise
+            except asyncio.CancelledError:
+                # Closing the session cancels the calls waiting for a pooled connection; a
+                # cancellation of the caller's own task stays a cancellation.
+                task = asyncio.current_task()
+                if self._closed and task is not None and not task.cancelling():
+                    raise errors.ClientClosedError(
+                        "the client was closed during the call"
+                    ) from None
+                raise
             break
         else:
             raise errors.APIConnectionError(
@@ -527,25 +626,74 @@ class Transport:
             )
         return self._decode(request, status, headers, raw, retries, started)
 
+    def _redirect_target(self, current: URL, location: str, request: Request) -> URL:
+        """The URL a ``Location`` points to: absolute http(s) only, never with a user:password."""
+        try:
+            target = current.join(URL(location))
+            ok = target.scheme in ("http", "https") and bool(target.host)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise errors.APIConnectionError(
+                f"refused to follow a redirect to a non-http(s) or invalid URL: "
+                f"{self.secrets.scrub(location[:100], request.credential.token)!r}",
+                method=request.method,
+                path=request.where,
+            )
+        if target.raw_user is not None or target.raw_password is not None:
+            # aiohttp would turn user:password@ into an Authorization: Basic header.
+            target = target.with_user(None)
+        return target
+
+    def _cause(self, exc: BaseException, request: Request) -> BaseException:
+        """``exc``, or a stand-in with its text scrubbed if that text holds a credential."""
+        text = str(exc)
+        clean = self.secrets.scrub(text, request.credential.token)
+        if clean == text:
+            return exc
+        return _ScrubbedCause(f"{type(exc).__module__}.{type(exc).__qualname__}: {clean}")
+
+    def _unreadable(
+        self, request: Request, error: errors.MalformedResponseError, status: int
+    ) -> errors.APIError:
+        """A response we cannot read; for a create the server may have applied it."""
+        if request.repeatable or 300 <= status < 500:
+            return error
+        unknown = errors.OutcomeUnknownError(
+            "the server answered but its answer could not be read; the request may have been "
+            "applied",
+            request_body=request.body,
+            cause=error,
+            hint="It was most likely created: look it up before creating it again.",
+            method=request.method,
+            path=request.where,
+            request_id=error.request_id,
+            retries_taken=error.retries_taken,
+        )
+        unknown.__cause__ = error
+        return unknown
+
     def _decode(
         self,
         request: Request,
         status: int,
         headers: CIMultiDictProxy[str],
-        raw: bytes,
+        raw: bytes | bytearray,
         retries: int,
         started: float,
     ) -> Response:
         body: Any
         try:
             body = _loads(raw) if raw else {}
-        except ValueError:
+        except (ValueError, RecursionError, MemoryError):  # any decoding failure
             body = None
         rid = headers.get("X-Request-Id")
         if type(body) is dict:
             body_rid = body.get("request_id")
             if type(body_rid) is str:
                 rid = body_rid
+        if rid is not None:
+            rid = self.secrets.scrub(rid[:200], request.credential.token)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d request_id=%s %.1fms attempt=%d",
@@ -565,19 +713,27 @@ class Transport:
             elapsed=time.monotonic() - started,
         )
         if type(body) is not dict:
+            # Scrub first, then cut: a credential across the cut cannot leave a prefix behind.
+            excerpt: str | None = _SECRET_FIELD.sub(
+                r"\1***\2",
+                self.secrets.scrub(
+                    bytes(raw[: _EXCERPT + 1024]).decode("utf-8", "replace"),
+                    request.credential.token,
+                ),
+            )[:_EXCERPT]
             if status < 400:
-                raise errors.MalformedResponseError(
+                malformed = errors.MalformedResponseError(
                     "the response is not a JSON object",
                     status_code=status,
-                    body_excerpt=_excerpt(raw),
-                    headers=headers,
+                    body_excerpt=excerpt or "",
+                    headers=self._error_headers(headers, request),
                     method=request.method,
                     path=request.where,
                     request_id=rid,
                     retries_taken=retries,
                 )
+                raise self._unreadable(request, malformed, status)
             # A non-JSON error page (e.g. a proxy's HTML 502): keep the status, show an excerpt.
-            excerpt: str | None = _excerpt(raw)
         else:
             excerpt = None
         if status == 429 or status >= 500:
@@ -589,9 +745,11 @@ class Transport:
         return response
 
     def _connection_error(
-        self, exc: BaseException, request: Request, retries: int
-    ) -> errors.APIError | _AttemptFailed:
+        self, exc: BaseException, request: Request, retries: int, status: int = 0
+    ) -> errors.SchedulerError | _AttemptFailed:
         """The typed error for an aiohttp exception, wrapped when the retry policy decides."""
+        if self._closed:  # the session was closed under this call
+            return errors.ClientClosedError("the client was closed during the call")
         failure, cls, template = next(
             (failure, cls, template)
             for types, failure, cls, template in _EXCEPTIONS
@@ -604,39 +762,53 @@ class Transport:
             reason=getattr(os_error, "strerror", None) or type(exc).__name__,
         )
         error = cls(message, method=request.method, path=request.where, retries_taken=retries)
+        if isinstance(error, errors.MalformedResponseError):
+            error.status_code = status or None
+            return self._unreadable(request, error, status)
         return error if failure is None else _AttemptFailed(failure, error)
 
     async def _read_limited(
         self, resp: aiohttp.ClientResponse, request: Request, retries: int
-    ) -> bytes:
+    ) -> bytes | bytearray:
+        """The decoded body, read until done or until it passes ``max_response_bytes``.
+
+        ``Content-Length`` counts the bytes on the wire, which gzip, deflate or br may inflate
+        a thousandfold, so the limit is checked on the decoded stream as it arrives (aiohttp
+        inflates in bounded steps); the read stops, and the connection is dropped, as soon as
+        it passes. Peak memory stays within about twice the limit.
+        """
         limit = self.max_response_bytes
         length = resp.content_length
-        if length is not None:
-            if length > limit:
-                raise self._too_large(
-                    resp, request, retries, f"response body of {length} bytes exceeds"
-                )
-            return await resp.read()  # bounded by Content-Length, checked above
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.content.iter_chunked(65536):
-            size += len(chunk)
-            if size > limit:
-                raise self._too_large(resp, request, retries, "response body exceeds")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        if length is not None and length > limit:
+            raise self._too_large(
+                resp, request, retries, f"response body of {length} bytes exceeds"
+            )
+        body = bytearray()
+        content = resp.content
+        while True:
+            chunk = await content.readany()
+            if not chunk:
+                return body
+            if len(body) + len(chunk) > limit:
+                resp.close()  # stop reading: do not inflate or download the rest
+                raise self._too_large(resp, request, retries, "decoded response body exceeds")
+            body += chunk
 
     def _too_large(
         self, resp: aiohttp.ClientResponse, request: Request, retries: int, what: str
-    ) -> errors.ResponseTooLargeError:
-        return errors.ResponseTooLargeError(
+    ) -> errors.APIError:
+        error = errors.ResponseTooLargeError(
             f"{what} max_response_bytes={self.max_response_bytes}",
             status_code=resp.status,
-            headers=resp.headers,
+            headers=self._error_headers(resp.headers, request),
             method=request.method,
             path=request.where,
             retries_taken=retries,
         )
+        return self._unreadable(request, error, resp.status)
+
+    def _error_headers(self, headers: Mapping[str, str], request: Request) -> CIMultiDict[str]:
+        return CIMultiDict(self.secrets.scrub_headers(headers, request.credential.token))
 
     def _status_error(
         self,
@@ -647,7 +819,8 @@ class Transport:
         excerpt: str | None = None,
     ) -> errors.APIStatusError:
         """The complete typed error for an error status (secrets scrubbed from every text)."""
-        credential = request.credential
+        token = request.credential.token
+        secrets = self.secrets
         body: Any = response.body
         error = body.get("error")
         error_type: str | None = None
@@ -656,7 +829,8 @@ class Transport:
             message = f"non-JSON error response: {excerpt!r}"
             body = excerpt
         elif isinstance(error, dict):
-            message = str(error.get("message") or "")
+            msg = error.get("message")
+            message = msg if isinstance(msg, str) else ""
             error_type = error.get("type") if isinstance(error.get("type"), str) else None
             provider_error = error.get("provider_error")
         elif isinstance(error, str):
@@ -667,10 +841,10 @@ class Transport:
         cls = errors.status_error_class(status)
         kwargs: dict[str, Any] = {
             "status_code": status,
-            "error_type": error_type,
-            "provider_error": self._scrub_data(provider_error, credential),
-            "headers": response.headers,
-            "body": self._scrub_data(body, credential),
+            "error_type": secrets.scrub(error_type, token) if error_type else None,
+            "provider_error": secrets.scrub_data(provider_error, token),
+            "headers": self._error_headers(response.headers, request),
+            "body": secrets.scrub_data(body, token),
             "method": request.method,
             "path": request.where,
             "request_id": response.request_id,
@@ -678,20 +852,16 @@ class Transport:
         }
         if cls is errors.RateLimitError:
             kwargs["retry_after"] = retry_after
-        return cls(self._scrub(message or "no error message", credential), **kwargs)
+        return cls(secrets.scrub(message[:2000] or "no error message", token), **kwargs)
 
-    def _scrub_data(self, data: Any, credential: Credential) -> Any:
-        """``data`` with every secret inside its strings replaced (error bodies only)."""
-        if isinstance(data, str):
-            return self._scrub(data, credential)
-        if isinstance(data, dict):
-            return {k: self._scrub_data(v, credential) for k, v in data.items()}
-        if isinstance(data, list):
-            return [self._scrub_data(v, credential) for v in data]
-        return data
 
-    def _scrub(self, text: str, credential: Credential) -> str:
-        for secret in (self._api_key, credential.token):
-            if secret and secret in text:
-                text = text.replace(secret, "***")
-        return text
+class _ScrubbedCause(Exception):
+    """Stands in for an aiohttp exception whose text held a credential (text scrubbed)."""
+
+
+def _after_fork_in_child() -> None:
+    for transport in list(_LIVE):
+        transport._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

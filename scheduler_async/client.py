@@ -12,8 +12,15 @@ from ._config import REGIONS, Limits, Timeout, resolve_base_url
 from ._retry import RetryPolicy
 from ._transport import Transport
 from .ratelimit import RateLimiter, RateLimitSpec, coerce_rate_limit
-from .resources import AsyncAvailability, AsyncBookings, AsyncConfigurations, AsyncSessions
+from .resources import (
+    AsyncAvailability,
+    AsyncBookings,
+    AsyncConfigurations,
+    AsyncSessions,
+    AsyncUISettings,
+)
 from .resources.group_events import AsyncGroupEvents
+from .resources.webhooks import AsyncWebhooks
 
 if TYPE_CHECKING:
     import aiohttp
@@ -53,6 +60,10 @@ class AsyncScheduler:
     """Create and manage bookings (session token or public reference)."""
     group_events: AsyncGroupEvents
     """Group events of group configurations: list, create, update, delete, import (API key)."""
+    webhooks: AsyncWebhooks
+    """Register and manage booking webhooks; rotate their secrets (API key)."""
+    ui_settings: AsyncUISettings
+    """What the booking page loads for a configuration (session token or public reference)."""
 
     def __init__(
         self,
@@ -100,6 +111,8 @@ class AsyncScheduler:
         self.availability = AsyncAvailability(self._transport, grant_id, client_id)
         self.bookings = AsyncBookings(self._transport, grant_id, client_id)
         self.group_events = AsyncGroupEvents(self._transport, grant_id, client_id)
+        self.webhooks = AsyncWebhooks(self._transport, grant_id, client_id)
+        self.ui_settings = AsyncUISettings(self._transport, grant_id, client_id)
 
     @property
     def base_url(self) -> str:

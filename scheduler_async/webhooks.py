@@ -57,7 +57,9 @@ from .models.webhook import (
     BookingReminder,
     BookingRescheduled,
     Notification,
+    WebhookStatus,
     WebhookTrigger,
+    WebhookWithSecret,
 )
 
 if TYPE_CHECKING:
@@ -83,6 +85,9 @@ __all__ = [
     "WebhookReceiver",
     "WebhookResult",
     "WebhookSignatureError",
+    "WebhookStatus",
+    "WebhookTrigger",
+    "WebhookWithSecret",
     "compute_signature",
     "handle_webhook_request",
     "parse_booking_ref",

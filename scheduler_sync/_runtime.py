@@ -23,8 +23,10 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import ctypes
 import functools
 import logging
+import os
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -100,6 +102,31 @@ class _PortalOwner:
         self.exited = False  # the portal context manager was exited (thread joined)
         self.shutdown_task: asyncio.Task[None] | None = None
         self.shutdown_done: concurrent.futures.Future[None] | None = None
+        self.closed_reason = "the client is closed"
+        _OWNERS.add(self)
+
+    def forked(self) -> None:
+        """In the child of ``os.fork``: the loop thread did not come along; never wait for it.
+
+        Nothing is closed or stopped (the sockets and the loop's selector are shared with the
+        parent): the owner only refuses calls, and ``close()``/exit return at once.
+        """
+        self.closed = True
+        self.exited = True
+        self.aclose = None
+        # The portal's context manager, when finalized at exit, would ask the (absent) loop
+        # thread to stop and wait forever; marked as not running, its calls fail at once. This
+        # is the state ``BlockingPortal.stop`` itself leaves behind.
+        self.portal._event_loop_thread_id = None
+        # Never deallocate what the child inherited: freeing uvloop's loop (which believes it
+        # is still running) or its handles crashes the child at exit. A leak in a process that
+        # can never use these objects anyway.
+        _keep_forever(self)
+        self.closed_reason = (
+            "this scheduler_sync client was created in the parent process before os.fork(); "
+            "its event-loop thread does not exist in the child: create a new client in the "
+            "child (e.g. in a post-fork hook)"
+        )
 
     def close(self) -> None:
         """Close the async client on the loop, cancel leftover tasks, stop, join the thread."""
@@ -150,6 +177,22 @@ class _PortalOwner:
             self.loop.call_soon_threadsafe(spawn)
         except RuntimeError:  # the loop is already closed
             done.set_result(None)
+
+
+_OWNERS: weakref.WeakSet[_PortalOwner] = weakref.WeakSet()
+
+
+def _keep_forever(obj: object) -> None:
+    """One extra reference that is never released (not even at interpreter exit)."""
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+
+
+def _after_fork_in_child() -> None:
+    for owner in list(_OWNERS):
+        owner.forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _close_at_exit(owner: _PortalOwner) -> None:
@@ -233,13 +276,13 @@ class SyncRuntime:
                 "notebook) prefer scheduler_async.AsyncScheduler and await its methods"
             )
         if owner.closed:
-            raise ClientClosedError("the client is closed")
+            raise ClientClosedError(owner.closed_reason)
         call = _Call(fn)
         try:
             return owner.portal.start_task_soon(call.run)
         except RuntimeError as exc:  # "This portal is not running": closed meanwhile
             if owner.closed:
-                raise ClientClosedError("the client is closed") from exc
+                raise ClientClosedError(owner.closed_reason) from exc
             raise
         except BaseException:
             # Interrupted (Ctrl-C) while handing the call over: the task may already run, but

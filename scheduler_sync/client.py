@@ -21,6 +21,8 @@ from .bookings import Bookings
 from .configurations import Configurations
 from .group_events import GroupEvents
 from .sessions import Sessions
+from .ui_settings import UISettingsResource
+from .webhooks import Webhooks
 
 __all__ = ["Scheduler"]
 
@@ -47,6 +49,10 @@ class Scheduler(SyncFacade):
     "Create and manage bookings (session token or public reference)."
     group_events: GroupEvents
     "Group events of group configurations: list, create, update, delete, import (API key)."
+    webhooks: Webhooks
+    "Register and manage booking webhooks; rotate their secrets (API key)."
+    ui_settings: UISettingsResource
+    "What the booking page loads for a configuration (session token or public reference)."
 
     def __init__(
         self,
@@ -98,6 +104,8 @@ class Scheduler(SyncFacade):
         self.availability = AvailabilityResource(self._inner.availability, self._rt)
         self.bookings = Bookings(self._inner.bookings, self._rt)
         self.group_events = GroupEvents(self._inner.group_events, self._rt)
+        self.webhooks = Webhooks(self._inner.webhooks, self._rt)
+        self.ui_settings = UISettingsResource(self._inner.ui_settings, self._rt)
         self.grant_id = self._inner.grant_id
 
     @property

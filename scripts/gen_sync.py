@@ -715,8 +715,12 @@ def _all_key(name: str) -> tuple[int, str]:
     return (1, name) if name[:1].isupper() else (2, name)
 
 
-HAND_WRITTEN_TWINS = {"SessionRefresher": f"{SYNC_PKG}._refresh"}
-"""Sync classes that cannot be derived (their API takes sync callbacks); only re-exported."""
+HAND_WRITTEN_TWINS = {
+    "LoopThreadCallError": f"{SYNC_PKG}._runtime",
+    "SessionRefresher": f"{SYNC_PKG}._refresh",
+}
+"""Hand-written names of the sync facade, only re-exported: classes that cannot be derived (their
+API takes sync callbacks) and the errors that only the sync runtime raises."""
 
 
 def _render_init(public: list[str], index: Index, root: str) -> str:

@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict
 
+from scheduler_async.booking_ref import parse_booking_ref
 from scheduler_async.emulator import FakeClock, Store, create_app
 from scheduler_async.emulator.booking_page import (
     BOOKING_PAGE_PATH,
@@ -24,18 +25,8 @@ from scheduler_async.emulator.cors import (
     cors_middleware,
     is_cors_middleware,
 )
-from scheduler_async.emulator.ui_settings import (
-    UI_SETTINGS_PATH,
-    build_ui_settings,
-    make_ui_settings_handler,
-)
-from scheduler_async.emulator.web_common import (
-    FAULTS_KEY,
-    SETTINGS_KEY,
-    STORE_KEY,
-)
-from scheduler_async.emulator.web_common import request_id_of as _rid
-from scheduler_async.emulator.web_common import scheduling_config as _scheduling_config
+from scheduler_async.emulator.ui_settings import UI_SETTINGS_PATH, build_ui_settings
+from scheduler_async.emulator.web_common import FAULTS_KEY
 
 T0 = 1_767_600_000  # Monday 2026-01-05 08:00 UTC
 HOUR = 3600
@@ -68,13 +59,10 @@ def config_body(**overrides: Any) -> dict[str, Any]:
 
 
 def build_app(store: Store, allowed_origins: Any = None) -> web.Application:
-    """The emulator app with CORS (outermost) and ui-settings, as create_app will mount them."""
-    app = create_app(store, client_id="app-1")
-    app.middlewares.insert(0, cors_middleware(allowed_origins))
-    handler = make_ui_settings_handler(
-        _scheduling_config, STORE_KEY, lambda r: r.app[SETTINGS_KEY].client_id, _rid
-    )
-    app.router.add_get(UI_SETTINGS_PATH, handler, allow_head=False)
+    """The emulator app: create_app mounts CORS (outermost) and ui-settings itself."""
+    app = create_app(store, client_id="app-1", cors_origins=allowed_origins)
+    assert is_cors_middleware(app.middlewares[0])
+    assert sum(is_cors_middleware(m) for m in app.middlewares) == 1
     return app
 
 
@@ -398,12 +386,10 @@ def test_booking_page_refuses_a_directory_without_the_bundle(tmp_path: Path) -> 
         create_booking_page_app(component_dir=tmp_path)
 
 
-# --------------------------------------------------------------------------- pending emulator work
-# Strict xfails: each flips to a failure (remove the marker) once the emulator does what the
-# component needs (scheduler-api-more.md §3.5; issue 13 items 4 and 5).
+# ------------------------------------------------------------------ what the component sends
+# scheduler-api-more.md §3.5 (web-elements 2.6.0 bodies); issue 13 items 3-5.
 
 
-@pytest.mark.xfail(strict=True, reason="emulator: email_language 'ko' (sent by the component)")
 async def test_component_create_body_with_korean_is_accepted(api: Api) -> None:
     config_id = await api.config()
     status, _, body = await api.call(
@@ -421,9 +407,11 @@ async def test_component_create_body_with_korean_is_accepted(api: Api) -> None:
         },
     )
     assert status == 200, body
+    stored = api.store.bookings[body["data"]["booking_id"]]
+    assert (stored.email_language, stored.timezone) == ("ko", "Asia/Seoul")
+    assert stored.additional_guests == [{"name": "al@example.com", "email": "al@example.com"}]
 
 
-@pytest.mark.xfail(strict=True, reason="emulator: booking_ref on create/get answers")
 async def test_create_and_get_answer_with_booking_ref(api: Api) -> None:
     config_id = await api.config()
     status, _, created = await api.call(
@@ -444,3 +432,165 @@ async def test_create_and_get_answer_with_booking_ref(api: Api) -> None:
     reference = api.store.booking_reference(booking_id)
     assert created["data"].get("booking_ref") == reference
     assert got["data"].get("booking_ref") == reference
+
+    parsed = parse_booking_ref(reference)
+    assert (parsed.configuration_id, parsed.booking_id) == (config_id, booking_id)
+    assert parsed.salt == api.store.booking_salt(booking_id)
+
+
+async def test_slot_taken_is_timeslot_not_available_with_the_component_prefix(api: Api) -> None:
+    config_id = await api.config()
+    body = {
+        "start_time": T0 + 2 * HOUR,
+        "end_time": T0 + 2 * HOUR + 1800,
+        "guest": {"name": "Gina", "email": "gina@example.com"},
+    }
+    q = {"configuration_id": config_id}
+    status, _, first = await api.call("POST", "/v3/scheduling/bookings", params=q, json=body)
+    assert status == 200, first
+    status, headers, again = await api.call("POST", "/v3/scheduling/bookings", params=q, json=body)
+    assert (status, again["error"]["type"]) == (409, "timeslot_not_available")
+    assert again["error"]["message"].startswith("The selected timeslot is unavailable")
+    assert headers["Access-Control-Allow-Origin"] == "*"  # errors carry CORS headers too
+    # not a slot at all (off the 30-minute grid): still a plain 400
+    off_grid = {**body, "start_time": T0 + 2 * HOUR + 600, "end_time": T0 + 2 * HOUR + 2400}
+    status, _, bad = await api.call("POST", "/v3/scheduling/bookings", params=q, json=off_grid)
+    assert (status, bad["error"]["type"]) == (400, "invalid_request_error")
+
+
+async def test_expired_and_deleted_sessions_are_invalid_session(api: Api) -> None:
+    config_id = await api.config(requires_session_auth=True)
+    status, _, created = await api.call(
+        "POST",
+        "/v3/scheduling/sessions",
+        json={"configuration_id": config_id, "time_to_live": 1},
+        headers=KEY,
+    )
+    assert status == 200, created
+    bearer = {"Authorization": f"Bearer {created['data']['session_id']}"}
+    status, _, body = await api.call("GET", UI_SETTINGS_PATH, headers=bearer)
+    assert status == 200, body
+    api.store.clock.advance(60)  # type: ignore[attr-defined]
+    status, _, body = await api.call("GET", UI_SETTINGS_PATH, headers=bearer)
+    assert (status, body["error"]["type"]) == (401, "invalid_session")
+
+
+async def test_round_robin_reschedule_moves_to_the_host_in_participants(api: Api) -> None:
+    for i, email in enumerate(("ana@example.com", "ben@example.com")):
+        api.store.add_grant(f"grant-rr-{i}", email=email)
+    participants = [
+        {
+            "email": email,
+            "grant_id": f"grant-rr-{i}",
+            "availability": {"calendar_ids": ["primary"]},
+            "booking": {"calendar_id": "primary"},
+        }
+        for i, email in enumerate(("ana@example.com", "ben@example.com"))
+    ]
+    config_id = await api.config(
+        participants=participants,
+        availability={
+            "duration_minutes": 30,
+            "availability_rules": {"availability_method": "max-fairness"},
+        },
+    )
+    q = {"configuration_id": config_id}
+    status, _, created = await api.call(
+        "POST",
+        "/v3/scheduling/bookings",
+        params=q,
+        json={
+            "participants": [{"email": "ana@example.com"}],
+            "start_time": T0 + 2 * HOUR,
+            "end_time": T0 + 2 * HOUR + 1800,
+            "guest": {"name": "Gina", "email": "gina@example.com"},
+            "timezone": "UTC",
+        },
+    )
+    assert status == 200, created
+    booking_id = created["data"]["booking_id"]
+    assert api.store.bookings[booking_id].organizer_email == "ana@example.com"
+    # Ana is busy at the new time; the page sends the first free host of the slot (Ben)
+    api.store.add_event("grant-rr-0", "primary", T0 + 4 * HOUR, T0 + 5 * HOUR)
+    status, _, moved = await api.call(
+        "PATCH",
+        f"/v3/scheduling/bookings/{booking_id}",
+        params=q,
+        json={
+            "participants": [{"email": "ben@example.com"}],
+            "start_time": T0 + 4 * HOUR,
+            "end_time": T0 + 4 * HOUR + 1800,
+            "timezone": "Europe/Berlin",
+            "email_language": "ko",
+            "guest": {"name": "Gina", "email": "gina@example.com"},
+        },
+    )
+    assert status == 200, moved
+    booking = api.store.bookings[booking_id]
+    assert (booking.organizer_email, booking.grant_id) == ("ben@example.com", "grant-rr-1")
+    assert (booking.start_time, booking.timezone, booking.email_language) == (
+        T0 + 4 * HOUR,
+        "Europe/Berlin",
+        "ko",
+    )
+    assert [e.status for e in api.store.events_on("grant-rr-0", "primary") if e.booking_id] == []
+    (event,) = [e for e in api.store.events_on("grant-rr-1", "primary") if e.booking_id]
+    assert event.start_time == T0 + 4 * HOUR
+
+
+async def test_cancel_body_of_the_component_is_accepted(api: Api) -> None:
+    config_id = await api.config()
+    q = {"configuration_id": config_id}
+    status, _, created = await api.call(
+        "POST",
+        "/v3/scheduling/bookings",
+        params=q,
+        json={
+            "start_time": T0 + 2 * HOUR,
+            "end_time": T0 + 2 * HOUR + 1800,
+            "guest": {"name": "Gina", "email": "gina@example.com"},
+        },
+    )
+    booking_id = created["data"]["booking_id"]
+    status, _, body = await api.call(
+        "DELETE",
+        f"/v3/scheduling/bookings/{booking_id}",
+        params=q,
+        json={"action": "cancel", "cancellation_reason": "Busy"},
+    )
+    assert status == 200, body
+    cancelled = api.store.bookings[booking_id]
+    assert (cancelled.deleted, cancelled.cancellation_reason) == (True, "Busy")
+
+
+def test_cli_booking_page_seeds_a_demo_and_prints_working_urls(tmp_path: Path) -> None:
+    import requests
+
+    from scheduler_async.__main__ import _booking_page_lines
+    from scheduler_async.emulator import Emulator
+
+    (tmp_path / COMPONENT_FILE).write_text("export function defineCustomElement() {}\n")
+    with Emulator(
+        booking_page=True, web_elements_dir=tmp_path, cors_origins=["http://page.test"]
+    ) as emu:
+        lines = _booking_page_lines(emu, None)
+        assert [line.split(": ", 1)[0] for line in lines] == ["booking page", "booking page (slug)"]
+        for line in lines:
+            url = line.split(": ", 1)[1]
+            page = requests.get(url)
+            assert page.status_code == 200 and "nylas-scheduling" in page.text
+            query = url.split("?", 1)[1]
+            settings = requests.get(f"{emu.url}{UI_SETTINGS_PATH}?{query}")
+            assert settings.json()["data"]["name"] == "Intro call (emulator demo)"
+        asset = requests.get(f"{emu.url}{BOOKING_PAGE_PATH}/assets/{COMPONENT_FILE}")
+        assert asset.status_code == 200
+        # the configured origin only
+        preflight = {**PREFLIGHT, "Origin": "http://page.test"}
+        ok = requests.options(f"{emu.url}/v3/scheduling/availability", headers=preflight)
+        assert ok.status_code == 204
+        assert ok.headers["Access-Control-Allow-Origin"] == "http://page.test"
+        refused = requests.options(f"{emu.url}/v3/scheduling/availability", headers=PREFLIGHT)
+        assert refused.status_code == 403
+        assert _booking_page_lines(emu, "abc") == [
+            f"booking page: {emu.url}{BOOKING_PAGE_PATH}?configuration_id=abc"
+        ]

@@ -69,7 +69,15 @@ async def _setup(emu: Any, client: AsyncScheduler) -> str:
     return config.id
 
 
-async def run_suite(emu: Any, *, operations: int, workers: int, seed: int) -> Ledger:
+async def run_suite(
+    emu: Any,
+    *,
+    operations: int,
+    workers: int,
+    seed: int,
+    faults: dict[str, float] = FAULTS,
+    max_retries: int = 8,
+) -> Ledger:
     rng = random.Random(seed)
     ledger = Ledger()
     base = int(START.timestamp()) + DAY
@@ -81,11 +89,14 @@ async def run_suite(emu: Any, *, operations: int, workers: int, seed: int) -> Le
         base_url=emu.url,
         timeout=Timeout(connect=2.0, read=0.6, total=5.0),
         retry=RetryPolicy(
-            max_retries=8, backoff_base=0.002, backoff_cap=0.02, budget_capacity=10**6
+            max_retries=max_retries,
+            backoff_base=0.002,
+            backoff_cap=0.02,
+            budget_capacity=10**6,
         ),
     ) as client:
         config_id = await _setup(emu, client)
-        emu.set_faults("*", **FAULTS)
+        emu.set_faults("*", **faults)
         ops = rng.choices(
             ["read", "create", "reschedule", "delete"], [50, 30, 10, 10], k=operations
         )
@@ -203,6 +214,30 @@ async def test_two_thousand_operations_under_faults(scheduler_emulator_fresh: An
     )
     assert ledger.outcome_unknown > 0, "the suite should exercise outcome-unknown creates"
     assert ledger.retried_calls > 0
+    current = asyncio.current_task()
+    assert [t for t in asyncio.all_tasks() if t is not current] == []
+
+
+HEAVY = {k: (v * 2 if k not in ("stall_seconds", "retry_after") else v) for k, v in FAULTS.items()}
+
+
+@pytest.mark.parametrize("seed", [7, 2026])
+async def test_operations_under_forty_percent_faults(
+    scheduler_emulator_fresh: Any, seed: int
+) -> None:
+    """Twice the fault rate (40% of attempts fail): 0.4**17 makes a read that never succeeds
+    in 17 attempts a one-in-six-million event, so the retry budget is 16 retries."""
+    assert sum(v for k, v in HEAVY.items() if k not in ("stall_seconds", "retry_after")) == (
+        pytest.approx(0.40)
+    )
+    emu = scheduler_emulator_fresh
+    ledger = await run_suite(
+        emu, operations=600, workers=32, seed=seed, faults=HEAVY, max_retries=16
+    )
+    _check_state(emu, ledger)
+    total = ledger.reads + ledger.creates + ledger.outcome_unknown
+    assert total + ledger.reschedules + ledger.deletes == 600
+    assert ledger.outcome_unknown > 0 and ledger.retried_calls > 0
     current = asyncio.current_task()
     assert [t for t in asyncio.all_tasks() if t is not current] == []
 

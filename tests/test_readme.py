@@ -20,3 +20,17 @@ def test_readme_commands_are_the_ones_ci_runs() -> None:
     blocks = re.findall(r"```bash\n(.*?)\n```", readme, re.DOTALL)
     assert blocks[0] == _ci_command("DEMO_CMD")
     assert blocks[1] == _ci_command("TEST_CMD")
+
+
+def test_python_blocks_run_and_fragments_are_few() -> None:
+    """Every ``python`` block runs in the suite (pytest-markdown-docs); ``notest`` fragments
+    are the exception, and even they must compile."""
+    readme = (ROOT / "README.md").read_text()
+    fences = re.findall(r"```python([^\n]*)\n(.*?)\n```", readme, re.DOTALL)
+    fragments = [code for info, code in fences if "notest" in info]
+    assert len(fences) >= 10
+    assert len(fragments) <= len(fences) // 4, "too many README blocks are left untested"
+    for code in fragments:
+        compile(code, "README.md", "exec")
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert "--markdown-docs" in pyproject and '"README.md"' in pyproject

@@ -65,7 +65,7 @@ CASES = [
     # creates: only when provably not applied
     (False, Failure.NOT_SENT, None, True, False),
     (False, Failure.STATUS, 429, True, False),
-    (False, Failure.STATUS, 503, True, False),
+    (False, Failure.STATUS, 503, False, True),  # no Retry-After: it may have been applied
     (False, Failure.SENT_NO_ANSWER, None, False, True),
     (False, Failure.STATUS, 500, False, True),
     (False, Failure.STATUS, 502, False, True),
@@ -92,6 +92,24 @@ def test_decide_table(
     assert (d.retry, d.outcome_unknown) == (retry, unknown)
     if retry:
         assert d.delay == 0.5
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(503, 2.0), (429, 2.0), (429, None)])
+def test_a_create_is_repeated_only_when_the_server_said_it_did_nothing(
+    status: int, retry_after: float | None
+) -> None:
+    d = decide(
+        repeatable=False,
+        failure=Failure.STATUS,
+        status=status,
+        retry_after=retry_after,
+        retries_done=0,
+        policy=POLICY,
+        elapsed=0.0,
+        rand=lambda: 0.5,
+    )
+    assert d.retry and not d.outcome_unknown
+    assert d.delay == (retry_after if retry_after is not None else 0.5)
 
 
 def test_retries_are_bounded_by_max_retries() -> None:

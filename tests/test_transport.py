@@ -375,9 +375,27 @@ def _transport() -> Any:
         ),
         (
             aiohttp.InvalidURL("x"),
+            None,
+            sa.APIConnectionError,
+            "refused to follow an invalid or non-http(s) URL (InvalidURL)",
+        ),
+        (
+            aiohttp.NonHttpUrlClientError("file:///etc/passwd"),
+            None,
+            sa.APIConnectionError,
+            "refused to follow an invalid or non-http(s) URL (NonHttpUrlClientError)",
+        ),
+        (
+            aiohttp.TooManyRedirects(None, ()),  # type: ignore[arg-type]
             "SENT_NO_ANSWER",
             sa.APIConnectionError,
-            "request failed (InvalidURL)",
+            "request failed (TooManyRedirects)",
+        ),
+        (
+            aiohttp.http_exceptions.ContentEncodingError("bad gzip"),
+            None,
+            sa.MalformedResponseError,
+            "the answer's content encoding could not be decoded",
         ),
     ],
 )

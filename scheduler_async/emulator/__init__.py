@@ -35,6 +35,9 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
     api_routes.py      Scheduler API routes        setup_routes(app)
     admin_routes.py    /_emulator/... admin routes  setup_routes(app)
     group_routes.py    the six group-event endpoints setup_routes(app)
+    ui_settings.py     GET /v3/scheduling/ui-settings (the booking page's first call) setup_routes
+    cors.py            cors_middleware (outermost in create_app; cors_origins, default any)
+    booking_page.py    the <nylas-scheduling> page under /_emulator/booking-page (booking_page=True)
     app.py             middleware (request ids, faults, error envelopes), ROUTE_MODULES,
                        MIDDLEWARES, create_app
     faults.py          fault injection;  runner.py  Emulator;  pytest_plugin.py  fixtures

@@ -23,7 +23,8 @@ with ``api_keys`` given (or ``strict``) only those keys are accepted (401 otherw
 Scheduling auth (availability and bookings), first match wins:
 
 * ``Bearer <session_id>``: the session's configuration; a ``configuration_id``/``slug`` query
-  naming another configuration is 403 ``forbidden``; an expired or deleted session is 401.
+  naming another configuration is 403 ``forbidden``; an expired or deleted session is 401
+  ``invalid_session`` (an ``error.type`` the booking page knows).
 * ``Bearer <API key>`` plus ``configuration_id`` or ``slug`` (what the official Python SDK sends).
 * No ``Authorization`` plus ``configuration_id``, or ``slug`` with ``client_id`` (the emulator's
   application id; another one is 404).  Nothing at all is 401.
@@ -33,13 +34,24 @@ Group configurations (``type: "group"``) use the same routes: availability lists
 events with the seats left, and booking/reschedule bodies name the slot (``event_id``,
 ``master_id``/``master_event_id``, ``calendar_id``); see :mod:`.group_store`.
 
+What the booking page (``<nylas-scheduling>`` 2.6.0) sends: create stores ``guest``,
+``additional_guests`` (as sent, ``name`` equal to the email included), ``additional_fields``,
+``timezone`` and ``email_language`` (``en es fr de nl sv ja zh ko``); ``participants: [{email}]``
+picks the round-robin host.  Reschedule uses ``participants`` the same way (the booking moves to
+that host), stores ``timezone`` and ``email_language`` and ignores ``guest``,
+``additional_guests`` and ``additional_fields`` (the booking keeps its guest).  DELETE ignores
+``action: "cancel"``.  Create and get answers carry ``booking_ref`` (:attr:`Booking.reference`,
+decoded by :func:`scheduler_async.booking_ref.parse_booking_ref`).  A slot taken since it was
+offered is 409 ``timeslot_not_available`` whose message starts with "The selected timeslot is
+unavailable" (the page matches that prefix); a slot never offered stays 400.
+
 A booking of another configuration is 404.  Errors are ``{"request_id", "error": {"type",
 "message"}}``: 400 ``invalid_request_error`` (also malformed JSON), 401 ``unauthorized``, 403
 ``forbidden``, 404 ``not_found_error`` (also unknown routes), 405 ``method_not_allowed`` (with
-``Allow``), 409 ``conflict``, 429 ``rate_limit_error``, 500 ``internal_error``, 503
-``service_unavailable``.  See :mod:`scheduler_async.emulator.store` for the state rules and
-:mod:`scheduler_async.emulator.faults` for fault injection.  A ``GET /v3/scheduling/bookings`` (the
-seed guide's doc error) is a 405 envelope.
+``Allow``), 409 ``conflict`` / ``timeslot_not_available``, 429 ``rate_limit_error``, 500
+``internal_error``, 503 ``service_unavailable``.  See :mod:`scheduler_async.emulator.store` for
+the state rules and :mod:`scheduler_async.emulator.faults` for fault injection.  A
+``GET /v3/scheduling/bookings`` (the seed guide's doc error) is a 405 envelope.
 
 Availability windows: ``start_time``/``end_time`` are Unix times within
 :data:`~.validation.MIN_TIMESTAMP`..:data:`~.validation.MAX_TIMESTAMP` and at most
@@ -263,6 +275,9 @@ async def _reschedule_booking(request: web.Request) -> web.Response:
         required_time(body, "start_time"),
         required_time(body, "end_time"),
         slot=slot_fields(body),
+        participants=_participant_emails(body),
+        timezone=optional_str(body, "timezone") or None,
+        email_language=optional_str(body, "email_language"),
     )
     return ok(request)
 

@@ -2,15 +2,20 @@
 
 The routes live in feature modules, each with a ``setup_routes(app)`` listed once in
 :data:`ROUTE_MODULES`: :mod:`.api_routes` (the Scheduler API: configurations, sessions,
-availability, bookings), :mod:`.admin_routes` (``/_emulator/...``) and :mod:`.webhook_routes`
-(``/v3/webhooks``, deliveries of booking notifications).  Shared plumbing
+availability, bookings), :mod:`.admin_routes` (``/_emulator/...``), :mod:`.group_routes`,
+:mod:`.webhook_routes` (``/v3/webhooks``, deliveries of booking notifications) and
+:mod:`.ui_settings` (``GET /v3/scheduling/ui-settings``, the booking page's first call).
+:func:`.cors.cors_middleware` wraps everything (outermost), so a browser page on another
+origin can call the emulator.  Shared plumbing
 (app keys, envelopes, body parsing, auth) is in :mod:`.web_common`.
 
 Every response carries a ``request_id`` (body and ``X-Request-Id`` header).  Errors are
 ``{"request_id", "error": {"type", "message"}}``: 400 ``invalid_request_error`` (also malformed,
 non-JSON or too deeply nested bodies), 401 ``unauthorized``, 403 ``forbidden``, 404
 ``not_found_error`` (also unknown routes), 405 ``method_not_allowed`` (with ``Allow``), 409
-``conflict``, 413 for bodies over aiohttp's 1 MiB limit, 429 ``rate_limit_error``, 500
+``conflict`` (409 ``timeslot_not_available`` for a slot no longer free: message starting "The
+selected timeslot is unavailable", or "Event is full"), 401 ``invalid_session`` for an
+expired/deleted session, 413 for bodies over aiohttp's 1 MiB limit, 429 ``rate_limit_error``, 500
 ``internal_error``, 503 ``service_unavailable``.  The middleware applies the fault injection of
 :mod:`.faults` to every route outside ``/_emulator/``.
 """
@@ -20,13 +25,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import cast
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from scheduler_async.emulator import admin_routes, api_routes, group_routes, webhook_routes
+from scheduler_async.emulator import (
+    admin_routes,
+    api_routes,
+    group_routes,
+    ui_settings,
+    webhook_routes,
+)
 from scheduler_async.emulator import rate_limit as rate_limit_feature
+from scheduler_async.emulator.booking_page import booking_page_routes
+from scheduler_async.emulator.cors import cors_middleware
 from scheduler_async.emulator.faults import FaultConfig
 from scheduler_async.emulator.rate_limit import (
     RATE_LIMIT_KEY,
@@ -68,6 +83,7 @@ ROUTE_MODULES: Sequence[Callable[[web.Application], None]] = (
     group_routes.setup_routes,
     webhook_routes.setup_routes,
     rate_limit_feature.setup_routes,
+    ui_settings.setup_routes,
 )
 
 #: Extra ``@web.middleware`` functions (e.g. CORS, a per-API-key rate limiter), run inside the
@@ -170,6 +186,9 @@ def create_app(
     faults: FaultConfig | None = None,
     clock: Clock | None = None,
     rate_limit: EmulatorRateLimit | float | None = None,
+    cors_origins: str | Iterable[str] | None = None,
+    booking_page: bool = False,
+    web_elements_dir: str | Path | None = None,
 ) -> web.Application:
     """Build the emulator's ``web.Application`` (for hosting it yourself).
 
@@ -178,12 +197,20 @@ def create_app(
     :class:`~.rate_limit.EmulatorRateLimit`) makes excess requests 429 with ``Retry-After``;
     ``None`` enforces nothing (requests are still counted).  Every module in
     :data:`ROUTE_MODULES` then registers its routes (and any state of its own) on the app.
+
+    CORS (:mod:`.cors`) is the outermost middleware: ``cors_origins`` None (default) or ``"*"``
+    allows any origin; else the allowed origins (an iterable, or one comma-separated string;
+    empty = none, i.e. browsers on other origins are refused).  ``booking_page`` also serves
+    the ``<nylas-scheduling>`` page at ``/_emulator/booking-page`` (:mod:`.booking_page`), its
+    component loaded from ``web_elements_dir`` (the directory holding
+    ``nylas-scheduling.es.js``) or else from the public CDN.
     """
     if store is None:
         store = Store(clock, strict=strict)
     else:
         store.strict = strict
-    app = web.Application(middlewares=[_middleware, *MIDDLEWARES])
+    cors = cast(Middleware, cors_middleware(cors_origins))
+    app = web.Application(middlewares=[cors, _middleware, *MIDDLEWARES])
     app[STORE_KEY] = store
     app[FAULTS_KEY] = faults if faults is not None else FaultConfig()
     app[SETTINGS_KEY] = EmulatorSettings(
@@ -194,4 +221,6 @@ def create_app(
     app[RATE_LIMIT_KEY] = coerce_emulator_rate_limit(rate_limit)
     for setup in ROUTE_MODULES:
         setup(app)
+    if booking_page:
+        app.add_routes(booking_page_routes(component_dir=web_elements_dir))
     return app

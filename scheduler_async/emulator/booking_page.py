@@ -24,9 +24,12 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from scheduler_async.emulator.store import Store, StoredConfiguration
 
 __all__ = [
     "BOOKING_PAGE_PATH",
@@ -36,6 +39,7 @@ __all__ = [
     "booking_page_routes",
     "create_booking_page_app",
     "render_booking_page",
+    "seed_demo_configuration",
 ]
 
 # Under /_emulator/: like the admin API, the page is never delayed or faulted.
@@ -184,3 +188,36 @@ def create_booking_page_app(
         )
     )
     return app
+
+
+DEMO_GRANT_ID = "demo-grant"
+DEMO_SLUG = "intro-call"
+
+
+def seed_demo_configuration(store: Store) -> StoredConfiguration:
+    """A demo grant (``host@example.com``) and a public configuration to show on the page:
+    weekdays 09:00-17:00 UTC, 30-minute slots, slug ``intro-call``."""
+    store.add_grant(DEMO_GRANT_ID, email="host@example.com")
+    body: dict[str, Any] = {
+        "name": "Intro call (emulator demo)",
+        "slug": DEMO_SLUG,
+        "participants": [
+            {
+                "name": "Hanna Host",
+                "email": "host@example.com",
+                "is_organizer": True,
+                "availability": {"calendar_ids": ["primary"]},
+                "booking": {"calendar_id": "primary"},
+            }
+        ],
+        "availability": {
+            "duration_minutes": 30,
+            "availability_rules": {
+                "default_open_hours": [
+                    {"days": [1, 2, 3, 4, 5], "timezone": "UTC", "start": "09:00", "end": "17:00"}
+                ]
+            },
+        },
+        "event_booking": {"title": "Intro call"},
+    }
+    return store.create_configuration(DEMO_GRANT_ID, body)

@@ -43,6 +43,13 @@ def _overlaps(a_start: int, a_end: int, b_start: int, b_end: int) -> bool:
     return a_start < b_end and b_start < a_end
 
 
+def _check_language(email_language: str | None) -> None:
+    if email_language is not None and email_language not in EMAIL_LANGUAGES:
+        raise EmulatorError.invalid(
+            "email_language must be one of " + ", ".join(sorted(EMAIL_LANGUAGES))
+        )
+
+
 class BookingsMixin(StoreBase):
     """Availability of a configuration; create, read, reschedule, confirm and delete bookings."""
 
@@ -168,9 +175,26 @@ class BookingsMixin(StoreBase):
             return self._get_booking(booking_id, configuration_id)
 
     def _unavailable(
-        self, stored: StoredConfiguration, start: int, end: int, exclude: str | None
+        self,
+        stored: StoredConfiguration,
+        config: Mapping[str, Any],
+        start: int,
+        end: int,
+        exclude: str | None,
     ) -> EmulatorError:
-        emails = {p["email"] for p in stored.data["participants"]}
+        """Why [start, end) is not bookable: 400 if it is not a slot even with free calendars
+        (off the grid, outside open hours, notice or horizon), else 409 ``timeslot_not_available``
+        "The selected timeslot is unavailable: ..." (taken since availability was read)."""
+        last, counts = self._fairness(stored.configuration_id)
+        free = find_slot(
+            config, {}, start, end, self.clock.now(), last_booked=last, booking_counts=counts
+        )
+        if free is None or not free.emails:
+            return EmulatorError.invalid(
+                "time slot is not available: start_time and end_time must match a slot that "
+                "availability currently returns"
+            )
+        emails = {p["email"] for p in config["participants"]}
         for booking in self.bookings.values():
             if (
                 booking.is_live
@@ -178,11 +202,8 @@ class BookingsMixin(StoreBase):
                 and booking.organizer_email in emails
                 and _overlaps(booking.start_time, booking.end_time, start, end)
             ):
-                return EmulatorError.conflict("time slot has just been booked")
-        return EmulatorError.invalid(
-            "time slot is not available: start_time and end_time must match a slot that "
-            "availability currently returns"
-        )
+                return EmulatorError.timeslot_unavailable("it has just been booked")
+        return EmulatorError.timeslot_unavailable("the host is busy at that time")
 
     def _pick_slot(
         self,
@@ -200,7 +221,7 @@ class BookingsMixin(StoreBase):
         now = self.clock.now()
         slot = find_slot(config, busy, start, end, now, last_booked=last, booking_counts=counts)
         if slot is None or not slot.emails:
-            raise self._unavailable(stored, start, end, exclude_booking)
+            raise self._unavailable(stored, config, start, end, exclude_booking)
         method = config["availability"]["availability_rules"]["availability_method"]
         by_email: dict[str, Mapping[str, Any]] = {p["email"]: p for p in config["participants"]}
         if method in ROUND_ROBIN_METHODS:
@@ -278,10 +299,7 @@ class BookingsMixin(StoreBase):
         check_timestamp(end_time, "end_time")
         if start_time >= end_time:
             raise EmulatorError.invalid("start_time must be before end_time")
-        if email_language is not None and email_language not in EMAIL_LANGUAGES:
-            raise EmulatorError.invalid(
-                "email_language must be one of " + ", ".join(sorted(EMAIL_LANGUAGES))
-            )
+        _check_language(email_language)
         with self.lock:
             stored = self.find_configuration(configuration_id=configuration_id)
             config = self._subset_config(stored.data, participants)
@@ -347,28 +365,49 @@ class BookingsMixin(StoreBase):
             event.status = "cancelled"
 
     def reschedule_booking(
-        self, booking_id: str, configuration_id: str | None, start_time: int, end_time: int
+        self,
+        booking_id: str,
+        configuration_id: str | None,
+        start_time: int,
+        end_time: int,
+        *,
+        participants: Sequence[str] | None = None,
+        timezone: str | None = None,
+        email_language: str | None = None,
     ) -> Booking:
-        """Move a live booking to another available slot (its own slot does not count)."""
+        """Move a live booking to another available slot (its own slot does not count).
+
+        ``participants`` (round robin: the host the booking page picked) restricts the hosts
+        to those emails, so the booking moves to another host when its own is busy; without it
+        the booking keeps its participants and prefers its current host.  ``timezone`` and
+        ``email_language``, when given, replace the stored ones.
+        """
         check_timestamp(start_time, "start_time")
         check_timestamp(end_time, "end_time")
         if start_time >= end_time:
             raise EmulatorError.invalid("start_time must be before end_time")
+        _check_language(email_language)
         with self.lock:
             booking = self._get_booking(booking_id, configuration_id)
             if not booking.is_live:
                 raise EmulatorError.invalid(f"booking is {booking.status}; it cannot be moved")
             stored = self.find_configuration(configuration_id=booking.configuration_id)
             self._check_cancellation_notice(stored, booking)
-            config = self._subset_config(stored.data, booking.participants)
+            config = self._subset_config(stored.data, participants or booking.participants)
             host = self._pick_slot(
                 stored,
                 config,
                 start_time,
                 end_time,
                 exclude_booking=booking_id,
-                prefer=booking.organizer_email,
+                prefer=participants[0] if participants else booking.organizer_email,
             )
+            if participants:
+                booking.participants = [p["email"] for p in config["participants"]]
+            if timezone is not None:
+                booking.timezone = timezone
+            if email_language is not None:
+                booking.email_language = email_language
             event = self.events.get(booking.event_id)
             if host["email"] != booking.organizer_email or event is None:
                 if event is not None:

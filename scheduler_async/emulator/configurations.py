@@ -165,23 +165,24 @@ class ConfigurationsMixin(StoreBase):
         with self.lock:
             session = self.sessions.get(session_id)
             if session is None or session.deleted:
-                raise EmulatorError.not_found(f"session {session_id!r} not found")
+                raise EmulatorError.not_found("session not found")  # never echo a token
             session.deleted = True
             self._emit("session.deleted", session)
 
     def resolve_session(self, token: str) -> Session | None:
         """The live session for a Bearer token; None if the token was never a session id.
 
-        A token that was a session but has expired or been deleted is a 401.
+        A token that was a session but has expired or been deleted is a 401 ``invalid_session``
+        (an ``error.type`` the booking page knows).
         """
         with self.lock:
             session = self.sessions.get(token)
             if session is None:
                 return None
             if session.deleted:
-                raise EmulatorError.unauthorized("session has been deleted")
+                raise EmulatorError.invalid_session("session has been deleted")
             if not session.is_live(self.clock.now()):
-                raise EmulatorError.unauthorized("session has expired")
+                raise EmulatorError.invalid_session("session has expired")
             if session.configuration_id not in self.configurations:
-                raise EmulatorError.unauthorized("session's configuration no longer exists")
+                raise EmulatorError.invalid_session("session's configuration no longer exists")
             return session

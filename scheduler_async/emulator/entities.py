@@ -226,6 +226,7 @@ class Booking:
             "status": self.status,
             "organizer": organizer,
             "description": self.description,
+            "booking_ref": self.reference,
         }
 
     def admin_json(self) -> dict[str, Any]:

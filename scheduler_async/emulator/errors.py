@@ -6,7 +6,10 @@ Raised by state and validation code; the app turns it into
 
 from __future__ import annotations
 
-__all__ = ["EmulatorError"]
+__all__ = ["TIMESLOT_UNAVAILABLE", "EmulatorError"]
+
+#: The message prefix of every "slot no longer free" error (web-elements 2.6.0 matches it).
+TIMESLOT_UNAVAILABLE = "The selected timeslot is unavailable"
 
 
 class EmulatorError(Exception):
@@ -42,3 +45,15 @@ class EmulatorError(Exception):
     def conflict(cls, message: str) -> EmulatorError:
         """409 ``conflict``."""
         return cls(409, "conflict", message)
+
+    @classmethod
+    def timeslot_unavailable(cls, detail: str) -> EmulatorError:
+        """409 ``timeslot_not_available`` whose message starts with
+        :data:`TIMESLOT_UNAVAILABLE` (the prefix the booking page matches to refresh its slots
+        and to try the next round-robin host), then ``": "`` and ``detail``."""
+        return cls(409, "timeslot_not_available", f"{TIMESLOT_UNAVAILABLE}: {detail}")
+
+    @classmethod
+    def invalid_session(cls, message: str) -> EmulatorError:
+        """401 ``invalid_session`` (an expired, deleted or orphaned session token)."""
+        return cls(401, "invalid_session", message)

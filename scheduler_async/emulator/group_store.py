@@ -341,6 +341,9 @@ class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
         end_time: int,
         *,
         slot: Mapping[str, Any] | None = None,
+        participants: Sequence[str] | None = None,
+        timezone: str | None = None,
+        email_language: str | None = None,
     ) -> Booking:
         """Reschedule; a group booking moves its seat to ``slot``'s event (all or nothing)."""
         with self.lock:
@@ -348,7 +351,13 @@ class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
             stored = self.find_configuration(configuration_id=booking.configuration_id)
             if not self._group_stored(stored):
                 return super().reschedule_booking(
-                    booking_id, configuration_id, start_time, end_time
+                    booking_id,
+                    configuration_id,
+                    start_time,
+                    end_time,
+                    participants=participants,
+                    timezone=timezone,
+                    email_language=email_language,
                 )
             check_timestamp(start_time, "start_time")
             check_timestamp(end_time, "end_time")
@@ -367,6 +376,8 @@ class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
             booking.event_id, booking.calendar_id = inst.event_id, inst.calendar_id
             booking.start_time, booking.end_time = inst.start_time, inst.end_time
             booking.title = inst.title
+            if timezone is not None:
+                booking.timezone = timezone
             booking.updated_at = self.clock.now()
             self._emit("booking.rescheduled", booking)
             return booking

@@ -26,6 +26,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -60,8 +61,11 @@ class Emulator:
     :class:`FakeClock` for a frozen one).  ``latency_ms`` delays every API request (real time);
     ``seed`` seeds the fault RNG.  ``rate_limit`` (requests per second per API key, or an
     :class:`~.rate_limit.EmulatorRateLimit`) answers excess requests 429 with ``Retry-After``;
-    :attr:`rate_limit` holds its settings and counters (429s, peak rate) and
-    :meth:`reset` restores the startup settings.
+    :attr:`rate_limit` holds its settings and counters (429s, peak rate) and :meth:`reset`
+    restores the startup settings.  ``cors_origins``: origins browsers may call from (default
+    any; see :func:`~scheduler_async.emulator.app.create_app`).  ``booking_page`` serves the
+    ``<nylas-scheduling>`` page at :meth:`booking_page_url` (component from
+    ``web_elements_dir``, else the public CDN).
     """
 
     def __init__(
@@ -77,12 +81,18 @@ class Emulator:
         seed: int | None = None,
         shutdown_timeout: float = 0.5,
         rate_limit: EmulatorRateLimit | float | None = None,
+        cors_origins: str | Iterable[str] | None = None,
+        booking_page: bool = False,
+        web_elements_dir: str | Path | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.strict = strict
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         self.client_id = client_id
+        self.cors_origins = cors_origins
+        self.booking_page = booking_page
+        self.web_elements_dir = web_elements_dir
         self.clock: Clock = clock if clock is not None else Clock()
         self.store = Store(self.clock, strict=strict)
         self.faults = FaultConfig(latency_ms=latency_ms, seed=seed)
@@ -120,6 +130,16 @@ class Emulator:
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self._bound_port}"
+
+    def booking_page_url(self, **params: str) -> str:
+        """URL of the booking page (needs ``booking_page=True``); ``params`` pick what it shows:
+        ``configuration_id``, ``slug`` + ``client_id``, ``session_id``, ``*_booking_ref``..."""
+        from urllib.parse import urlencode
+
+        from scheduler_async.emulator.booking_page import BOOKING_PAGE_PATH
+
+        query = f"?{urlencode(params)}" if params else ""
+        return f"{self.url}{BOOKING_PAGE_PATH}{query}"
 
     def start(self) -> Emulator:
         """Start serving on a daemon thread named ``scheduler-emulator`` (idempotent)."""
@@ -173,6 +193,9 @@ class Emulator:
             client_id=self.client_id,
             faults=self.faults,
             rate_limit=self.rate_limit,
+            cors_origins=self.cors_origins,
+            booking_page=self.booking_page,
+            web_elements_dir=self.web_elements_dir,
         )
         runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=self._shutdown_timeout)
         await runner.setup()

@@ -21,6 +21,9 @@ Choices (the real service's behaviour is unconfirmed):
 * ``organizer`` is the participant with ``is_organizer: true``; a round-robin configuration
   without one shows its owner grant's email.
 * ``appearance`` is the stored ``appearance`` object (``{}`` if none).
+* ``scheduler`` always has ``available_days_in_future``, ``min_booking_notice`` and
+  ``min_cancellation_notice`` (the emulator's defaults where the configuration has none, e.g.
+  a group configuration): the component does arithmetic on them.
 * The ``booking`` block leaves out ``booking_ref`` and ``booking_ref_salt`` (typed but never read
   by the component): the salt authorizes the organizer's confirm/decline, and this endpoint
   needs no secret beyond a public configuration id.
@@ -36,9 +39,11 @@ from typing import Any
 
 from aiohttp import web
 
+from scheduler_async.emulator import web_common
 from scheduler_async.emulator.store import Booking, Grant, Store, StoredConfiguration
+from scheduler_async.emulator.validation import SCHEDULER_DEFAULTS
 
-__all__ = ["UI_SETTINGS_PATH", "build_ui_settings", "make_ui_settings_handler"]
+__all__ = ["UI_SETTINGS_PATH", "build_ui_settings", "make_ui_settings_handler", "setup_routes"]
 
 UI_SETTINGS_PATH = "/v3/scheduling/ui-settings"
 
@@ -112,7 +117,9 @@ def build_ui_settings(
         "booking_type": event_booking.get("booking_type") or "booking",
         "appearance": copy.deepcopy(appearance) if isinstance(appearance, dict) else {},
         "organizer": _organizer(config, grant),
-        "scheduler": copy.deepcopy(config.get("scheduler") or {}),
+        # defaults first: the page computes its availability window from these numbers (a
+        # group configuration stores no scheduler block; without them it asks end_time=NaN)
+        "scheduler": {**SCHEDULER_DEFAULTS, **copy.deepcopy(config.get("scheduler") or {})},
     }
     if booking is not None:
         data["booking"] = _booking_block(booking)
@@ -148,3 +155,14 @@ def make_ui_settings_handler(
         return web.json_response({"request_id": rid, "data": data}, headers={"X-Request-Id": rid})
 
     return ui_settings
+
+
+def setup_routes(app: web.Application) -> None:
+    """Register ``GET /v3/scheduling/ui-settings`` on an emulator app (one of ``ROUTE_MODULES``)."""
+    handler = make_ui_settings_handler(
+        web_common.scheduling_config,
+        web_common.STORE_KEY,
+        lambda request: request.app[web_common.SETTINGS_KEY].client_id,
+        web_common.request_id_of,
+    )
+    app.router.add_get(UI_SETTINGS_PATH, handler, allow_head=False)

@@ -47,6 +47,7 @@ from .group import (
     import_result_in,
 )
 from .page import Page
+from .ui_settings import UISettings, UISettingsBooking, UISettingsOrganizer
 
 
 def _configuration_in(data: Any) -> Any:
@@ -243,5 +244,8 @@ __all__ = [
     "Session",
     "SpecificTimeAvailability",
     "TimeSlot",
+    "UISettings",
+    "UISettingsBooking",
+    "UISettingsOrganizer",
     "UnknownConfiguration",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from ..booking_ref import BookingRef, parse_booking_ref
 from .enums import BookingStatus
 
 __all__ = ["AdditionalGuest", "Booking", "BookingOrganizer", "BookingParticipant", "Guest"]
@@ -42,7 +43,11 @@ class BookingOrganizer:
 
 @attrs.frozen(slots=True, kw_only=True)
 class Booking:
-    """A booking. The server may send a partial object (the seed's create shows only the id)."""
+    """A booking. The server may send a partial object (the seed's create shows only the id).
+
+    ``booking_ref`` is the booking reference text as sent (create and get answers; it carries the
+    salt, so it is left out of the repr); :attr:`ref` decodes it.
+    """
 
     booking_id: str
     event_id: str | None = None
@@ -50,3 +55,9 @@ class Booking:
     status: BookingStatus | str | None = None
     organizer: BookingOrganizer | None = None
     description: str | None = None
+    booking_ref: str | None = attrs.field(default=None, repr=False)
+
+    @property
+    def ref(self) -> BookingRef | None:
+        """:attr:`booking_ref` decoded (None when absent); ``InvalidBookingRefError`` if bad."""
+        return parse_booking_ref(self.booking_ref) if self.booking_ref is not None else None

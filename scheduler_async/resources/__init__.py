@@ -5,6 +5,8 @@ from .bookings import AsyncBookings, AsyncBookingsWithResponse
 from .configurations import AsyncConfigurations, AsyncConfigurationsWithResponse
 from .group_events import AsyncGroupEvents, AsyncGroupEventsWithResponse
 from .sessions import AsyncSessions, AsyncSessionsWithResponse
+from .ui_settings import AsyncUISettings, AsyncUISettingsWithResponse
+from .webhooks import AsyncWebhooks, AsyncWebhooksWithResponse
 
 __all__ = [
     "AsyncAvailability",
@@ -17,4 +19,8 @@ __all__ = [
     "AsyncGroupEventsWithResponse",
     "AsyncSessions",
     "AsyncSessionsWithResponse",
+    "AsyncUISettings",
+    "AsyncUISettingsWithResponse",
+    "AsyncWebhooks",
+    "AsyncWebhooksWithResponse",
 ]

@@ -49,7 +49,8 @@ and never inspects what ``_call`` returned.
   cursor; :func:`structure_data` parses ``data`` with the same errors).
 * Creates pass ``repeatable=False`` to the ``Request``: never retried once they may have
   arrived, and a success answer that cannot be read becomes ``OutcomeUnknownError``.
-* A path holding a secret passes ``log_path=`` (a template) for logs and errors.
+* A path holding a secret passes ``log_path=`` (a template) for logs and errors, and the
+  secret itself in ``secrets=(...)`` so every error text hides it.
 * Availability/booking calls authenticate with ``self._scheduling_auth(...)``; grant calls
   with ``self._api_key()``.
 * Bulk helpers: ``x_all = collect(x, "doc")`` makes the list-returning twin of an async
@@ -78,6 +79,7 @@ from .._auth import Credential, scheduling_auth
 from .._config import Timeout
 from .._convert import structure
 from .._response import APIResponse
+from .._scrub import safe_repr
 from .._transport import Request, Response, Transport
 
 __all__ = ["PlainResource", "Request", "Resource", "collect", "plain", "structure_data"]
@@ -192,7 +194,7 @@ def structure_data(request: Request, response: Response, cls: Any) -> Any:
             raise errors.MalformedResponseError(
                 "the response has no 'data'",
                 status_code=response.status,
-                body_excerpt=repr(body)[:200],
+                body_excerpt=safe_repr(_redacted(body)),
                 headers=response.headers,
                 method=request.method,
                 path=request.where,
@@ -201,16 +203,19 @@ def structure_data(request: Request, response: Response, cls: Any) -> Any:
             )
         try:
             return structure(body["data"], cls)
-        except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
-            detail = (
-                "; ".join(cattrs.transform_error(exc))
-                if isinstance(exc, cattrs.BaseValidationError)
-                else str(exc)
-            )
+        except Exception as exc:  # any failure to read the answer (RecursionError included)
+            try:
+                detail = (
+                    "; ".join(cattrs.transform_error(exc))
+                    if isinstance(exc, cattrs.BaseValidationError)
+                    else f"{type(exc).__name__}: {exc}"
+                )
+            except Exception:  # pragma: no cover - a pathological error message
+                detail = type(exc).__name__
             raise errors.MalformedResponseError(
                 f"unexpected response shape: {detail[:300]}",
                 status_code=response.status,
-                body_excerpt=repr(body)[:200],
+                body_excerpt=safe_repr(_redacted(body)),
                 headers=response.headers,
                 method=request.method,
                 path=request.where,
@@ -230,6 +235,25 @@ def structure_data(request: Request, response: Response, cls: Any) -> Any:
             request_id=response.request_id,
             retries_taken=response.retries,
         ) from exc
+
+
+_SECRET_KEYS = frozenset({"webhook_secret"})
+"""Answer fields whose value never appears in an error (create/rotate-secret of a webhook)."""
+
+
+def _redacted(data: Any, depth: int = 0) -> Any:
+    """``data`` with the values of :data:`_SECRET_KEYS` replaced, for error excerpts.
+
+    Only the first levels matter to a 200-character excerpt: deeper ones become ``...`` (so a
+    hostile, deeply nested answer cannot exhaust the stack here).
+    """
+    if depth > 16:
+        return ...
+    if isinstance(data, dict):
+        return {k: "***" if k in _SECRET_KEYS else _redacted(v, depth + 1) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_redacted(v, depth + 1) for v in data]
+    return data
 
 
 def _unwrap_return(annotation: Any, wrapper: str) -> Any:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncBookings", "AsyncBookingsWithResponse"]
 
-EMAIL_LANGUAGES = frozenset({"en", "es", "fr", "de", "nl", "sv", "ja", "zh"})
+EMAIL_LANGUAGES = frozenset({"en", "es", "fr", "de", "nl", "sv", "ja", "zh", "ko"})
 
 
 def _slot_body(

@@ -65,6 +65,7 @@ class AsyncSessionsWithResponse(Resource):
             path=f"/v3/scheduling/sessions/{sid}",
             log_path=_SESSION_LOG_PATH,
             credential=self._api_key(),
+            secrets=(session_id,),
         )
         return await self._call(request, None, timeout=timeout, max_retries=max_retries)
 

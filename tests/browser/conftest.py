@@ -1,8 +1,7 @@
 """Fixtures for the browser tests: the emulator, a booking page on another origin, Chromium.
 
-* ``browser_emulator`` (session): an :class:`Emulator` with a frozen clock at :data:`T0`, with the
-  CORS middleware (outermost) and ``GET /v3/scheduling/ui-settings`` mounted.  Until
-  ``create_app`` mounts both itself, they are added to the app it builds here (idempotently).
+* ``browser_emulator`` (session): an :class:`Emulator` with a frozen clock at :data:`T0` (its app
+  has the CORS middleware outermost and ``GET /v3/scheduling/ui-settings``).
 * ``booking_page_url`` (session): ``http://127.0.0.1:<port>/_emulator/booking-page`` served by
   a second server, so the page's origin differs from the API's and every API call is a real
   CORS call.
@@ -24,26 +23,19 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from unittest import mock
+from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import web
 from browser_support import COMPONENT_VERSION, GRANT, HOST_EMAIL, T0, require
 
-from scheduler_async.emulator import runner as runner_module
 from scheduler_async.emulator.booking_page import (
     BOOKING_PAGE_PATH,
     COMPONENT_FILE,
     create_booking_page_app,
 )
-from scheduler_async.emulator.cors import cors_middleware, is_cors_middleware
 from scheduler_async.emulator.runner import Emulator
 from scheduler_async.emulator.store import FakeClock
-from scheduler_async.emulator.ui_settings import UI_SETTINGS_PATH, make_ui_settings_handler
-from scheduler_async.emulator.web_common import SETTINGS_KEY, STORE_KEY
-from scheduler_async.emulator.web_common import request_id_of as _rid
-from scheduler_async.emulator.web_common import scheduling_config as _scheduling_config
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -66,18 +58,6 @@ def chromium_path() -> str | None:
 
 
 # --------------------------------------------------------------------------- servers
-
-
-def _mount_booking_page_api(app: web.Application) -> web.Application:
-    """Add CORS (outermost) and ui-settings unless ``create_app`` already did."""
-    if not any(is_cors_middleware(m) for m in app.middlewares):
-        app.middlewares.insert(0, cors_middleware())
-    if not any(getattr(r, "canonical", None) == UI_SETTINGS_PATH for r in app.router.resources()):
-        handler = make_ui_settings_handler(
-            _scheduling_config, STORE_KEY, lambda req: req.app[SETTINGS_KEY].client_id, _rid
-        )
-        app.router.add_get(UI_SETTINGS_PATH, handler, allow_head=False)
-    return app
 
 
 class AppThread:
@@ -134,15 +114,9 @@ class AppThread:
 
 @pytest.fixture(scope="session")
 def browser_emulator() -> Iterator[Emulator]:
-    """The emulator with CORS and ui-settings, frozen at ``T0``."""
-    original = runner_module.create_app
-
-    def create_app(*args: Any, **kwargs: Any) -> web.Application:
-        return _mount_booking_page_api(original(*args, **kwargs))
-
+    """The emulator (CORS and ui-settings are part of every emulator app), frozen at ``T0``."""
     emulator = Emulator(clock=FakeClock(T0))
-    with mock.patch.object(runner_module, "create_app", create_app):
-        emulator.start()
+    emulator.start()
     try:
         yield emulator
     finally:

@@ -6,6 +6,7 @@ emulator's (so every call is a preflighted CORS call) and then checks the emulat
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from browser_support import API_KEY, HOST_EMAIL, HOUR, T0, create_configuration,
 from scheduler_async.emulator import Emulator
 
 try:
-    from playwright.sync_api import Page, expect
+    from playwright.sync_api import Page, Response, expect
 except ImportError:
     require(False, "Playwright for Python not installed (pip install -e '.[browser]')", module=True)
     raise
@@ -27,10 +28,39 @@ expect.set_options(timeout=20_000)
 GUEST = {"name": "Gina Guest", "email": "gina@example.com"}
 
 
+# True once every rendered nylas-* element whose ``isLoading`` is a boolean (the scheduler
+# store's flag, mapped onto the components) has it false.  Several buttons (the organizer card's
+# Confirm/Reject among them) silently ignore clicks while it is true.
+_IDLE = """() => {
+  const found = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (el.tagName.startsWith("NYLAS-") && typeof el.isLoading === "boolean") found.push(el);
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  return found.length > 0 && found.every((el) => el.isLoading === false);
+}"""
+
+
+def _is_availability(response: Response) -> bool:
+    return response.request.method == "GET" and "/v3/scheduling/availability" in response.url
+
+
 def open_page(page: Page, booking_page_url: str, **params: str) -> None:
+    """Load the page and wait until the component has finished its start-up fetches.
+
+    The component loads ui-settings, then availability, toggling the store's ``isLoading``
+    around each; a click that lands while it is true (e.g. the organizer card's Reject) is
+    dropped.  So wait for the availability answer itself, then for every component to be idle
+    (``isLoading`` stays false after the last fetch).
+    """
     query = "&".join(f"{k}={v}" for k, v in params.items())
-    page.goto(f"{booking_page_url}?{query}")
+    with page.expect_response(_is_availability):
+        page.goto(f"{booking_page_url}?{query}")
     page.wait_for_function("window.nylasComponentDefined === true")
+    page.wait_for_function(_IDLE)
 
 
 def events(page: Page, kind: str) -> list[Any]:
@@ -111,7 +141,9 @@ def test_reschedule_from_confirmation_card_then_cancel_with_reason(
     expect(page.get_by_text("Booking confirmed!")).to_be_visible()
     (booking,) = live_bookings(emu, config_id)
 
-    page.get_by_role("button", name="Reschedule").click()
+    with page.expect_response(lambda r: "/v3/scheduling/ui-settings" in r.url):
+        page.get_by_role("button", name="Reschedule").click()  # reloads ui-settings (booking_id)
+    page.wait_for_function(_IDLE)
     # the booked slot is offered again while rescheduling (availability with booking_id)
     expect(page.get_by_role("button", name="10:00 AM", exact=True)).to_be_visible()
     page.get_by_role("button", name="11:30 AM", exact=True).click()
@@ -207,17 +239,6 @@ def test_organizer_rejects_through_booking_ref_link(
     assert rejected.cancellation_reason == "Double-booked"
 
 
-# The two flows below need the component's error contract (scheduler-api-more.md §3.6): a slot
-# taken since availability answers with a message starting "The selected timeslot is
-# unavailable" (type timeslot_not_available).  The emulator still answers 409 "conflict" / 400,
-# so the component shows a generic error instead; strict xfail flips when that lands.
-ERROR_CONTRACT = pytest.mark.xfail(
-    strict=True,
-    reason="emulator: slot-taken errors must start with 'The selected timeslot is unavailable'",
-)
-
-
-@ERROR_CONTRACT
 def test_slot_taken_after_page_loaded_shows_refresh(
     page: Page, emu: Emulator, booking_page_url: str, console: list[str]
 ) -> None:
@@ -242,7 +263,6 @@ def test_slot_taken_after_page_loaded_shows_refresh(
     assert booking.guest["email"] == "other@example.com", console
 
 
-@ERROR_CONTRACT
 def test_round_robin_falls_over_to_next_participant(
     page: Page, emu: Emulator, booking_page_url: str, console: list[str]
 ) -> None:
@@ -330,3 +350,70 @@ def test_guest_cancels_through_booking_ref_link(
     cancelled = emu.booking(booking_id)
     assert cancelled.deleted, console
     assert cancelled.cancellation_reason == "Not needed any more"
+
+
+def test_group_slot_books_a_seat_then_shows_event_is_full(
+    page: Page, emu: Emulator, booking_page_url: str, console: list[str]
+) -> None:
+    cfgs = f"{emu.url}/v3/grants/grant-browser/scheduling/configurations"
+    r = requests.post(
+        cfgs,
+        json={"type": "group", "name": "Yoga class", "group_booking": {"calendar_id": "primary"}},
+        headers=API_KEY,
+    )
+    assert r.status_code == 200, r.text
+    config_id = r.json()["data"]["id"]
+    host = [{"name": "Hanna Host", "email": HOST_EMAIL, "is_organizer": True}]
+    for start, capacity in ((T0 + 2 * HOUR, 2), (T0 + 4 * HOUR, 1)):
+        r = requests.post(
+            f"{cfgs}/{config_id}/group-events",
+            json={
+                "title": "Yoga",
+                "calendar_id": "primary",
+                "participants": host,
+                "capacity": capacity,
+                "when": {"start_time": start, "end_time": start + HOUR},
+            },
+            headers=API_KEY,
+        )
+        assert r.status_code == 200, r.text
+
+    # a seat in the 10:00 class (2 seats), booked through the page; the picker does not
+    # preselect a date for group slots, so pick Monday 5 January first
+    open_page(page, booking_page_url, configuration_id=config_id)
+    page.get_by_role("button").filter(has_text=re.compile(r"^5$")).click()
+    page.get_by_role("button", name=re.compile(r"^10:00 AM")).click()
+    expect(page.get_by_text("2 spots left")).to_be_visible()
+    page.get_by_role("button", name="Next", exact=True).click()  # validate-timeslot: fine
+    page.locator("input-component#name input").fill(GUEST["name"])
+    page.locator("input-component#email input").fill(GUEST["email"])
+    page.get_by_role("button", name="Book now").click()
+    expect(page.get_by_text("Booking confirmed!")).to_be_visible()
+    (booking,) = live_bookings(emu, config_id)
+    assert (booking.start_time, booking.guest) == (T0 + 2 * HOUR, GUEST), console
+
+    # the 12:00 class has one seat; another guest takes it after the page loaded
+    open_page(page, booking_page_url, configuration_id=config_id)
+    slots = requests.get(
+        f"{emu.url}/v3/scheduling/availability",
+        params={"configuration_id": config_id, "start_time": str(T0), "end_time": str(T0 + 86400)},
+    ).json()["data"]["time_slots"]
+    noon = next(s for s in slots if s["start_time"] == T0 + 4 * HOUR)
+    r = requests.post(
+        f"{emu.url}/v3/scheduling/bookings",
+        params={"configuration_id": config_id},
+        json={
+            "start_time": noon["start_time"],
+            "end_time": noon["end_time"],
+            "event_id": noon["event_id"],
+            "calendar_id": noon["calendar_id"],
+            "guest": {"name": "Other", "email": "other@example.com"},
+        },
+    )
+    assert r.status_code == 200, r.text
+    page.get_by_role("button").filter(has_text=re.compile(r"^5$")).click()
+    page.get_by_role("button", name=re.compile(r"^12:00 PM")).click()
+    page.get_by_role("button", name="Next", exact=True).click()  # validate-timeslot
+    expect(page.get_by_text("Event is full")).to_be_visible()
+    seats = [b for b in live_bookings(emu, config_id) if b.start_time == T0 + 4 * HOUR]
+    assert [b.guest["email"] for b in seats] == ["other@example.com"], console

@@ -231,13 +231,13 @@ def test_private_configuration_needs_its_session(emu: Emulator) -> None:
     emu.clock.advance(10 * 60 - 1)
     assert avail(emu, {}, bearer).status_code == 200
     emu.clock.advance(1)  # time_to_live is in minutes, on the business clock
-    assert_error(avail(emu, {}, bearer), 401, "unauthorized")
+    assert_error(avail(emu, {}, bearer), 401, "invalid_session")
 
     fresh = create_session(emu, private)
     assert avail(emu, {}, {"Authorization": f"Bearer {fresh}"}).status_code == 200
     requests.delete(f"{emu.url}/v3/scheduling/sessions/{fresh}", headers=KEY)
     r = avail(emu, {"configuration_id": private}, {"Authorization": f"Bearer {fresh}"})
-    assert_error(r, 401, "unauthorized")
+    assert_error(r, 401, "invalid_session")
 
 
 @pytest.mark.parametrize("ttl", [0, 31, "abc", -5])
@@ -310,7 +310,15 @@ def test_booking_lifecycle(emu: Emulator) -> None:
     r = requests.post(bookings_url(emu), params=q, json=BOOKING)
     assert r.status_code == 200, r.text
     booking = r.json()["data"]
-    assert set(booking) == {"booking_id", "event_id", "title", "status", "organizer", "description"}
+    assert set(booking) == {
+        "booking_id",
+        "event_id",
+        "title",
+        "status",
+        "organizer",
+        "description",
+        "booking_ref",
+    }
     assert booking["status"] == "booked"
     assert booking["organizer"] == {"email": "host@example.com", "name": "Host"}
     booking_id = booking["booking_id"]
@@ -318,7 +326,9 @@ def test_booking_lifecycle(emu: Emulator) -> None:
 
     slots = avail(emu, q).json()["data"]["time_slots"]
     assert BOOKING["start_time"] not in [s["start_time"] for s in slots]
-    assert_error(requests.post(bookings_url(emu), params=q, json=BOOKING), 409, "conflict")
+    assert_error(
+        requests.post(bookings_url(emu), params=q, json=BOOKING), 409, "timeslot_not_available"
+    )
 
     r = requests.get(bookings_url(emu, booking_id), params=q)
     assert r.json()["data"] == booking
@@ -438,7 +448,8 @@ def test_reschedule_to_unavailable_slot(emu: Emulator) -> None:
         params=q,
         json={"start_time": T0 + 4 * HOUR, "end_time": T0 + 4 * HOUR + 1800},
     )
-    assert_error(r, 400, "invalid_request_error")
+    body = assert_error(r, 409, "timeslot_not_available")
+    assert body["error"]["message"].startswith("The selected timeslot is unavailable")
     assert_error(
         requests.patch(bookings_url(emu, booking_id), params=q, json={}),
         400,
@@ -560,7 +571,7 @@ def test_dropped_connections(emu: Emulator) -> None:
         requests.post(bookings_url(emu), params=q, json=BOOKING)
     assert len(emu.store.bookings) == 1  # applied, but the client never heard back
     r = requests.post(bookings_url(emu), params=q, json=BOOKING)
-    assert_error(r, 409, "conflict")
+    assert_error(r, 409, "timeslot_not_available")
 
 
 async def test_dropped_connection_with_aiohttp(emu: Emulator) -> None:

@@ -153,7 +153,8 @@ def test_bookings_with_api_key_and_configuration_id(client: nylas.Client, emu: E
     with pytest.raises(NylasApiError) as exc:  # the same slot again
         bookings.create(booking_request(), query_params=q)
     assert exc.value.status_code == 409
-    assert exc.value.type == "conflict"
+    assert exc.value.type == "timeslot_not_available"
+    assert str(exc.value).startswith("The selected timeslot is unavailable")
 
     deleted = bookings.destroy(booking.booking_id, None, query_params=q)
     assert deleted.request_id

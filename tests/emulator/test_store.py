@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from scheduler_async.booking_ref import parse_booking_ref
 from scheduler_async.emulator.faults import FaultConfig, RateLimit, RouteFaults
 from scheduler_async.emulator.store import (
     Clock,
@@ -271,7 +272,7 @@ def test_session_ttl_and_expiry(store: Store) -> None:
     store.clock.advance(5 * 60)
     with pytest.raises(EmulatorError) as exc:
         store.resolve_session(session.session_id)
-    assert_error(exc, 401, "unauthorized")
+    assert_error(exc, 401, "invalid_session")
     assert store.resolve_session("not-a-session") is None
 
     by_slug = store.create_session(slug="s", time_to_live=30)
@@ -279,7 +280,7 @@ def test_session_ttl_and_expiry(store: Store) -> None:
     store.delete_session(by_slug.session_id)
     with pytest.raises(EmulatorError) as exc:
         store.resolve_session(by_slug.session_id)
-    assert_error(exc, 401, "unauthorized")
+    assert_error(exc, 401, "invalid_session")
     with pytest.raises(EmulatorError) as exc:
         store.delete_session(by_slug.session_id)
     assert_error(exc, 404, "not_found_error")
@@ -401,7 +402,11 @@ def test_booking_writes_event_and_removes_slot(store: Store) -> None:
         "status": "booked",
         "organizer": {"email": "host@example.com", "name": "Host"},
         "description": "d",
+        "booking_ref": booking.reference,
     }
+    ref = parse_booking_ref(booking.reference)  # the client's decoder agrees with the emulator
+    assert (ref.configuration_id, ref.booking_id) == (cfg.configuration_id, booking.booking_id)
+    assert ref.salt == booking.salt_b64
     (event,) = store.events_on("g", "primary")
     assert (event.event_id, event.start_time, event.end_time) == (
         booking.event_id,
@@ -413,7 +418,7 @@ def test_booking_writes_event_and_removes_slot(store: Store) -> None:
 
     with pytest.raises(EmulatorError) as exc:
         store.create_booking(cfg.configuration_id, start, start + 1800, guest())
-    assert_error(exc, 409, "conflict")
+    assert_error(exc, 409, "timeslot_not_available")
 
 
 @pytest.mark.parametrize(
@@ -427,13 +432,13 @@ def test_booking_outside_offered_slots_is_400(store: Store, offset: int, length:
     assert_error(exc, 400, "invalid_request_error")
 
 
-def test_booking_blocked_by_calendar_event_is_400(store: Store) -> None:
+def test_booking_blocked_by_calendar_event_is_409_timeslot_not_available(store: Store) -> None:
     cfg = store.create_configuration("g", config_body()).configuration_id
     start = T0 + 2 * HOUR
     store.add_event("g", "primary", start, start + 1800)
     with pytest.raises(EmulatorError) as exc:
         store.create_booking(cfg, start, start + 1800, guest())
-    assert_error(exc, 400, "invalid_request_error")
+    assert_error(exc, 409, "timeslot_not_available")
 
 
 def test_booking_on_a_host_without_calendars_still_blocks(store: Store) -> None:
@@ -444,7 +449,7 @@ def test_booking_on_a_host_without_calendars_still_blocks(store: Store) -> None:
     store.create_booking(cfg, start, start + 1800, guest())
     with pytest.raises(EmulatorError) as exc:
         store.create_booking(cfg, start, start + 1800, guest())
-    assert_error(exc, 409, "conflict")
+    assert_error(exc, 409, "timeslot_not_available")
 
 
 def test_booking_uses_participant_booking_calendar(store: Store) -> None:
@@ -553,7 +558,7 @@ def test_reschedule(store: Store) -> None:
     assert (start + HOUR, start + 2 * HOUR) in slots(store, cfg, start, start + 3 * HOUR)
     with pytest.raises(EmulatorError) as exc:
         store.reschedule_booking(booking.booking_id, cfg, other.start_time, other.end_time)
-    assert_error(exc, 409, "conflict")
+    assert_error(exc, 409, "timeslot_not_available")
     with pytest.raises(EmulatorError) as exc:
         store.reschedule_booking(booking.booking_id, cfg, start + 60, start + 60 + HOUR)
     assert_error(exc, 400, "invalid_request_error")
@@ -617,7 +622,7 @@ def test_round_robin_rotates_hosts(store: Store) -> None:
     assert second.organizer_email == "bob@example.com"
     with pytest.raises(EmulatorError) as exc:
         store.create_booking(cfg, start, start + 1800, guest())
-    assert_error(exc, 409, "conflict")
+    assert_error(exc, 409, "timeslot_not_available")
     third = store.create_booking(cfg, start + 1800, start + 3600, guest())
     assert third.organizer_email == "ann@example.com"  # Ann booked least recently
 

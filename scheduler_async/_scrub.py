@@ -1,0 +1,144 @@
+"""The one rule for hiding credentials in text an error exposes (pure, no I/O).
+
+:class:`Secrets` holds every credential a client knows: its API key and each session token it
+sent (in an ``Authorization`` header or in a URL path). :meth:`Secrets.scrub` replaces each
+**whole-token** occurrence of one of them with ``***``:
+
+* an occurrence glued to an ASCII letter or digit on either side is part of another word and
+  is left alone (``api_key="booked"`` never turns ``"overbooked"`` into ``"over***"``);
+  punctuation, ``_``, ``-``, ``/``, quotes and spaces are boundaries;
+* a credential shorter than :data:`MIN_SECRET_LENGTH` (8) characters is never treated as a
+  secret: it cannot be told apart from ordinary words (``api_key="k"`` would otherwise turn
+  ``"booked"`` into ``"boo***ed"``), and a real API key or session token is far longer;
+* the percent-encoded form of a credential (as it appears in a path) is replaced too.
+
+The set is bounded (:data:`MAX_SECRETS`, oldest forgotten first) so a long-running worker that
+opens many sessions does not grow without end.
+"""
+
+from __future__ import annotations
+
+import re
+import reprlib
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+__all__ = [
+    "MAX_SECRETS",
+    "MIN_SECRET_LENGTH",
+    "REPLACEMENT",
+    "Secrets",
+    "safe_repr",
+    "scrub_text",
+]
+
+MIN_SECRET_LENGTH = 8
+"""Credentials shorter than this are not scrubbed (they are not secrets, and would mangle text)."""
+MAX_SECRETS = 1024
+"""How many credentials one client remembers for scrubbing."""
+REPLACEMENT = "***"
+_MAX_DEPTH = 32
+"""Deeper JSON in an error body is replaced by :data:`TOO_DEEP` (pickling and repr stay safe)."""
+TOO_DEEP = "<nested too deep>"
+
+
+def _variants(secret: str) -> set[str]:
+    return {secret, quote(secret, safe="")} - {""}
+
+
+def _pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    words = sorted(
+        {v for s in secrets if len(s) >= MIN_SECRET_LENGTH for v in _variants(s)},
+        key=len,
+        reverse=True,  # the longest first, so one secret inside another is replaced whole
+    )
+    if not words:
+        return None
+    alternation = "|".join(re.escape(w) for w in words)
+    return re.compile(f"(?<![A-Za-z0-9])(?:{alternation})(?![A-Za-z0-9])")
+
+
+def scrub_text(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every whole-token occurrence of a secret replaced by ``***``."""
+    pattern = _pattern(secrets)
+    return text if pattern is None else pattern.sub(REPLACEMENT, text)
+
+
+class Secrets:
+    """The credentials one client knows, and the one place that hides them (thread-safe)."""
+
+    __slots__ = ("_lock", "_pattern", "_secrets")
+
+    def __init__(self, initial: Iterable[str | None] = ()) -> None:
+        self._lock = threading.Lock()
+        self._secrets: OrderedDict[str, None] = OrderedDict()
+        self._pattern: re.Pattern[str] | None = None
+        for secret in initial:
+            self.add(secret)
+
+    def __repr__(self) -> str:
+        return f"<Secrets count={len(self._secrets)}>"
+
+    def add(self, secret: str | None) -> None:
+        """Remember ``secret`` (ignored if ``None`` or shorter than the floor)."""
+        if not secret or len(secret) < MIN_SECRET_LENGTH:
+            return
+        with self._lock:
+            if secret in self._secrets:
+                self._secrets.move_to_end(secret)
+                return
+            self._secrets[secret] = None
+            while len(self._secrets) > MAX_SECRETS:
+                self._secrets.popitem(last=False)
+            self._pattern = None
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._pattern is None and self._secrets:
+                self._pattern = _pattern(self._secrets)
+            return self._pattern
+
+    def scrub(self, text: str, *extra: str | None) -> str:
+        """``text`` with every known secret (and ``extra`` ones) replaced, whole tokens only."""
+        pattern = self._compiled()
+        if pattern is not None:
+            text = pattern.sub(REPLACEMENT, text)
+        more = [s for s in extra if s and len(s) >= MIN_SECRET_LENGTH]
+        return scrub_text(text, more) if more else text
+
+    def scrub_data(self, data: Any, *extra: str | None, _depth: int = 0) -> Any:
+        """Decoded JSON with every string scrubbed; nesting deeper than 32 is cut off."""
+        if _depth > _MAX_DEPTH:
+            return TOO_DEEP
+        if isinstance(data, str):
+            return self.scrub(data, *extra)
+        if isinstance(data, dict):
+            return {
+                self.scrub(str(k), *extra): self.scrub_data(v, *extra, _depth=_depth + 1)
+                for k, v in data.items()
+            }
+        if isinstance(data, list | tuple):
+            return [self.scrub_data(v, *extra, _depth=_depth + 1) for v in data]
+        return data
+
+    def scrub_headers(
+        self, headers: Mapping[str, str], *extra: str | None
+    ) -> list[tuple[str, str]]:
+        """Header pairs with every value scrubbed (order and repeats kept)."""
+        items = headers.items()
+        return [(k, self.scrub(v, *extra)) for k, v in items]
+
+
+_SAFE_REPR = reprlib.Repr()
+_SAFE_REPR.maxlevel = 4
+_SAFE_REPR.maxstring = 200
+_SAFE_REPR.maxother = 200
+_SAFE_REPR.maxdict = _SAFE_REPR.maxlist = 10
+
+
+def safe_repr(value: Any) -> str:
+    """A short repr (200 characters at most) of decoded JSON, safe for any depth or size."""
+    return _SAFE_REPR.repr(value)[:200]

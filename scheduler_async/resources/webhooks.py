@@ -1,0 +1,293 @@
+"""Webhooks: ``/v3/webhooks`` (API key auth; application-scoped, no grant in the path).
+
+Create and rotate-secret answer a :class:`WebhookWithSecret`: the signing secret is shown
+once and never appears in reprs, logs or errors. Both are sent at most once (a create, and a
+rotation that would silently invalidate the secret a lost answer carried).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .._args import as_tuple, check_str, path_id
+from .._config import Timeout
+from .._response import APIResponse
+from ..models.webhook import (
+    Webhook,
+    WebhookIpAddresses,
+    WebhookMockPayload,
+    WebhookStatus,
+    WebhookTrigger,
+    WebhookWithSecret,
+)
+from ._base import PlainResource, Request, Resource, plain
+
+if TYPE_CHECKING:
+    from .._transport import Transport
+
+__all__ = ["AsyncWebhooks", "AsyncWebhooksWithResponse"]
+
+_SETTABLE_STATUSES = (WebhookStatus.ACTIVE.value, WebhookStatus.PAUSE.value)
+
+
+def _url(value: Any, name: str) -> str:
+    url = check_str(value, name)
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"{name} must be an http(s) URL")
+    return url
+
+
+def _trigger(value: Any, name: str) -> str:
+    return str(check_str(value, name))  # a WebhookTrigger is a str; a new trigger name works too
+
+
+def _body(
+    *,
+    trigger_types: Sequence[WebhookTrigger | str] | None,
+    webhook_url: str | None,
+    description: str | None,
+    notification_email_addresses: Sequence[str] | None,
+    compressed_delivery: bool | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if trigger_types is not None:
+        triggers = as_tuple(trigger_types, "trigger_types") or ()
+        if not triggers:
+            raise ValueError("trigger_types must not be empty")
+        body["trigger_types"] = [_trigger(t, "trigger_types") for t in triggers]
+    if webhook_url is not None:
+        body["webhook_url"] = _url(webhook_url, "webhook_url")
+    if description is not None:
+        if not isinstance(description, str):
+            raise TypeError("description must be a str")
+        body["description"] = description
+    if notification_email_addresses is not None:
+        emails = as_tuple(notification_email_addresses, "notification_email_addresses") or ()
+        body["notification_email_addresses"] = [
+            check_str(e, "notification_email_addresses") for e in emails
+        ]
+    if compressed_delivery is not None:
+        if not isinstance(compressed_delivery, bool):
+            raise TypeError("compressed_delivery must be a bool")
+        body["compressed_delivery"] = compressed_delivery
+    return body
+
+
+def _path(webhook_id: str) -> str:
+    return f"/v3/webhooks/{path_id(webhook_id, 'webhook_id')}"
+
+
+class AsyncWebhooksWithResponse(Resource):
+    """Webhook calls that return :class:`APIResponse` (model plus HTTP metadata)."""
+
+    __slots__ = ()
+
+    async def create(
+        self,
+        *,
+        trigger_types: Sequence[WebhookTrigger | str],
+        webhook_url: str,
+        description: str | None = None,
+        notification_email_addresses: Sequence[str] | None = None,
+        compressed_delivery: bool | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[WebhookWithSecret]:
+        """Register a webhook; Nylas first checks ``webhook_url`` with a ``challenge`` GET.
+
+        The answer carries ``webhook_secret``, shown only here and by :meth:`rotate_secret`:
+        store it. Sent at most once: a failure that may have created the webhook is
+        ``OutcomeUnknownError`` (list the webhooks before creating it again).
+        """
+        body = _body(
+            trigger_types=trigger_types,
+            webhook_url=webhook_url,
+            description=description,
+            notification_email_addresses=notification_email_addresses,
+            compressed_delivery=compressed_delivery,
+        )
+        request = Request(
+            method="POST",
+            path="/v3/webhooks",
+            credential=self._api_key(),
+            body=body,
+            repeatable=False,
+        )
+        return await self._call(
+            request, WebhookWithSecret, timeout=timeout, max_retries=max_retries
+        )
+
+    async def list(
+        self,
+        *,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[tuple[Webhook, ...]]:
+        """Every webhook of the application (the API answers them all at once, unpaged)."""
+        request = Request(method="GET", path="/v3/webhooks", credential=self._api_key())
+        return await self._call(
+            request, tuple[Webhook, ...], timeout=timeout, max_retries=max_retries
+        )
+
+    async def get(
+        self,
+        webhook_id: str,
+        *,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[Webhook]:
+        """Get one webhook by id (without its secret)."""
+        request = Request(method="GET", path=_path(webhook_id), credential=self._api_key())
+        return await self._call(request, Webhook, timeout=timeout, max_retries=max_retries)
+
+    async def update(
+        self,
+        webhook_id: str,
+        *,
+        trigger_types: Sequence[WebhookTrigger | str] | None = None,
+        webhook_url: str | None = None,
+        description: str | None = None,
+        notification_email_addresses: Sequence[str] | None = None,
+        compressed_delivery: bool | None = None,
+        status: WebhookStatus | str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[Webhook]:
+        """Update a webhook (PUT): only the fields given are sent; the others are kept.
+
+        ``status`` is ``"active"`` or ``"pause"`` (a paused webhook receives nothing).
+        """
+        path = _path(webhook_id)
+        body = _body(
+            trigger_types=trigger_types,
+            webhook_url=webhook_url,
+            description=description,
+            notification_email_addresses=notification_email_addresses,
+            compressed_delivery=compressed_delivery,
+        )
+        if status is not None:
+            if str(status) not in _SETTABLE_STATUSES:
+                raise ValueError("status must be 'active' or 'pause'")
+            body["status"] = str(status)
+        if not body:
+            raise ValueError("update needs at least one field to change")
+        request = Request(method="PUT", path=path, credential=self._api_key(), body=body)
+        return await self._call(request, Webhook, timeout=timeout, max_retries=max_retries)
+
+    async def delete(
+        self,
+        webhook_id: str,
+        *,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[None]:
+        """Delete a webhook: it receives nothing more."""
+        request = Request(method="DELETE", path=_path(webhook_id), credential=self._api_key())
+        return await self._call(request, None, timeout=timeout, max_retries=max_retries)
+
+    async def rotate_secret(
+        self,
+        webhook_id: str,
+        *,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[WebhookWithSecret]:
+        """Give a webhook a new ``webhook_secret``; the old one stops signing at once.
+
+        Sent at most once (a repeat would silently replace the secret a lost answer carried):
+        a failure that may have rotated it is ``OutcomeUnknownError``; rotate again then.
+        """
+        wid = path_id(webhook_id, "webhook_id")
+        request = Request(
+            method="POST",
+            path=f"/v3/webhooks/rotate-secret/{wid}",
+            credential=self._api_key(),
+            body={},
+            repeatable=False,
+        )
+        return await self._call(
+            request, WebhookWithSecret, timeout=timeout, max_retries=max_retries
+        )
+
+    async def send_test_event(
+        self,
+        *,
+        trigger_type: WebhookTrigger | str,
+        webhook_url: str,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[None]:
+        """Have Nylas POST a test notification to ``webhook_url`` (signed with
+        ``mock-webhook-secret``); an error status if it was not acknowledged."""
+        body = {
+            "trigger_type": _trigger(trigger_type, "trigger_type"),
+            "webhook_url": _url(webhook_url, "webhook_url"),
+        }
+        request = Request(
+            method="POST",
+            path="/v3/webhooks/send-test-event",
+            credential=self._api_key(),
+            body=body,
+        )
+        return await self._call(request, None, timeout=timeout, max_retries=max_retries)
+
+    async def mock_payload(
+        self,
+        *,
+        trigger_type: WebhookTrigger | str,
+        webhook_url: str,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[WebhookMockPayload]:
+        """An example notification of ``trigger_type``, as raw JSON (nothing is sent)."""
+        body = {
+            "trigger_type": _trigger(trigger_type, "trigger_type"),
+            "webhook_url": _url(webhook_url, "webhook_url"),
+        }
+        request = Request(
+            method="POST",
+            path="/v3/webhooks/mock-payload",
+            credential=self._api_key(),
+            body=body,
+        )
+        return await self._call(
+            request, WebhookMockPayload, timeout=timeout, max_retries=max_retries
+        )
+
+    async def ip_addresses(
+        self,
+        *,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[WebhookIpAddresses]:
+        """The addresses notifications come from (to allow-list them)."""
+        request = Request(
+            method="GET", path="/v3/webhooks/ip-addresses", credential=self._api_key()
+        )
+        return await self._call(
+            request, WebhookIpAddresses, timeout=timeout, max_retries=max_retries
+        )
+
+
+class AsyncWebhooks(PlainResource):
+    """``client.webhooks``: register, list, update, pause, delete webhooks; rotate secrets."""
+
+    __slots__ = ("with_response",)
+
+    def __init__(
+        self, transport: Transport, grant_id: str | None, client_id: str | None = None
+    ) -> None:
+        super().__init__(transport, grant_id, client_id)
+        self.with_response = AsyncWebhooksWithResponse(transport, grant_id, client_id)
+        """The same calls, returning :class:`APIResponse` with status, headers and request id."""
+
+    create = plain(AsyncWebhooksWithResponse.create)
+    list = plain(AsyncWebhooksWithResponse.list)
+    get = plain(AsyncWebhooksWithResponse.get)
+    update = plain(AsyncWebhooksWithResponse.update)
+    delete = plain(AsyncWebhooksWithResponse.delete)
+    rotate_secret = plain(AsyncWebhooksWithResponse.rotate_secret)
+    send_test_event = plain(AsyncWebhooksWithResponse.send_test_event)
+    mock_payload = plain(AsyncWebhooksWithResponse.mock_payload)
+    ip_addresses = plain(AsyncWebhooksWithResponse.ip_addresses)
