@@ -14,7 +14,7 @@ Recipe (one Redis, N workers, one driver)::
     export SCHEDULER_SWEEP_REDIS_URL=redis://127.0.0.1:6379/0
     export NYLAS_API_URI=http://127.0.0.1:8080 NYLAS_API_KEY=...   # read by AsyncScheduler
     export SCHEDULER_SWEEP_RATE=100 SCHEDULER_SWEEP_APPLICATION=my-app
-    taskiq worker scheduler_async.distributed:broker --workers 4
+    taskiq worker scheduler_async.distributed:broker --workers 4 --max-async-tasks 10
 
     # driver
     async for result in distributed_sweep(queries, progress=print):
