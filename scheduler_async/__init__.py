@@ -94,6 +94,7 @@ from .models.webhook import (
     WebhookTrigger,
     WebhookWithSecret,
 )
+from .ratelimit import LocalRateLimiter, RateLimiter
 from .refresh import AsyncSessionRefresher
 from .sweep import AvailabilityQuery, BookingRequest, BookingResult, Progress, SweepResult
 
@@ -151,6 +152,7 @@ __all__ = [
     "InternalServerError",
     "InvalidBookingRefError",
     "Limits",
+    "LocalRateLimiter",
     "MalformedResponseError",
     "MissingCredentialsError",
     "NotFoundError",
@@ -163,6 +165,7 @@ __all__ = [
     "Progress",
     "RateLimitError",
     "RateLimitWaitError",
+    "RateLimiter",
     "Reminder",
     "ResponseTooLargeError",
     "RetryPolicy",

@@ -3,7 +3,7 @@
 ``emulator`` serves the local Scheduler API emulator until Ctrl-C::
 
     python -m scheduler_async emulator [--host 127.0.0.1] [--port 8080] [--strict]
-        [--api-key KEY ...] [--latency-ms N] [--client-id ID] [--seed N]
+        [--api-key KEY ...] [--latency-ms N] [--client-id ID] [--seed N] [--rate-limit R]
         [--cors-origins ORIGIN ...] [--booking-page [--web-elements-dir DIR]
         [--configuration-id ID]]
 
@@ -23,6 +23,16 @@ import importlib
 import sys
 import threading
 from typing import Any
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a number > 0")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     emu.add_argument("--client-id", default=None, help="application id used with slug lookups")
     emu.add_argument("--seed", type=int, default=None, help="seed of the fault-injection RNG")
+    emu.add_argument(
+        "--rate-limit",
+        type=_positive_float,
+        default=None,
+        metavar="R",
+        help="answer 429 + Retry-After beyond R requests per second per API key "
+        "(counters: GET /_emulator/rate_limit)",
+    )
     emu.add_argument(
         "--cors-origins",
         nargs="+",
@@ -92,6 +110,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         client_id=args.client_id or DEFAULT_CLIENT_ID,
         latency_ms=args.latency_ms,
         seed=args.seed,
+        rate_limit=args.rate_limit,
         cors_origins=args.cors_origins,
         booking_page=args.booking_page,
         web_elements_dir=args.web_elements_dir,
@@ -104,6 +123,12 @@ def _run_emulator(args: argparse.Namespace) -> int:
     try:  # Ctrl-C may come as soon as the first line is out: stop cleanly from here on
         print(f"Scheduler emulator listening on {emulator.url} (Ctrl-C to stop)", flush=True)
         print(f"admin API: {emulator.url}/_emulator/health", flush=True)
+        if args.rate_limit is not None:
+            print(
+                f"rate limit: {args.rate_limit:g} requests/s per API key "
+                f"(counters: {emulator.url}/_emulator/rate_limit)",
+                flush=True,
+            )
         if args.booking_page:
             for line in _booking_page_lines(emulator, args.configuration_id):
                 print(line, flush=True)

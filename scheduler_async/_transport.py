@@ -45,6 +45,7 @@ from ._config import Limits, Timeout
 from ._retry import Failure, RetryBudget, RetryPolicy, decide, parse_retry_after
 from ._scrub import Secrets, safe_repr
 from ._version import __version__
+from .ratelimit import LocalRateLimiter, RateLimiter
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
@@ -219,6 +220,7 @@ class Transport:
         user_agent: str | None = None,
         max_response_bytes: int = 16 * 1024 * 1024,
         rand: random.Random | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.base_url = URL(base_url.rstrip("/"))
         if not self.base_url.is_absolute() or self.base_url.scheme not in ("http", "https"):
@@ -240,7 +242,10 @@ class Transport:
         self._owns_session = session is None
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._paused_until = 0.0  # monotonic time before which no request is sent (shared 429)
+        # Consulted before every attempt, told of every 429 (the per-client pause lives there).
+        self.rate_limiter: RateLimiter = (
+            rate_limiter if rate_limiter is not None else LocalRateLimiter()
+        )
         self._rand = rand or random.Random()
         self.max_response_bytes = max_response_bytes
         self.user_agent = user_agent or (
@@ -363,17 +368,16 @@ class Transport:
         for secret in request.secrets:
             self.secrets.add(secret)
         base = self.timeout if timeout is None else Timeout.coerce(timeout, self.timeout)
-        started = time.monotonic()
-        if self._paused_until > started:
-            # Another call of this client was told to slow down (429): everyone waits.
-            await self._sleep(self._paused_until - started)
         policy = self.retry
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)
-        if base is self.timeout and policy.deadline is None:
+        started = time.monotonic()
+        # The rate budget (and any 429 pause) is waited for inside the call's bounds.
+        await self._acquire(request, base, policy, started, started, 0)
+        if base is self.timeout and policy.deadline is None and time.monotonic() - started < 1e-3:
             attempt_timeout = self._client_timeout  # prebuilt: the usual case
         else:
-            attempt_timeout = self._attempt_timeout(base, policy, started)
+            attempt_timeout = self._attempt_timeout(base, policy, started, started)
         url = URL(self._base + request.path, encoded=True)
         if request.query:
             url = url.with_query(request.query)
@@ -396,6 +400,37 @@ class Transport:
             raise self._status_error(request, response, 0)
         self.budget.refund(self.retry.success_refund)
         return response
+
+    async def _acquire(
+        self,
+        request: Request,
+        base: Timeout,
+        policy: RetryPolicy,
+        started: float,
+        attempt_began: float,
+        retries: int,
+    ) -> None:
+        """Wait for the rate budget before an attempt, within the attempt's ``total`` timeout
+        and the policy's deadline; raise a complete ``RateLimitWaitError`` if it cannot."""
+        total = base.total
+        deadline = None if total is None else attempt_began + total
+        if policy.deadline is not None:
+            by_policy = started + policy.deadline
+            if deadline is None or by_policy < deadline:
+                deadline = by_policy
+        try:
+            await self.rate_limiter.acquire(deadline=deadline)
+            if self._closed:  # closed while this call waited for its slot
+                raise errors.ClientClosedError("the client was closed during the call")
+        except errors.RateLimitWaitError as exc:
+            # Nothing was sent: the error says so, with this call's details, and is not retried.
+            raise errors.RateLimitWaitError(
+                str(exc),
+                retry_after=exc.retry_after,
+                method=request.method,
+                path=request.where,
+                retries_taken=retries,
+            ) from None
 
     async def _send_again(
         self,
@@ -448,9 +483,10 @@ class Transport:
                 else self.retry.retry_cost
             )
             if failed.status == 429:
+                # Every call of this client (of every process, with a shared limiter) holds
+                # back; a pause longer than ``max_retry_after`` is not trusted beyond it.
                 wait = decision.delay if decision.retry else (failed.retry_after or 0.0)
-                wait = min(wait, policy.max_retry_after)
-                self._paused_until = max(self._paused_until, time.monotonic() + wait)
+                await self.rate_limiter.on_rate_limited(min(wait, policy.max_retry_after))
             if not decision.retry or not self.budget.acquire(cost):
                 raise err from failed.__cause__
             logger.info(
@@ -463,16 +499,15 @@ class Transport:
             )
             retries += 1
             await self._sleep(decision.delay)
-            pause = self._paused_until - time.monotonic()
-            if pause > 0:
-                await self._sleep(pause)
+            attempt_began = time.monotonic()
+            await self._acquire(request, base, policy, started, attempt_began, retries)
             try:
                 response = await self._attempt(
                     session,
                     request,
                     url,
                     data,
-                    self._attempt_timeout(base, policy, started),
+                    self._attempt_timeout(base, policy, started, attempt_began),
                     retries,
                     started,
                 )
@@ -493,12 +528,17 @@ class Transport:
 
     @staticmethod
     def _attempt_timeout(
-        base: Timeout, policy: RetryPolicy, started: float
+        base: Timeout, policy: RetryPolicy, started: float, attempt_began: float
     ) -> aiohttp.ClientTimeout:
-        if policy.deadline is None:
+        """The attempt's timeouts: ``total`` less the rate-limit wait, within the deadline."""
+        now = time.monotonic()
+        waited = now - attempt_began
+        if policy.deadline is None and waited < 1e-3:
             return _client_timeout(base)
-        remaining = max(0.001, policy.deadline - (time.monotonic() - started))
-        total = remaining if base.total is None else min(base.total, remaining)
+        total = None if base.total is None else max(0.001, base.total - waited)
+        if policy.deadline is not None:
+            remaining = max(0.001, policy.deadline - (now - started))
+            total = remaining if total is None else min(total, remaining)
         return aiohttp.ClientTimeout(
             total=total, connect=base.connect, sock_connect=base.connect, sock_read=base.read
         )

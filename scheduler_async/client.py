@@ -11,6 +11,7 @@ import attrs
 from ._config import REGIONS, Limits, Timeout, resolve_base_url
 from ._retry import RetryPolicy
 from ._transport import Transport
+from .ratelimit import RateLimiter, RateLimitSpec, coerce_rate_limit
 from .resources import (
     AsyncAvailability,
     AsyncBookings,
@@ -40,6 +41,13 @@ class AsyncScheduler:
     The aiohttp session is created lazily inside the running event loop on first use. Pass
     ``session=`` to use your own ``aiohttp.ClientSession`` (it is then never closed by us).
     A client belongs to the event loop it first ran on; share it across tasks, not loops.
+
+    ``rate_limit`` is the budget consulted before every attempt (retries included) and told of
+    every 429: ``None`` (default) only pauses this client's calls while a 429's ``Retry-After``
+    runs; a number is requests per second in this process (:class:`LocalRateLimiter`); a
+    :class:`RateLimiter` such as ``RedisRateLimiter`` is shared, and stays yours to close. A
+    call whose wait would outlast its ``timeout`` or the retry deadline fails at once with
+    :class:`RateLimitWaitError` (a ``RateLimitError``) and sends nothing.
     """
 
     configurations: AsyncConfigurations
@@ -72,6 +80,7 @@ class AsyncScheduler:
         session: aiohttp.ClientSession | None = None,
         user_agent: str | None = None,
         max_response_bytes: int = 16 * 1024 * 1024,
+        rate_limit: RateLimitSpec = None,
     ) -> None:
         api_key = api_key if api_key is not None else os.environ.get("NYLAS_API_KEY") or None
         grant_id = grant_id if grant_id is not None else os.environ.get("NYLAS_GRANT_ID") or None
@@ -83,6 +92,8 @@ class AsyncScheduler:
             raise TypeError("max_response_bytes must be an int")
         if max_response_bytes <= 0:
             raise ValueError("max_response_bytes must be > 0")
+        limiter = coerce_rate_limit(rate_limit)
+        self._owns_limiter = limiter is not rate_limit
         self._transport = Transport(
             base_url=base_url,
             api_key=api_key,
@@ -92,6 +103,7 @@ class AsyncScheduler:
             session=session,
             user_agent=user_agent,
             max_response_bytes=max_response_bytes,
+            rate_limiter=limiter,
         )
         self.grant_id = grant_id
         self.configurations = AsyncConfigurations(self._transport, grant_id)
@@ -106,6 +118,11 @@ class AsyncScheduler:
     def base_url(self) -> str:
         """The API base URL in use."""
         return str(self._transport.base_url)
+
+    @property
+    def rate_limit(self) -> RateLimiter:
+        """The rate limiter in use (see ``rate_limit=``)."""
+        return self._transport.rate_limiter
 
     @property
     def closed(self) -> bool:
@@ -127,5 +144,8 @@ class AsyncScheduler:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (not a session you passed in). Safe to call twice."""
+        """Close the connection pool (not a session or a rate limiter you passed in). Safe to
+        call twice."""
         await self._transport.aclose()
+        if self._owns_limiter:
+            await self._transport.rate_limiter.aclose()

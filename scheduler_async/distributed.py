@@ -14,7 +14,7 @@ Recipe (one Redis, N workers, one driver)::
     export SCHEDULER_SWEEP_REDIS_URL=redis://127.0.0.1:6379/0
     export NYLAS_API_URI=http://127.0.0.1:8080 NYLAS_API_KEY=...   # read by AsyncScheduler
     export SCHEDULER_SWEEP_RATE=100 SCHEDULER_SWEEP_APPLICATION=my-app
-    taskiq worker scheduler_async.distributed:broker --workers 4
+    taskiq worker scheduler_async.distributed:broker --workers 4 --max-async-tasks 10
 
     # driver
     async for result in distributed_sweep(queries, progress=print):
@@ -93,10 +93,15 @@ def _load(text: str) -> Any:
 def make_broker(
     redis_url: str | None = None, *, queue_name: str = "scheduler-sweep"
 ) -> AsyncBroker:
-    """A taskiq broker on a Redis stream (acknowledged delivery) with results in Redis."""
+    """A taskiq broker on a Redis stream (acknowledged delivery) with results in Redis.
+
+    Workers read one chunk at a time from the stream (not taskiq's default of 100), so the
+    first worker to start does not claim most of a sweep while the others are still starting.
+    """
     url = redis_url or os.environ.get(ENV_REDIS_URL) or _DEFAULT_URL
     backend: RedisAsyncResultBackend[Any] = RedisAsyncResultBackend(url, result_ex_time=3600)
-    return RedisStreamBroker(url, queue_name=queue_name).with_result_backend(backend)
+    stream = RedisStreamBroker(url, queue_name=queue_name, xread_count=1)
+    return stream.with_result_backend(backend)
 
 
 def client_from_env() -> tuple[AsyncScheduler, RateLimiter | None]:
@@ -109,8 +114,7 @@ def client_from_env() -> tuple[AsyncScheduler, RateLimiter | None]:
         application=os.environ.get(ENV_APPLICATION) or "default",
         url=url,
     )
-    # TODO(transport wiring): AsyncScheduler(rate_limit=...) lands with the transport rewrite.
-    return AsyncScheduler(rate_limit=limiter), limiter  # type: ignore[call-arg]
+    return AsyncScheduler(rate_limit=limiter), limiter
 
 
 class SweepWorker:

@@ -121,7 +121,7 @@ class LocalRateLimiter:
             tat = max(self._tat, now)
             # GCRA: a request is allowed ``burst`` intervals before its theoretical arrival.
             start = max(start, tat + self._interval - self.burst * self._interval)
-        if deadline is not None and start > deadline:
+        if deadline is not None and start > deadline and start > now:
             raise RateLimitWaitError(
                 f"the rate budget cannot send this request before its deadline "
                 f"(next slot in {start - now:.3f}s)",
@@ -132,7 +132,13 @@ class LocalRateLimiter:
         return start
 
     async def acquire(self, *, deadline: float | None = None) -> None:
-        """Wait for this request's slot; raise ``RateLimitWaitError`` if it is past ``deadline``."""
+        """Wait for this request's slot; raise ``RateLimitWaitError`` if it is past ``deadline``.
+
+        A request that needs no wait goes even when ``deadline`` has just passed: the budget
+        never refuses what it would not have delayed.
+        """
+        if not self._interval and self._clock() >= self._paused_until:
+            return  # no rate, no pause: the client's default, kept cheap
         while True:
             now = self._clock()
             start = self._reserve(now, deadline)

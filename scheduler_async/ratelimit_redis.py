@@ -33,6 +33,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from .errors import RateLimitWaitError
@@ -176,7 +177,10 @@ class RedisRateLimiter:
                 url,
                 socket_timeout=op_timeout,
                 socket_connect_timeout=op_timeout,
-                retry=Retry(NoBackoff(), 0),
+                # One retry, on a connection error only: a pooled connection that died with
+                # a Redis restart fails once and is replaced, with no false outage. Timeouts
+                # are not retried (each call stays within ``op_timeout``).
+                retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
                 max_connections=max_connections,
             )
         self._redis: Redis = client
@@ -197,6 +201,7 @@ class RedisRateLimiter:
         )
         """The in-process limiter used while Redis is unreachable."""
         self._down = False
+        self._epoch = 0  # bumped at each switch between Redis and the fallback
         self._retry_redis_at = -math.inf
         self.outages = 0
         """How many times Redis became unreachable (each logged once)."""
@@ -223,10 +228,13 @@ class RedisRateLimiter:
     def _use_redis(self) -> bool:
         return not self._down or self._clock() >= self._retry_redis_at
 
-    def _failed(self, exc: BaseException) -> None:
+    def _failed(self, exc: BaseException, epoch: int) -> None:
+        # ``epoch`` is the state's epoch when the call was sent: the answer of a call sent
+        # before the last switch (up or down) says nothing new, so it switches nothing.
         self._retry_redis_at = self._clock() + self.recheck_interval
-        if not self._down:
+        if not self._down and epoch == self._epoch:
             self._down = True
+            self._epoch += 1
             self.outages += 1
             logger.warning(
                 "rate limiter: Redis unreachable (%s); using the in-process limiter "
@@ -235,9 +243,10 @@ class RedisRateLimiter:
                 self.fallback.rate,
             )
 
-    def _succeeded(self) -> None:
-        if self._down:
+    def _succeeded(self, epoch: int) -> None:
+        if self._down and epoch == self._epoch:
             self._down = False
+            self._epoch += 1
             logger.warning("rate limiter: Redis reachable again; the shared budget is back in use")
 
     # -- RateLimiter -------------------------------------------------------------------------
@@ -248,18 +257,20 @@ class RedisRateLimiter:
                 await self.fallback.acquire(deadline=deadline)
                 return
             max_wait = -1 if deadline is None else max(0, int((deadline - self._clock()) * _US))
+            epoch = self._epoch
             try:
                 async with self._slots:
+                    epoch = self._epoch
                     sent = self._clock()
                     granted, wait_us, now_us = await self._acquire_script(
                         keys=self._keys, args=[self._interval_us, self.burst, max_wait]
                     )
                     received = self._clock()
             except _REDIS_ERRORS as exc:
-                self._failed(exc)
+                self._failed(exc, epoch)
                 await self.fallback.acquire(deadline=deadline)
                 return
-            self._succeeded()
+            self._succeeded(epoch)
             if not granted:
                 raise RateLimitWaitError(
                     "the shared rate budget cannot send this request before its deadline "
@@ -278,11 +289,13 @@ class RedisRateLimiter:
                 # Long wait: shortly before the slot, look at the shared pause again (a 429
                 # seen by any process meanwhile voids the slot); then sleep the rest.
                 await self._sleep(delay - _PAUSE_CHECK_AHEAD)
+                epoch = self._epoch
                 try:
                     async with self._slots:
+                        epoch = self._epoch
                         left = await self._pause_left_script(keys=self._keys[1:])
                 except _REDIS_ERRORS as exc:
-                    self._failed(exc)
+                    self._failed(exc, epoch)
                     left = 0
                 if left > 0:
                     continue
@@ -302,15 +315,17 @@ class RedisRateLimiter:
         self.fallback.pause(seconds)
         if not self._use_redis():
             return
+        epoch = self._epoch
         try:
             async with self._slots:
+                epoch = self._epoch
                 await self._pause_script(
                     keys=self._keys, args=[int(seconds * _US), self._interval_us, self.burst]
                 )
         except _REDIS_ERRORS as exc:
-            self._failed(exc)
+            self._failed(exc, epoch)
             return
-        self._succeeded()
+        self._succeeded(epoch)
 
     async def pause_left(self) -> float:
         """Seconds left of the shared pause (0 when none); raises if Redis is unreachable."""

@@ -13,6 +13,7 @@ import aiohttp
 from scheduler_async._config import Limits, Timeout
 from scheduler_async._retry import RetryPolicy
 from scheduler_async.client import AsyncScheduler
+from scheduler_async.ratelimit import RateLimiter, RateLimitSpec
 from scheduler_sync._runtime import SyncFacade, SyncRuntime, loop_bound_argument
 
 from .availability import AvailabilityResource
@@ -68,6 +69,7 @@ class Scheduler(SyncFacade):
         session: aiohttp.ClientSession | None = None,
         user_agent: str | None = None,
         max_response_bytes: int = 16 * 1024 * 1024,
+        rate_limit: RateLimitSpec = None,
     ) -> None:
         """Start the client's loop thread and build the async client on it.
 
@@ -93,6 +95,7 @@ class Scheduler(SyncFacade):
                 session=session,
                 user_agent=user_agent,
                 max_response_bytes=max_response_bytes,
+                rate_limit=rate_limit,
             ),
             AsyncScheduler.aclose,
         )
@@ -109,6 +112,11 @@ class Scheduler(SyncFacade):
     def base_url(self) -> str:
         """The API base URL in use."""
         return self._inner.base_url
+
+    @property
+    def rate_limit(self) -> RateLimiter:
+        """The rate limiter in use (see ``rate_limit=``)."""
+        return self._inner.rate_limit
 
     @property
     def closed(self) -> bool:

@@ -44,6 +44,9 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
     webhooks.py        WebhookHub (destinations, signed deliveries, retries, reminders, log),
                        BookingNotifier (the store listener), webhook_hub(store)
     webhook_routes.py  /v3/webhooks and /_emulator/webhooks routes  setup_routes(app)
+    rate_limit.py      EmulatorRateLimit (GCRA per API key, grant or application; 429 counts,
+                       peak rate): middleware (in MIDDLEWARES), /_emulator/rate_limit
+                       setup_routes(app); create_app/Emulator(rate_limit=R), --rate-limit R
 
 Adding a feature (group events, webhooks, the booking page's calls, a rate limiter) without
 editing the big shared files:

@@ -39,9 +39,15 @@ from scheduler_async.emulator import (
     ui_settings,
     webhook_routes,
 )
+from scheduler_async.emulator import rate_limit as rate_limit_feature
 from scheduler_async.emulator.booking_page import booking_page_routes
 from scheduler_async.emulator.cors import cors_middleware
 from scheduler_async.emulator.faults import FaultConfig
+from scheduler_async.emulator.rate_limit import (
+    RATE_LIMIT_KEY,
+    EmulatorRateLimit,
+    coerce_emulator_rate_limit,
+)
 from scheduler_async.emulator.store import Clock, EmulatorError, Store
 from scheduler_async.emulator.web_common import (
     DEFAULT_CLIENT_ID,
@@ -76,12 +82,13 @@ ROUTE_MODULES: Sequence[Callable[[web.Application], None]] = (
     admin_routes.setup_routes,
     group_routes.setup_routes,
     webhook_routes.setup_routes,
+    rate_limit_feature.setup_routes,
     ui_settings.setup_routes,
 )
 
 #: Extra ``@web.middleware`` functions (e.g. CORS, a per-API-key rate limiter), run inside the
 #: emulator's own middleware (so they see the request id and their errors become envelopes).
-MIDDLEWARES: Sequence[Middleware] = ()
+MIDDLEWARES: Sequence[Middleware] = (rate_limit_feature.middleware,)
 
 
 # --------------------------------------------------------------------------- middleware
@@ -178,6 +185,7 @@ def create_app(
     client_id: str = DEFAULT_CLIENT_ID,
     faults: FaultConfig | None = None,
     clock: Clock | None = None,
+    rate_limit: EmulatorRateLimit | float | None = None,
     cors_origins: str | Iterable[str] | None = None,
     booking_page: bool = False,
     web_elements_dir: str | Path | None = None,
@@ -185,8 +193,10 @@ def create_app(
     """Build the emulator's ``web.Application`` (for hosting it yourself).
 
     ``store`` defaults to a new :class:`Store` (with ``clock`` and ``strict``); ``faults`` to an
-    inactive :class:`FaultConfig`.  Every module in :data:`ROUTE_MODULES` then registers its
-    routes (and any state of its own) on the app.
+    inactive :class:`FaultConfig`.  ``rate_limit`` (requests per second per API key, or an
+    :class:`~.rate_limit.EmulatorRateLimit`) makes excess requests 429 with ``Retry-After``;
+    ``None`` enforces nothing (requests are still counted).  Every module in
+    :data:`ROUTE_MODULES` then registers its routes (and any state of its own) on the app.
 
     CORS (:mod:`.cors`) is the outermost middleware: ``cors_origins`` None (default) or ``"*"``
     allows any origin; else the allowed origins (an iterable, or one comma-separated string;
@@ -208,6 +218,7 @@ def create_app(
         api_keys=frozenset(api_keys) if api_keys else None,
         client_id=client_id,
     )
+    app[RATE_LIMIT_KEY] = coerce_emulator_rate_limit(rate_limit)
     for setup in ROUTE_MODULES:
         setup(app)
     if booking_page:

@@ -16,9 +16,12 @@ monotonic time (injectable ``clock``), not the emulator's business clock.
 Counters, kept whether or not a limit is set: requests seen, requests answered 429, and the peak
 rate observed (the most requests, admitted or not, that arrived within any 1-second window).
 
-Use: ``limiter = EmulatorRateLimit(rate=100)``; ``web.Application(middlewares=[...,
-rate_limit_middleware(limiter)])``; ``app.add_routes(admin_routes(limiter))`` for
-``GET/PUT/DELETE /_emulator/rate_limit``.
+Wired into the emulator: ``create_app(rate_limit=100)`` / ``Emulator(rate_limit=100)`` /
+``python -m scheduler_async emulator --rate-limit 100`` (off when not given). :func:`setup_routes`
+(in ``app.ROUTE_MODULES``) keeps the app's limiter under :data:`RATE_LIMIT_KEY`, serves
+``GET/PUT/DELETE /_emulator/rate_limit`` and restores the startup settings (counters zeroed) on
+``POST /_emulator/reset``; :func:`middleware` (in ``app.MIDDLEWARES``) enforces it. For an app of
+your own: ``rate_limit_middleware(limiter)`` and ``app.add_routes(admin_routes(limiter))``.
 """
 
 from __future__ import annotations
@@ -36,7 +39,18 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["KEY_BY", "EmulatorRateLimit", "admin_routes", "rate_limit_middleware"]
+from scheduler_async.emulator.web_common import REQUEST_ID, STORE_KEY
+
+__all__ = [
+    "KEY_BY",
+    "RATE_LIMIT_KEY",
+    "EmulatorRateLimit",
+    "admin_routes",
+    "coerce_emulator_rate_limit",
+    "middleware",
+    "rate_limit_middleware",
+    "setup_routes",
+]
 
 KEY_BY = ("api_key", "grant", "application")
 """What a rate budget is kept per."""
@@ -78,6 +92,8 @@ class EmulatorRateLimit:
         self.rejected = 0
         self.peak_rate = 0
         self.configure(rate=rate, burst=burst, key_by=key_by)
+        self._initial = (self.rate, burst, self.key_by)
+        self._stores: list[Any] = []
 
     # ------------------------------------------------------------------ configuration
     def configure(
@@ -111,6 +127,19 @@ class EmulatorRateLimit:
         """Limit off and counters zeroed."""
         self.configure(rate=None)
         self.reset_stats()
+
+    def restore(self) -> None:
+        """Back to the settings it was built with, counters zeroed (the emulator's reset)."""
+        rate, burst, key_by = self._initial
+        self.configure(rate=rate, burst=burst, key_by=key_by)
+        self.reset_stats()
+
+    def attach(self, store: Any) -> None:
+        """Call :meth:`restore` whenever ``store`` (an emulator ``Store``) is reset; once per
+        store however many apps are built on it."""
+        if not any(s is store for s in self._stores):
+            self._stores.append(store)
+            store.on_reset(self.restore)
 
     @property
     def enabled(self) -> bool:
@@ -202,6 +231,32 @@ def _envelope(
     )
 
 
+def _refuse(
+    limiter: EmulatorRateLimit,
+    request: web.Request,
+    request_id: Callable[[web.Request], str] | None,
+) -> web.Response | None:
+    """Count a ``/v3/...`` request; the 429 answer if it is over the limit, else ``None``."""
+    if not request.path.startswith("/v3/"):
+        return None
+    key = limiter.key(
+        authorization=request.headers.get("Authorization"),
+        path=request.path,
+        query=request.query,
+    )
+    retry_after = limiter.check(key)
+    if retry_after is None:
+        return None
+    rid = request_id(request) if request_id is not None else str(uuid.uuid4())
+    return _envelope(
+        rid,
+        429,
+        "rate_limit_error",
+        "Too many requests, please try again shortly.",
+        {"Retry-After": str(retry_after)},
+    )
+
+
 def rate_limit_middleware(
     limiter: EmulatorRateLimit,
     *,
@@ -215,24 +270,8 @@ def rate_limit_middleware(
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request.path.startswith("/v3/"):
-            return await handler(request)
-        key = limiter.key(
-            authorization=request.headers.get("Authorization"),
-            path=request.path,
-            query=request.query,
-        )
-        retry_after = limiter.check(key)
-        if retry_after is None:
-            return await handler(request)
-        rid = request_id(request) if request_id is not None else str(uuid.uuid4())
-        return _envelope(
-            rid,
-            429,
-            "rate_limit_error",
-            "Too many requests, please try again shortly.",
-            {"Retry-After": str(retry_after)},
-        )
+        refused = _refuse(limiter, request, request_id)
+        return await handler(request) if refused is None else refused
 
     return middleware
 
@@ -269,3 +308,42 @@ def admin_routes(limiter: EmulatorRateLimit) -> list[web.RouteDef]:
         web.put(path, put),
         web.delete(path, delete),
     ]
+
+
+# --------------------------------------------------------------------------- emulator wiring
+
+RATE_LIMIT_KEY = web.AppKey("rate_limit", EmulatorRateLimit)
+"""The app's :class:`EmulatorRateLimit` (set by ``create_app``, else by :func:`setup_routes`)."""
+
+
+def coerce_emulator_rate_limit(value: EmulatorRateLimit | float | None) -> EmulatorRateLimit:
+    """``create_app(rate_limit=...)``: a limiter as is, a number of requests per second per API
+    key, or ``None`` for no limit (requests still counted)."""
+    if isinstance(value, EmulatorRateLimit):
+        return value
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise TypeError("rate_limit must be requests per second, an EmulatorRateLimit or None")
+    return EmulatorRateLimit(rate=value)
+
+
+def setup_routes(app: web.Application) -> None:
+    """Admin routes of the app's limiter (created, off, if ``create_app`` set none); reset with
+    the store."""
+    limiter = app.get(RATE_LIMIT_KEY)
+    if limiter is None:
+        limiter = app[RATE_LIMIT_KEY] = EmulatorRateLimit()
+    limiter.attach(app[STORE_KEY])
+    app.add_routes(admin_routes(limiter))
+
+
+def _request_id(request: web.Request) -> str:
+    return request.get(REQUEST_ID) or str(uuid.uuid4())
+
+
+@web.middleware
+async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Enforce (and count) the app's limit on ``/v3/...`` requests; the envelope carries the
+    request's id."""
+    limiter = request.app.get(RATE_LIMIT_KEY)
+    refused = None if limiter is None else _refuse(limiter, request, _request_id)
+    return await handler(request) if refused is None else refused

@@ -34,6 +34,7 @@ from aiohttp import web
 
 from scheduler_async.emulator.app import DEFAULT_CLIENT_ID, create_app
 from scheduler_async.emulator.faults import FaultConfig, RouteFaults
+from scheduler_async.emulator.rate_limit import EmulatorRateLimit, coerce_emulator_rate_limit
 from scheduler_async.emulator.store import Booking, Clock, Event, Grant, Store
 from scheduler_async.emulator.webhooks import (
     BOOKING_TRIGGERS,
@@ -58,7 +59,10 @@ class Emulator:
     (404); ``api_keys`` lists the accepted keys (given keys are enforced even when not strict).
     ``clock`` is the business clock (default: wall time with an adjustable offset; pass a
     :class:`FakeClock` for a frozen one).  ``latency_ms`` delays every API request (real time);
-    ``seed`` seeds the fault RNG.  ``cors_origins``: origins browsers may call from (default
+    ``seed`` seeds the fault RNG.  ``rate_limit`` (requests per second per API key, or an
+    :class:`~.rate_limit.EmulatorRateLimit`) answers excess requests 429 with ``Retry-After``;
+    :attr:`rate_limit` holds its settings and counters (429s, peak rate) and :meth:`reset`
+    restores the startup settings.  ``cors_origins``: origins browsers may call from (default
     any; see :func:`~scheduler_async.emulator.app.create_app`).  ``booking_page`` serves the
     ``<nylas-scheduling>`` page at :meth:`booking_page_url` (component from
     ``web_elements_dir``, else the public CDN).
@@ -76,6 +80,7 @@ class Emulator:
         latency_ms: float = 0,
         seed: int | None = None,
         shutdown_timeout: float = 0.5,
+        rate_limit: EmulatorRateLimit | float | None = None,
         cors_origins: str | Iterable[str] | None = None,
         booking_page: bool = False,
         web_elements_dir: str | Path | None = None,
@@ -91,6 +96,8 @@ class Emulator:
         self.clock: Clock = clock if clock is not None else Clock()
         self.store = Store(self.clock, strict=strict)
         self.faults = FaultConfig(latency_ms=latency_ms, seed=seed)
+        self.rate_limit = coerce_emulator_rate_limit(rate_limit)
+        """The rate limit enforced per API key (off unless given) and its counters."""
         self.app: web.Application | None = None  # a new one per start (apps bind to a loop)
         self._shutdown_timeout = shutdown_timeout
         self._lock = threading.Lock()
@@ -185,6 +192,7 @@ class Emulator:
             api_keys=self.api_keys,
             client_id=self.client_id,
             faults=self.faults,
+            rate_limit=self.rate_limit,
             cors_origins=self.cors_origins,
             booking_page=self.booking_page,
             web_elements_dir=self.web_elements_dir,

@@ -1,7 +1,7 @@
 """The distributed sweep's driver and worker, on taskiq's in-memory broker and the emulator.
 
 The multi-process run (Redis stream broker, several `taskiq worker` processes sharing a
-RedisRateLimiter, the emulator enforcing a limit) needs `AsyncScheduler(rate_limit=...)`.
+RedisRateLimiter, the emulator enforcing a limit) is in test_distributed_processes.py.
 """
 
 from __future__ import annotations

@@ -8,12 +8,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from scheduler_async.emulator.app import REQUEST_ID, create_app
-from scheduler_async.emulator.rate_limit import (
-    EmulatorRateLimit,
-    admin_routes,
-    rate_limit_middleware,
-)
+from scheduler_async.emulator.app import create_app
+from scheduler_async.emulator.rate_limit import RATE_LIMIT_KEY, EmulatorRateLimit
 
 
 class Clock:
@@ -95,11 +91,9 @@ def test_keys_never_hold_tokens_and_follow_key_by() -> None:
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[tuple[str, EmulatorRateLimit]]:
-    """The real emulator app with the limiter added as the integrator will add it."""
-    limiter = EmulatorRateLimit()
+    """The real emulator app, its limiter off (but counting) until the admin API sets one."""
     app = create_app()
-    app.middlewares.append(rate_limit_middleware(limiter, request_id=lambda r: r[REQUEST_ID]))
-    app.add_routes(admin_routes(limiter))
+    limiter = app[RATE_LIMIT_KEY]
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
