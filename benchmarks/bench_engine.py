@@ -29,6 +29,7 @@ worker thread (the emulator's behaviour) and, for comparison, on the event loop.
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
 import sys
@@ -308,7 +309,17 @@ def responsiveness(polls: int = 200) -> dict[str, float]:
 
 def main(argv: list[str]) -> None:
     """Print the figures."""
-    if "--responsiveness" in argv:
+    parser = argparse.ArgumentParser(
+        prog="bench_engine.py", description="The emulator engine's speed and responsiveness."
+    )
+    parser.add_argument("iterations", nargs="?", type=int, default=200, help="timed runs (200)")
+    parser.add_argument(
+        "--responsiveness",
+        action="store_true",
+        help="instead: health-check latency while a maximal availability query runs",
+    )
+    args = parser.parse_args(argv[1:])
+    if args.responsiveness:
         r = responsiveness()
         print(
             f"maximal availability query ({r['query_bytes'] / 1e6:.1f} MB): "
@@ -319,7 +330,7 @@ def main(argv: list[str]) -> None:
             f"{r['loop_health_p95_ms']:.1f} ms, max {r['loop_health_max_ms']:.1f} ms"
         )
         return
-    iterations = int(argv[1]) if len(argv) > 1 else 200
+    iterations = args.iterations
     r = run(iterations)
     print(
         f"compute_availability 30d x 5 participants x {EVENTS} busy, collective: "
