@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
@@ -40,7 +41,11 @@ Sleep = Callable[[float], Awaitable[None]]
 
 @runtime_checkable
 class RateLimiter(Protocol):
-    """What the transport needs from a rate limiter. Implementations live on one event loop."""
+    """What the transport needs from a rate limiter.
+
+    One limiter may be shared by clients on several event loops (e.g. several
+    ``scheduler_sync`` clients, each on its own loop thread): the built-in ones are.
+    """
 
     async def acquire(self, *, deadline: float | None = None) -> None:
         """Wait until one request may be sent (a slot of the budget, the end of any pause).
@@ -80,7 +85,8 @@ class LocalRateLimiter:
     served first come, first served: each ``acquire`` reserves the next free slot at once and
     sleeps until it, so many concurrent acquirers share the rate evenly and never exceed it.
     After a 429 no burst is allowed: requests resume one per ``1/rate`` at the pause's end.
-    ``clock`` and ``sleep`` are injectable (tests drive them with virtual time).
+    ``clock`` and ``sleep`` are injectable (tests drive them with virtual time). Thread-safe:
+    one instance may pace several ``scheduler_sync`` clients (each has its own loop thread).
     """
 
     def __init__(
@@ -105,6 +111,7 @@ class LocalRateLimiter:
         self._interval = 0.0 if rate is None else 1.0 / rate
         self._tat = -math.inf  # theoretical arrival time of the next request (GCRA)
         self._paused_until = -math.inf
+        self._lock = threading.Lock()  # guards the two times above across loop threads
 
     def __repr__(self) -> str:
         return f"LocalRateLimiter(rate={self.rate!r}, burst={self.burst})"
@@ -116,6 +123,10 @@ class LocalRateLimiter:
 
     def _reserve(self, now: float, deadline: float | None) -> float:
         """Reserve the next slot; return the time it starts. Raises past the deadline."""
+        with self._lock:
+            return self._reserve_locked(now, deadline)
+
+    def _reserve_locked(self, now: float, deadline: float | None) -> float:
         start = max(now, self._paused_until)
         if self._interval:
             tat = max(self._tat, now)
@@ -152,6 +163,10 @@ class LocalRateLimiter:
     def pause(self, seconds: float) -> None:
         """Hold every request for ``seconds`` from now (synchronous form of the 429 hook)."""
         until = self._clock() + max(0.0, seconds)
+        with self._lock:
+            self._pause_until(until)
+
+    def _pause_until(self, until: float) -> None:
         if until > self._paused_until:
             self._paused_until = until
             if self._interval:

@@ -16,6 +16,14 @@ the same rate; with N processes the total may then reach N * rate, so pass ``rat
 matters). One warning is logged per outage. Redis is tried again at most every
 ``recheck_interval`` seconds, and the shared budget is used again as soon as it answers (logged).
 
+**Event loops.** A ``redis.asyncio`` connection belongs to the event loop that opened it. Given
+``url=``, the limiter opens one small pool per event loop that uses it, so one limiter can serve
+several ``scheduler_sync`` clients (each runs its own loop thread) or successive ``asyncio.run``
+calls; the budget itself lives in Redis either way. Each pool is closed when its loop shuts down
+(a parked async generator: asyncio, uvloop and anyio close those in ``shutdown_asyncgens``), or
+by :meth:`RedisRateLimiter.aclose`. A ``client=`` you pass is bound to the first loop that uses
+it; using it from another loop raises :class:`~scheduler_async.errors.EventLoopMismatchError`.
+
 Why a Lua script and not ``limits``/``pyrate-limiter``: both test-and-increment a window and
 tell the caller to retry later, so many waiters poll and the first to poll wins (no order, more
 Redis traffic); neither shares a "paused until" with the budget, and neither reserves a slot that
@@ -28,6 +36,7 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from redis.asyncio import Redis
@@ -36,7 +45,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from .errors import RateLimitWaitError
+from .errors import ClientClosedError, EventLoopMismatchError, RateLimitWaitError
 from .ratelimit import Clock, LocalRateLimiter, Sleep, _check_positive
 
 __all__ = ["RedisRateLimiter"]
@@ -110,13 +119,44 @@ _PAUSE_CHECK_AHEAD = 0.02
 _REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
+class _Link:
+    """The limiter's Redis client, scripts and in-flight bound on one event loop."""
+
+    __slots__ = ("acquire", "holder", "pause", "pause_left", "redis", "slots")
+
+    def __init__(self, redis: Redis, max_connections: int) -> None:
+        self.redis = redis
+        self.slots = asyncio.Semaphore(max_connections)
+        self.acquire = redis.register_script(_ACQUIRE)
+        self.pause = redis.register_script(_PAUSE)
+        self.pause_left = redis.register_script(_PAUSE_LEFT)
+        self.holder: AsyncGenerator[None, None] | None = None
+        """Parked on the loop; closing it (at loop shutdown, or ``aclose``) closes ``redis``."""
+
+
+async def _close_at_loop_shutdown(
+    links: dict[asyncio.AbstractEventLoop, _Link], loop: asyncio.AbstractEventLoop, link: _Link
+) -> AsyncGenerator[None, None]:
+    # Started once and parked at ``yield``: the loop tracks it as a live async generator, and
+    # its shutdown (``asyncio.run``, ``Runner.close``, anyio's ``run``, the sync facade's loop
+    # thread) closes it, which closes this loop's pool while the loop still runs.
+    try:
+        yield
+    finally:
+        if links.get(loop) is link:
+            del links[loop]
+        await link.redis.aclose()
+
+
 class RedisRateLimiter:
     """``rate`` requests per second (bursts of ``burst``) shared through Redis by every process
     using the same ``application`` (and ``grant``, when given) and ``prefix``.
 
-    Pass ``url`` (``redis://host:port/db``) or your own ``redis.asyncio.Redis`` as ``client``
-    (then it is yours to close). ``rate=None`` shares only the 429 pause. ``application`` names
-    the budget (e.g. your Nylas application id); never put the API key there.
+    Pass ``url`` (``redis://host:port/db``; one pool per event loop that uses the limiter, so
+    several ``scheduler_sync`` clients can share it) or your own ``redis.asyncio.Redis`` as
+    ``client`` (then it is yours to close, and bound to the first loop that uses it).
+    ``rate=None`` shares only the 429 pause. ``application`` names the budget (e.g. your Nylas
+    application id); never put the API key there.
     A request that reaches its slot more than ``max_lateness`` seconds (at least one interval)
     late, because the answer was slow or the event loop busy, gives the slot up and queues again,
     so local stalls cost throughput but never push the shared rate above ``rate``.
@@ -170,28 +210,26 @@ class RedisRateLimiter:
         self._interval_us = 0 if rate is None else round(_US / rate)
         self._clock = clock
         self._sleep = sleep
-        self._owns_client = client is None
-        if client is None:
-            assert url is not None
-            client = Redis.from_url(
-                url,
-                socket_timeout=op_timeout,
-                socket_connect_timeout=op_timeout,
-                # One retry, on a connection error only: a pooled connection that died with
-                # a Redis restart fails once and is replaced, with no false outage. Timeouts
-                # are not retried (each call stays within ``op_timeout``).
-                retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-                max_connections=max_connections,
-            )
-        self._redis: Redis = client
-        self._slots = asyncio.Semaphore(max_connections)
+        self._max_connections = max_connections
+        self._url = url
+        self._redis_options: dict[str, Any] = {
+            "socket_timeout": op_timeout,
+            "socket_connect_timeout": op_timeout,
+            # One retry, on a connection error only: a pooled connection that died with a
+            # Redis restart fails once and is replaced, with no false outage. Timeouts are not
+            # retried (each call stays within ``op_timeout``).
+            "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+            "max_connections": max_connections,
+        }
+        self._links: dict[asyncio.AbstractEventLoop, _Link] = {}
+        self._client = client  # given by the caller: bound to the loop that first uses it
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+        # Built now so that a bad URL fails here; the first loop to use the limiter takes it.
+        self._spare = None if url is None else Redis.from_url(url, **self._redis_options)
         self._offset = -math.inf  # lower bound of (Redis TIME - local clock), seconds
         scope = application if grant is None else f"{application}:{grant}"
         base = f"{prefix}:{{{scope}}}"  # hash tag: both keys on one cluster slot
         self._keys = [f"{base}:tat", f"{base}:paused"]
-        self._acquire_script = client.register_script(_ACQUIRE)
-        self._pause_script = client.register_script(_PAUSE)
-        self._pause_left_script = client.register_script(_PAUSE_LEFT)
         self.fallback = LocalRateLimiter(
             rate=fallback_rate if fallback_rate is not None else rate,
             burst=burst,
@@ -223,6 +261,38 @@ class RedisRateLimiter:
     def keys(self) -> tuple[str, str]:
         """The Redis keys of this budget: (TAT, paused-until)."""
         return (self._keys[0], self._keys[1])
+
+    # -- one link per event loop -----------------------------------------------------------
+    async def _link(self) -> _Link:
+        """This loop's link, opened on first use."""
+        if self._closed:
+            raise ClientClosedError("this RedisRateLimiter is closed")
+        loop = asyncio.get_running_loop()
+        link = self._links.get(loop)
+        if link is not None:
+            return link
+        for gone in [old for old in self._links if old.is_closed()]:
+            del self._links[gone]  # closed without shutting down its async generators
+        if self._client is not None:
+            if self._client_loop is not None and self._client_loop is not loop:
+                raise EventLoopMismatchError(
+                    "this RedisRateLimiter was given client=, a redis.asyncio.Redis whose "
+                    "connections belong to the event loop that first used it; pass url= "
+                    "instead to share one limiter between event loops (e.g. several "
+                    "scheduler_sync clients)"
+                )
+            self._client_loop = loop
+            link = self._links[loop] = _Link(self._client, self._max_connections)
+            return link
+        assert self._url is not None
+        redis, self._spare = self._spare, None
+        if redis is None:
+            redis = Redis.from_url(self._url, **self._redis_options)
+        link = _Link(redis, self._max_connections)
+        self._links[loop] = link
+        link.holder = _close_at_loop_shutdown(self._links, loop, link)
+        await anext(link.holder)
+        return link
 
     # -- outage handling ---------------------------------------------------------------------
     def _use_redis(self) -> bool:
@@ -256,13 +326,14 @@ class RedisRateLimiter:
             if not self._use_redis():
                 await self.fallback.acquire(deadline=deadline)
                 return
+            link = await self._link()
             max_wait = -1 if deadline is None else max(0, int((deadline - self._clock()) * _US))
             epoch = self._epoch
             try:
-                async with self._slots:
+                async with link.slots:
                     epoch = self._epoch
                     sent = self._clock()
-                    granted, wait_us, now_us = await self._acquire_script(
+                    granted, wait_us, now_us = await link.acquire(
                         keys=self._keys, args=[self._interval_us, self.burst, max_wait]
                     )
                     received = self._clock()
@@ -291,9 +362,9 @@ class RedisRateLimiter:
                 await self._sleep(delay - _PAUSE_CHECK_AHEAD)
                 epoch = self._epoch
                 try:
-                    async with self._slots:
+                    async with link.slots:
                         epoch = self._epoch
-                        left = await self._pause_left_script(keys=self._keys[1:])
+                        left = await link.pause_left(keys=self._keys[1:])
                 except _REDIS_ERRORS as exc:
                     self._failed(exc, epoch)
                     left = 0
@@ -313,13 +384,14 @@ class RedisRateLimiter:
         """Set the shared pause: every process holds its requests for ``retry_after`` s."""
         seconds = self.default_pause if retry_after is None else max(0.0, retry_after)
         self.fallback.pause(seconds)
-        if not self._use_redis():
+        if not self._use_redis() or self._closed:
             return
+        link = await self._link()
         epoch = self._epoch
         try:
-            async with self._slots:
+            async with link.slots:
                 epoch = self._epoch
-                await self._pause_script(
+                await link.pause(
                     keys=self._keys, args=[int(seconds * _US), self._interval_us, self.burst]
                 )
         except _REDIS_ERRORS as exc:
@@ -329,14 +401,29 @@ class RedisRateLimiter:
 
     async def pause_left(self) -> float:
         """Seconds left of the shared pause (0 when none); raises if Redis is unreachable."""
-        async with self._slots:
-            left: Any = await self._pause_left_script(keys=self._keys[1:])
+        link = await self._link()
+        async with link.slots:
+            left: Any = await link.pause_left(keys=self._keys[1:])
         return float(left) / _US
 
     async def aclose(self) -> None:
-        """Close the Redis connection pool if this limiter created it. Idempotent."""
+        """Close the connection pools this limiter opened (``url=``), on every event loop that
+        is still running; a ``client=`` you passed stays yours to close. Idempotent.
+
+        After ``aclose`` the limiter refuses new work (``ClientClosedError``).
+        """
         if self._closed:
             return
         self._closed = True
-        if self._owns_client:
-            await self._redis.aclose()
+        here = asyncio.get_running_loop()
+        for loop, link in list(self._links.items()):
+            holder = link.holder
+            if holder is None:  # the caller's client=: not ours to close
+                self._links.pop(loop, None)
+            elif loop is here:
+                await holder.aclose()
+            elif loop.is_running():
+                # Another thread's loop (e.g. a scheduler_sync client's): close it there.
+                await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(holder.aclose(), loop))
+            # A loop that is not running now closes its pool when it shuts down (the holder
+            # stays parked on it).
