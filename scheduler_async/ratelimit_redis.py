@@ -21,8 +21,9 @@ matters). One warning is logged per outage. Redis is tried again at most every
 several ``scheduler_sync`` clients (each runs its own loop thread) or successive ``asyncio.run``
 calls; the budget itself lives in Redis either way. Each pool is closed when its loop shuts down
 (a parked async generator: asyncio, uvloop and anyio close those in ``shutdown_asyncgens``), or
-by :meth:`RedisRateLimiter.aclose`. A ``client=`` you pass is bound to the first loop that uses
-it; using it from another loop raises :class:`~scheduler_async.errors.EventLoopMismatchError`.
+by :meth:`RedisRateLimiter.aclose` on that loop. A ``client=`` you pass is bound to the first
+loop that uses it; using it from another loop raises
+:class:`~scheduler_async.errors.EventLoopMismatchError`.
 
 Why a Lua script and not ``limits``/``pyrate-limiter``: both test-and-increment a window and
 tell the caller to retry later, so many waiters poll and the first to poll wins (no order, more
@@ -33,8 +34,10 @@ a caller with a deadline may decline. The GCRA here is ~30 lines of Lua and need
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
+import threading
 import time
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -144,7 +147,7 @@ async def _close_at_loop_shutdown(
         yield
     finally:
         if links.get(loop) is link:
-            del links[loop]
+            links.pop(loop, None)
         await link.redis.aclose()
 
 
@@ -224,6 +227,7 @@ class RedisRateLimiter:
         self._links: dict[asyncio.AbstractEventLoop, _Link] = {}
         self._client = client  # given by the caller: bound to the loop that first uses it
         self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._links_lock = threading.Lock()
         # Built now so that a bad URL fails here; the first loop to use the limiter takes it.
         self._spare = None if url is None else Redis.from_url(url, **self._redis_options)
         self._offset = -math.inf  # lower bound of (Redis TIME - local clock), seconds
@@ -271,25 +275,26 @@ class RedisRateLimiter:
         link = self._links.get(loop)
         if link is not None:
             return link
-        for gone in [old for old in self._links if old.is_closed()]:
-            del self._links[gone]  # closed without shutting down its async generators
-        if self._client is not None:
-            if self._client_loop is not None and self._client_loop is not loop:
-                raise EventLoopMismatchError(
-                    "this RedisRateLimiter was given client=, a redis.asyncio.Redis whose "
-                    "connections belong to the event loop that first used it; pass url= "
-                    "instead to share one limiter between event loops (e.g. several "
-                    "scheduler_sync clients)"
-                )
-            self._client_loop = loop
-            link = self._links[loop] = _Link(self._client, self._max_connections)
-            return link
-        assert self._url is not None
-        redis, self._spare = self._spare, None
-        if redis is None:
-            redis = Redis.from_url(self._url, **self._redis_options)
-        link = _Link(redis, self._max_connections)
-        self._links[loop] = link
+        with self._links_lock:  # loop threads may open their links at the same time
+            for gone in [old for old in list(self._links) if old.is_closed()]:
+                self._links.pop(gone, None)  # closed without shutting down its async generators
+            if self._client is not None:
+                if self._client_loop is not None and self._client_loop is not loop:
+                    raise EventLoopMismatchError(
+                        "this RedisRateLimiter was given client=, a redis.asyncio.Redis whose "
+                        "connections belong to the event loop that first used it; pass url= "
+                        "instead to share one limiter between event loops (e.g. several "
+                        "scheduler_sync clients)"
+                    )
+                self._client_loop = loop
+                link = self._links[loop] = _Link(self._client, self._max_connections)
+                return link
+            assert self._url is not None
+            redis, self._spare = self._spare, None
+            if redis is None:
+                redis = Redis.from_url(self._url, **self._redis_options)
+            link = _Link(redis, self._max_connections)
+            self._links[loop] = link
         link.holder = _close_at_loop_shutdown(self._links, loop, link)
         await anext(link.holder)
         return link
@@ -407,23 +412,23 @@ class RedisRateLimiter:
         return float(left) / _US
 
     async def aclose(self) -> None:
-        """Close the connection pools this limiter opened (``url=``), on every event loop that
-        is still running; a ``client=`` you passed stays yours to close. Idempotent.
+        """Refuse new work (``ClientClosedError``) and close this event loop's pool (``url=``).
 
-        After ``aclose`` the limiter refuses new work (``ClientClosedError``).
+        The pool another loop opened (e.g. a live ``scheduler_sync`` client's) is closed by
+        that loop's own shutdown (for a sync client: its ``close()``), never from here: its
+        requests in flight finish first. A ``client=`` you passed stays yours to close.
+        Idempotent.
         """
         if self._closed:
             return
         self._closed = True
         here = asyncio.get_running_loop()
-        for loop, link in list(self._links.items()):
-            holder = link.holder
-            if holder is None:  # the caller's client=: not ours to close
-                self._links.pop(loop, None)
-            elif loop is here:
-                await holder.aclose()
-            elif loop.is_running():
-                # Another thread's loop (e.g. a scheduler_sync client's): close it there.
-                await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(holder.aclose(), loop))
-            # A loop that is not running now closes its pool when it shuts down (the holder
-            # stays parked on it).
+        link = self._links.get(here)
+        if link is None:
+            return
+        holder = link.holder
+        if holder is None:  # the caller's client=: not ours to close
+            self._links.pop(here, None)
+            return
+        with contextlib.suppress(RuntimeError):  # already being closed (the loop shuts down)
+            await holder.aclose()

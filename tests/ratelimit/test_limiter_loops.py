@@ -109,8 +109,9 @@ async def test_a_given_client_is_bound_to_its_first_loop(redis_server: RedisServ
         await own.aclose()
 
 
-async def test_aclose_closes_the_pools_of_running_loops(redis_server: RedisServer) -> None:
-    """``aclose`` on one loop closes the pool a live sync client's loop opened; then refuses."""
+async def test_aclose_refuses_work_on_every_loop(redis_server: RedisServer) -> None:
+    """After ``aclose`` (on any loop) a live sync client's next call is refused before anything
+    is sent; that client's own close then closes the pool its loop opened."""
     handler = OneThrottle("1")
     handler.seen = 1  # past its one 429: answers 200
     server = await serve(handler)
@@ -121,14 +122,17 @@ async def test_aclose_closes_the_pools_of_running_loops(redis_server: RedisServe
     try:
         booking = await asyncio.to_thread(client.bookings.get, "BK1", configuration_id="C")
         assert booking.booking_id == "BK1"
-        assert await _our_connections(checker) == 1
+        await lim.acquire()  # a pool on this loop too
+        assert await _our_connections(checker) == 2
         await lim.aclose()
-        await _wait_for_connections(checker, 0)
+        await _wait_for_connections(checker, 1)  # this loop's pool closed; the client's is live
         with pytest.raises(ClientClosedError, match="RedisRateLimiter is closed"):
             await asyncio.to_thread(client.bookings.get, "BK1", configuration_id="C")
         with pytest.raises(ClientClosedError):
             await lim.acquire()
         assert handler.seen == 2  # nothing was sent after the close
+        await asyncio.to_thread(client.close)
+        await _wait_for_connections(checker, 0)
     finally:
         await asyncio.to_thread(client.close)
         await checker.aclose()
