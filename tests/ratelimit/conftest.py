@@ -14,15 +14,8 @@ from typing import Any
 
 import pytest
 
-from scheduler_async import (
-    AsyncScheduler,
-    ConfigurationAvailability,
-    ConfigurationParticipant,
-    EventBooking,
-    ParticipantAvailability,
-    ParticipantBooking,
-    SchedulerSettings,
-)
+from scheduler_async import AsyncScheduler, SchedulerSettings
+from tests.helpers import config_kwargs
 
 REQUIRE_ENV = "SCHEDULER_REQUIRE_SERVERS"
 
@@ -128,16 +121,8 @@ async def config_id(scheduler_emulator_fresh: Any) -> AsyncIterator[tuple[str, s
     emu.add_grant("g-dist", email="host@example.com")
     async with AsyncScheduler(api_key="k", grant_id="g-dist", base_url=emu.url) as client:
         config = await client.configurations.create(
-            participants=[
-                ConfigurationParticipant(
-                    email="host@example.com",
-                    is_organizer=True,
-                    availability=ParticipantAvailability(calendar_ids=("primary",)),
-                    booking=ParticipantBooking(calendar_id="primary"),
-                )
-            ],
-            availability=ConfigurationAvailability(duration_minutes=30),
-            event_booking=EventBooking(title="Dist"),
-            scheduler=SchedulerSettings(min_booking_notice=0),
+            **config_kwargs(
+                "host@example.com", "Dist", scheduler=SchedulerSettings(min_booking_notice=0)
+            )
         )
         yield emu.url, config.id
