@@ -37,6 +37,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -66,6 +67,11 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 __all__ = [
+    "DEFAULT_BODY_TIMEOUT",
+    "DEFAULT_KEEPALIVE_TIMEOUT",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_PENDING",
+    "MAX_NOTIFICATION_ID_LENGTH",
     "SIGNATURE_HEADER",
     "AnyNotification",
     "BookingCancelled",
@@ -128,6 +134,18 @@ _CLASSES: dict[str, type[AnyNotification]] = {
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 """Nylas caps payloads at 1 MB; the receivers refuse bodies (or decompressed bodies) above this."""
 
+MAX_NOTIFICATION_ID_LENGTH = 256
+"""Longest notification ``id`` accepted (Nylas ids are short); longer ids are a payload error."""
+
+DEFAULT_MAX_PENDING = 100
+"""Callbacks a :class:`WebhookReceiver` runs at once; past it, it answers 503 (Nylas retries)."""
+
+DEFAULT_BODY_TIMEOUT = 10.0
+"""Seconds the aiohttp receiver gives a client to send the whole body (Nylas's own deadline)."""
+
+DEFAULT_KEEPALIVE_TIMEOUT = 15.0
+"""Seconds :meth:`WebhookReceiver.app` keeps an idle connection (or one still sending headers)."""
+
 
 # --------------------------------------------------------------------------- signatures
 
@@ -140,9 +158,11 @@ def _bytes(value: str | bytes, what: str) -> bytes:
     raise TypeError(f"{what} must be str or bytes, not {type(value).__name__}")
 
 
-def _secrets(secret: SecretSource) -> list[bytes]:
+def _secrets(secret: SecretSource | None) -> list[bytes]:
     if callable(secret):
         secret = secret()
+    if secret is None:  # e.g. os.environ.get() of an unset variable
+        raise ValueError("a webhook secret is required (got None)")
     items: Iterable[Secret] = (secret,) if isinstance(secret, str | bytes) else secret
     keys = [_bytes(s, "a webhook secret") for s in items]
     if not keys or any(not k for k in keys):
@@ -198,7 +218,8 @@ def parse_notification(raw_body: str | bytes | Mapping[str, Any]) -> AnyNotifica
     The five ``booking.*`` types give their classes (``booking_ref`` decoded into
     :class:`~scheduler_async.booking_ref.BookingRef`); any other ``type`` (a new trigger, a
     ``.truncated`` payload) gives a generic :class:`Notification` with raw ``data``. Wrong JSON
-    types or missing required fields raise :class:`WebhookPayloadError`.
+    types, missing required fields, JSON nested too deeply for the parser and an ``id`` longer
+    than :data:`MAX_NOTIFICATION_ID_LENGTH` raise :class:`WebhookPayloadError`.
     """
     if isinstance(raw_body, Mapping):
         obj: Any = dict(raw_body)
@@ -207,6 +228,8 @@ def parse_notification(raw_body: str | bytes | Mapping[str, Any]) -> AnyNotifica
             obj = json.loads(raw_body)
         except (ValueError, TypeError) as exc:
             raise WebhookPayloadError(f"notification body is not JSON: {exc}") from None
+        except RecursionError:
+            raise WebhookPayloadError("notification body is nested too deeply") from None
     if not isinstance(obj, dict):
         raise WebhookPayloadError(
             f"notification body must be a JSON object, not {type(obj).__name__}"
@@ -214,11 +237,18 @@ def parse_notification(raw_body: str | bytes | Mapping[str, Any]) -> AnyNotifica
     kind = obj.get("type")
     if not isinstance(kind, str):
         raise WebhookPayloadError("notification has no string 'type'")
+    ident = obj.get("id")
+    if isinstance(ident, str) and len(ident) > MAX_NOTIFICATION_ID_LENGTH:
+        raise WebhookPayloadError(
+            f"notification id is longer than {MAX_NOTIFICATION_ID_LENGTH} characters"
+        )
     cls: type[AnyNotification] = _CLASSES.get(kind, Notification)
     try:
         result = converter.structure(obj, cls)
     except (cattrs.BaseValidationError, InvalidBookingRefError, TypeError, ValueError) as exc:
         raise WebhookPayloadError(f"invalid {kind} notification: {_error_text(exc)}") from None
+    except RecursionError:
+        raise WebhookPayloadError(f"invalid {kind} notification: nested too deeply") from None
     return result
 
 
@@ -292,27 +322,46 @@ def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
     return out
 
 
+def _keys_or_none(secret: SecretSource | None) -> list[bytes] | None:
+    """The secrets, or None (logged) when the source yields none or fails: answer 503."""
+    try:
+        return _secrets(secret)
+    except ValueError:
+        # e.g. a secret source read per request that has no secret yet (the webhook is being
+        # created): not the sender's fault; a non-200 makes Nylas retry later.
+        _log.error("webhook notification refused: no webhook secret is configured")
+    except Exception as exc:  # a secret manager or callable failed; its message may hold secrets
+        _log.error(
+            "webhook notification refused: the webhook secret source raised %s",
+            type(exc).__name__,
+        )
+    return None
+
+
 def handle_webhook_request(
     method: str,
     query: Mapping[str, str],
     headers: Mapping[str, str],
     body: bytes,
     *,
-    secret: SecretSource,
+    secret: SecretSource | None,
     deduper: NotificationDeduper | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_age: float | None = None,
 ) -> WebhookResult:
     """Decide the answer to one webhook HTTP request, for any web framework. No I/O.
 
     * ``GET ?challenge=X`` -> 200 with body ``X`` (the creation handshake).
     * ``POST``: signature checked (401 if bad or missing; 503 if ``secret`` yields no secret,
-      e.g. a callable read before the webhook's secret is known), body decompressed if
-      ``Content-Encoding`` says so, parsed (400 if malformed), deduplicated by ``id`` when a
-      ``deduper`` is given (200 with ``duplicate=True``), else 200 with ``notification`` set.
+      e.g. a callable read before the webhook's secret is known, or returning ``None``, or
+      raising), body decompressed if ``Content-Encoding`` says so, parsed (400 if malformed),
+      refused with 400 if ``max_age`` seconds is set and the signed ``time`` is older,
+      deduplicated by ``id`` when a ``deduper`` is given (200 with ``duplicate=True``), else
+      200 with ``notification`` set.
     * Anything else -> 405.
 
-    Process ``result.notification`` after answering (a background task): Nylas expects the
-    200 within 10 seconds.
+    ``body`` must be the whole raw body. Process ``result.notification`` after answering (a
+    background task): Nylas expects the 200 within 10 seconds.
     """
     if method.upper() == "GET":
         challenge = query.get("challenge")
@@ -323,12 +372,8 @@ def handle_webhook_request(
         return WebhookResult(status=405, body=b"method not allowed")
     if len(body) > max_body_bytes:
         return WebhookResult(status=413, body=b"body too large")
-    try:
-        keys = _secrets(secret)
-    except ValueError:
-        # e.g. a secret source read per request that has no secret yet (the webhook is being
-        # created): not the sender's fault; a non-200 makes Nylas retry later.
-        _log.error("webhook notification refused: no webhook secret is configured")
+    keys = _keys_or_none(secret)
+    if keys is None:
         return WebhookResult(status=503, body=b"no webhook secret configured")
     try:
         verify_signature(body, _header(headers, SIGNATURE_HEADER), keys)
@@ -344,6 +389,14 @@ def handle_webhook_request(
         notification = parse_notification(payload)
     except WebhookPayloadError as exc:
         return WebhookResult(status=400, body=str(exc).encode())
+    if max_age is not None and time.time() - notification.time > max_age:
+        _log.warning(
+            "webhook notification %s refused: its time %s is more than %s s old",
+            notification.id,
+            notification.time,
+            max_age,
+        )
+        return WebhookResult(status=400, body=b"notification is too old")
     if deduper is not None and deduper.check_and_add(notification.id):
         return WebhookResult(status=200, body=b"duplicate", duplicate=True)
     return WebhookResult(status=200, body=b"ok", notification=notification)
@@ -357,11 +410,17 @@ class WebhookReceiver:
 
     The answer (200) never waits for the callback. Callback tasks are tracked: :meth:`join`
     waits for them, :meth:`aclose` waits up to a grace period and cancels the rest. A callback's
-    exception is logged (``scheduler_async.webhooks``) and counted in :attr:`failures`.
+    exception is logged (``scheduler_async.webhooks``) and counted in :attr:`failures`. At most
+    ``max_pending`` callbacks run at once: past it a notification gets 503 (before it is
+    verified or remembered), so Nylas delivers it again later.
 
     ``secret``: one secret, several (during a rotation), or a callable read per request, e.g.
     ``lambda: secrets`` filled once ``POST /v3/webhooks`` returned the secret (the creation
     handshake needs none; a notification arriving while it yields nothing gets a 503).
+    ``max_age``: refuse (400) notifications whose signed ``time`` is older (seconds; off by
+    default). ``body_timeout``: seconds the aiohttp handler waits for the whole body (408 and
+    the connection closed after it). ``keepalive_timeout``: how long :meth:`app` keeps an idle
+    connection, or one whose request headers are still arriving.
     """
 
     def __init__(
@@ -371,17 +430,32 @@ class WebhookReceiver:
         secret: SecretSource,
         dedupe_size: int = 10_000,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_age: float | None = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
+        keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
     ) -> None:
         if not callable(secret):
             _secrets(secret)  # fail early on a missing secret (a callable is read per request)
+        if max_pending < 1:
+            raise ValueError("max_pending must be at least 1")
+        if max_age is not None and max_age <= 0:
+            raise ValueError("max_age must be positive (or None for no age check)")
+        if body_timeout <= 0 or keepalive_timeout <= 0:
+            raise ValueError("body_timeout and keepalive_timeout must be positive")
         self._callback = callback
         self._secret = secret
         self.deduper = NotificationDeduper(dedupe_size)
         self.max_body_bytes = max_body_bytes
+        self.max_age = max_age
+        self.max_pending = max_pending
+        self.body_timeout = body_timeout
+        self.keepalive_timeout = keepalive_timeout
         self._tasks: set[asyncio.Task[Any]] = set()
         self.handled = 0
         self.duplicates = 0
         self.failures = 0
+        self.refused_busy = 0
 
     def __repr__(self) -> str:
         return f"<WebhookReceiver handled={self.handled} duplicates={self.duplicates}>"
@@ -389,8 +463,11 @@ class WebhookReceiver:
     def handle(
         self, method: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
     ) -> WebhookResult:
-        """:func:`handle_webhook_request` with this receiver's secret and deduper; starts the
-        callback for a new notification (call it from a running event loop)."""
+        """:func:`handle_webhook_request` with this receiver's settings and deduper; starts the
+        callback for a new notification (call it from a running event loop). ``body`` must be
+        the whole raw body. 503 when ``max_pending`` callbacks are already running."""
+        if method.upper() == "POST" and self.busy:
+            return self._busy_result()
         result = handle_webhook_request(
             method,
             query,
@@ -399,12 +476,26 @@ class WebhookReceiver:
             secret=self._secret,
             deduper=self.deduper,
             max_body_bytes=self.max_body_bytes,
+            max_age=self.max_age,
         )
         if result.duplicate:
             self.duplicates += 1
         if result.notification is not None:
             self.dispatch(result.notification)
         return result
+
+    @property
+    def busy(self) -> bool:
+        """True when ``max_pending`` callbacks are running (new notifications get 503)."""
+        return len(self._tasks) >= self.max_pending
+
+    def _busy_result(self) -> WebhookResult:
+        self.refused_busy += 1
+        _log.warning(
+            "webhook notification refused with 503: %d callbacks already running (max_pending)",
+            len(self._tasks),
+        )
+        return WebhookResult(status=503, body=b"too many notifications in progress")
 
     def dispatch(self, notification: AnyNotification) -> asyncio.Task[Any]:
         """Run the callback for ``notification`` in a tracked task."""
@@ -448,45 +539,25 @@ class WebhookReceiver:
     async def aiohttp_handler(self, request: web.Request) -> web.StreamResponse:
         """An ``aiohttp.web`` handler: ``router.add_route("*", path, receiver.aiohttp_handler)``.
 
-        For destinations with ``compressed_delivery``, the hosting app needs
+        Reads the whole body (up to ``max_body_bytes``, within ``body_timeout``) before
+        verifying it. For destinations with ``compressed_delivery``, the hosting app needs
         ``web.Application(handler_args={"auto_decompress": False})`` (as :meth:`app` sets):
         the signature covers the gzipped body, which aiohttp otherwise decompresses first.
         """
-        from aiohttp import web
+        from ._webhook_aiohttp import serve_request
 
-        body = b""
-        if request.method == "POST":
-            if request.content_length is not None and request.content_length > self.max_body_bytes:
-                return web.Response(status=413, text="body too large")
-            body = await request.content.read(self.max_body_bytes + 1)
-            encoding = request.headers.get("Content-Encoding", "").strip().lower()
-            if encoding == "gzip" and not body.startswith(b"\x1f\x8b"):
-                # aiohttp decompressed the body already: the signature covers the compressed one
-                _log.warning(
-                    "gzip webhook body was decompressed by aiohttp before verification; "
-                    "serve the receiver with handler_args={'auto_decompress': False}"
-                )
-                return web.Response(status=500, text="server decompressed the body")
-        result = self.handle(request.method, request.query, request.headers, body)
-        return web.Response(
-            status=result.status, body=result.body, content_type=result.content_type
-        )
+        return await serve_request(self, request)
 
     def app(self, path: str = "/webhook") -> web.Application:
-        """A ``web.Application`` serving this receiver on ``path`` (callbacks closed on cleanup)."""
-        from aiohttp import web
+        """A ``web.Application`` serving this receiver on ``path`` (callbacks closed on cleanup).
 
-        app = web.Application(
-            client_max_size=self.max_body_bytes + 1,
-            handler_args={"auto_decompress": False},  # verify over the raw (gzipped) body
-        )
-        app.router.add_route("*", path, self.aiohttp_handler)
+        Whichever runner serves it (``web.run_app``, ``web.AppRunner``), its connections close
+        after ``keepalive_timeout`` idle (also while request headers are still arriving), header
+        lines are capped at 8 KiB and 64 headers, and a handler whose client left is cancelled.
+        """
+        from ._webhook_aiohttp import build_app
 
-        async def _cleanup(_: web.Application) -> None:
-            await self.aclose()
-
-        app.on_cleanup.append(_cleanup)
-        return app
+        return build_app(self, path)
 
 
 def webhook_app(
@@ -495,10 +566,16 @@ def webhook_app(
     secret: SecretSource,
     path: str = "/webhook",
     dedupe_size: int = 10_000,
+    max_age: float | None = None,
+    max_pending: int = DEFAULT_MAX_PENDING,
 ) -> web.Application:
     """An aiohttp app receiving notifications on ``path`` and passing new ones to ``callback``.
 
-    Shorthand for ``WebhookReceiver(callback, secret=...).app(path)``; build the receiver
-    yourself to keep a handle on it (counters, :meth:`WebhookReceiver.join`).
+    Shorthand for ``WebhookReceiver(callback, secret=..., ...).app(path)``; build the receiver
+    yourself to keep a handle on it (counters, :meth:`WebhookReceiver.join`) or to set the
+    timeouts.
     """
-    return WebhookReceiver(callback, secret=secret, dedupe_size=dedupe_size).app(path)
+    receiver = WebhookReceiver(
+        callback, secret=secret, dedupe_size=dedupe_size, max_age=max_age, max_pending=max_pending
+    )
+    return receiver.app(path)
