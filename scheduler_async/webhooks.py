@@ -118,8 +118,9 @@ AnyNotification: TypeAlias = (
 """What :func:`parse_notification` returns."""
 
 Secret: TypeAlias = str | bytes
-SecretSource: TypeAlias = Secret | Iterable[Secret] | Callable[[], Secret | Iterable[Secret]]
-"""One secret, several (during a rotation), or a function returning either (read per request)."""
+SecretSource: TypeAlias = Secret | Iterable[Secret] | Callable[[], Secret | Iterable[Secret] | None]
+"""One secret, several (during a rotation), or a function returning either (read per request;
+``None`` from it means no secret yet: notifications get 503)."""
 
 Callback: TypeAlias = Callable[[AnyNotification], Awaitable[Any]]
 

@@ -175,7 +175,7 @@ def test_missing_secret_is_503(caplog: pytest.LogCaptureFixture) -> None:
 
 
 async def test_missing_secret_over_http_is_503() -> None:
-    receiver = WebhookReceiver(Collect(), secret=lambda: None)  # type: ignore[arg-type,return-value]
+    receiver = WebhookReceiver(Collect(), secret=lambda: None)
     body, headers = signed(sample("booking.created"))
     async with serve(receiver.app()) as port:
         assert await exchange(port, [head(len(body), headers["X-Nylas-Signature"]) + body]) == 503
