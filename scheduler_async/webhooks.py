@@ -141,6 +141,8 @@ MAX_NOTIFICATION_ID_LENGTH = 256
 DEFAULT_MAX_PENDING = 100
 """Callbacks a :class:`WebhookReceiver` runs at once; past it, it answers 503 (Nylas retries)."""
 
+_BUSY_LOG_INTERVAL = 60.0  # seconds between two "refused: busy" log lines
+
 DEFAULT_BODY_TIMEOUT = 10.0
 """Seconds the aiohttp receiver gives a client to send the whole body (Nylas's own deadline)."""
 
@@ -413,7 +415,8 @@ class WebhookReceiver:
     waits for them, :meth:`aclose` waits up to a grace period and cancels the rest. A callback's
     exception is logged (``scheduler_async.webhooks``) and counted in :attr:`failures`. At most
     ``max_pending`` callbacks run at once: past it a notification gets 503 (before it is
-    verified or remembered), so Nylas delivers it again later.
+    verified or remembered, counted in :attr:`refused_busy`, logged at most once a minute), so
+    Nylas delivers it again later.
 
     ``secret``: one secret, several (during a rotation), or a callable read per request, e.g.
     ``lambda: secrets`` filled once ``POST /v3/webhooks`` returned the secret (the creation
@@ -457,6 +460,7 @@ class WebhookReceiver:
         self.duplicates = 0
         self.failures = 0
         self.refused_busy = 0
+        self._busy_logged_at: float | None = None
 
     def __repr__(self) -> str:
         return f"<WebhookReceiver handled={self.handled} duplicates={self.duplicates}>"
@@ -492,10 +496,15 @@ class WebhookReceiver:
 
     def _busy_result(self) -> WebhookResult:
         self.refused_busy += 1
-        _log.warning(
-            "webhook notification refused with 503: %d callbacks already running (max_pending)",
-            len(self._tasks),
-        )
+        now = time.monotonic()
+        if self._busy_logged_at is None or now - self._busy_logged_at >= _BUSY_LOG_INTERVAL:
+            self._busy_logged_at = now  # one line per interval, not one per refused request
+            _log.warning(
+                "webhook notifications refused with 503: %d callbacks running (max_pending); "
+                "%d refused so far",
+                len(self._tasks),
+                self.refused_busy,
+            )
         return WebhookResult(status=503, body=b"too many notifications in progress")
 
     def dispatch(self, notification: AnyNotification) -> asyncio.Task[Any]:

@@ -218,7 +218,9 @@ def test_notification_id_length_is_capped() -> None:
 # --------------------------------------------------------------------------- 5. backpressure
 
 
-async def test_max_pending_answers_503_and_forgets_nothing() -> None:
+async def test_max_pending_answers_503_and_forgets_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     release = asyncio.Event()
     got: list[str] = []
 
@@ -236,6 +238,8 @@ async def test_max_pending_answers_503_and_forgets_nothing() -> None:
 
     assert [post("a"), post("b")] == [200, 200]
     assert post("c") == 503 and receiver.pending == 2 and receiver.refused_busy == 1
+    assert [post("d") for _ in range(50)] == [503] * 50
+    assert len([r for r in caplog.records if "max_pending" in r.getMessage()]) == 1  # no flood
     async with serve(receiver.app()) as port:  # the aiohttp handler refuses before reading
         body, headers = signed(sample("booking.created"))
         assert await exchange(port, [head(len(body), headers["X-Nylas-Signature"]) + body]) == 503
