@@ -1,6 +1,7 @@
 """The aiohttp side of :class:`~scheduler_async.webhooks.WebhookReceiver` (imported on use).
 
-Kept apart so that ``import scheduler_async.webhooks`` does not load ``aiohttp.web``.
+Kept apart so that ``import scheduler_async.webhooks`` does not load ``aiohttp.web``; like the
+rest of the package outside the transport, it imports aiohttp only inside the functions.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from aiohttp import StreamReader, web
-
 if TYPE_CHECKING:
+    from aiohttp import StreamReader, web
+
     from .webhooks import WebhookReceiver, WebhookResult
 
 _log = logging.getLogger("scheduler_async.webhooks")
@@ -45,11 +46,15 @@ async def _read_body(content: StreamReader, limit: int) -> bytes | None:
 
 
 def _response(result: WebhookResult) -> web.Response:
+    from aiohttp import web
+
     return web.Response(status=result.status, body=result.body, content_type=result.content_type)
 
 
 async def _answer_and_close(request: web.Request, status: int, text: str) -> web.StreamResponse:
     """Answer, then close the connection without reading the rest of the body."""
+    from aiohttp import web
+
     resp = web.Response(status=status, text=text)
     resp.force_close()
     await resp.prepare(request)
@@ -91,6 +96,8 @@ async def serve_request(receiver: WebhookReceiver, request: web.Request) -> web.
 
 def build_app(receiver: WebhookReceiver, path: str) -> web.Application:
     """The ``web.Application`` of :meth:`WebhookReceiver.app`."""
+    from aiohttp import web
+
     app = web.Application(
         client_max_size=receiver.max_body_bytes + 1,
         handler_args={
