@@ -77,12 +77,14 @@ class GroupEventsMixin(ConfigurationsMixin):
         """instance id -> booking id -> guest email."""
         self._booking_seat: dict[str, tuple[str, str]] = {}
         """booking id -> (group event id, instance id)."""
-        self.on_reset(self._reset_group_events)
 
-    def _reset_group_events(self) -> None:
-        self.group_events.clear()
-        self._seats.clear()
-        self._booking_seat.clear()
+    def reset(self) -> None:
+        """Forget everything, group events and seats included (the clock is not touched)."""
+        with self.lock:
+            super().reset()
+            self.group_events.clear()
+            self._seats.clear()
+            self._booking_seat.clear()
 
     def new_group_event_id(self) -> str:
         """A new group event id (tests may replace this method for readable ids)."""

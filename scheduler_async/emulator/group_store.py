@@ -60,7 +60,12 @@ class GroupStoreMixin(GroupEventsMixin, BookingsMixin):
     def __init__(self, clock: Clock | None = None, *, strict: bool = False) -> None:
         super().__init__(clock, strict=strict)
         self._group_bookings: set[str] = set()
-        self.on_reset(self._group_bookings.clear)
+
+    def reset(self) -> None:
+        """Forget everything, group bookings included (the clock is not touched)."""
+        with self.lock:
+            super().reset()
+            self._group_bookings.clear()
 
     def is_group_booking(self, booking_id: str) -> bool:
         """True if the booking was made on a group slot (holds or held a seat)."""
