@@ -202,3 +202,24 @@ async def test_delete_cancels_seated_bookings(server: Server) -> None:
             "cancelled",
             "The group event was deleted",
         )
+
+
+@pytest.mark.parametrize(
+    ("path", "raw", "content_type", "message"),
+    [
+        (BASE + "/group-events", b"[" * 100_000, "application/json", "parsing"),
+        (BASE + "/group-events", b'{"a":' * 40 + b"1" + b"}" * 40, "application/json", "deeper"),
+        (BASE + "/group-events", b'{"title": "x"}', "text/plain", "Content-Type"),
+        (APP_IMPORT, b"[" * 100_000, "application/json", "parsing"),
+        (BASE + "/group-events/ev1", b"", "application/json", "required"),
+    ],
+)
+async def test_bodies_follow_the_emulator_json_rules(
+    server: Server, path: str, raw: bytes, content_type: str, message: str
+) -> None:
+    method = "PUT" if path.endswith("ev1") else "POST"
+    status, body = await _call(
+        server, method, path, data=raw, headers={**KEY, "Content-Type": content_type}
+    )
+    assert status == 400 and body["error"]["type"] == "invalid_request_error"
+    assert message in body["error"]["message"]
