@@ -52,7 +52,7 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
                        peak rate): middleware (in MIDDLEWARES), /_emulator/rate_limit
                        setup_routes(app); create_app/Emulator(rate_limit=R), --rate-limit R
 
-Adding a feature (group events, webhooks, the booking page's calls, a rate limiter) without
+Adding a feature (webhooks, the booking page's calls, a rate limiter) without
 editing the big shared files:
 
 1. State: a module ``<feature>.py`` with a class holding the feature's own records, built from
