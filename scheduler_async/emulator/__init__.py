@@ -18,16 +18,20 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
 
     errors.py          EmulatorError (HTTP status + envelope type)
     clock.py           Clock, FakeClock
-    entities.py        plain records: Grant, Calendar, Event, StoredConfiguration, Session, Booking
-    validation.py      the ONE source of defaults, rules and limits (round_to 15, multiples of 5,
-                       durations > 0, horizon/window/time limits), store body normalization and
-                       the engine's configuration parsing (parse_plan)
+    entities.py        plain records: Grant, Calendar, Event, StoredConfiguration, Session,
+                       Booking, GroupEventRecord, GroupOverride, GroupInstance
+    validation/        the ONE source of defaults, rules and limits: limits.py (defaults,
+                       limits, parse_int: the one integer parser, time checks), plan.py (the
+                       engine's configuration parsing, parse_plan), configuration.py (standard
+                       configuration bodies), group.py (group configurations, events, imports)
     engine.py          pure availability computation (compute_availability, find_slot)
+    group_engine.py    pure group availability: instances of a group event, free seats
     state.py           StoreBase: lock, clock, record dicts, grants and events, extension hooks
     configurations.py  ConfigurationsMixin: configurations and sessions
     bookings.py        BookingsMixin: availability and atomic bookings
     recurrence.py      RRULE/EXDATE expansion of recurring group events (python-dateutil)
-    group.py           GroupEvents: group events, seats (take/free/move), validate-timeslot
+    group_events.py    GroupEventsMixin: group events, imports, seats (take/free/move; one
+                       read-then-write place, _claim_seat), validate-timeslot
     group_store.py     GroupStoreMixin: group configurations, group availability and bookings
     store.py           Store (StoreBase + mixins) and re-exports of all the names above
     web_common.py      aiohttp plumbing shared by route modules: app keys, envelopes, JSON body
@@ -48,7 +52,7 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
                        peak rate): middleware (in MIDDLEWARES), /_emulator/rate_limit
                        setup_routes(app); create_app/Emulator(rate_limit=R), --rate-limit R
 
-Adding a feature (group events, webhooks, the booking page's calls, a rate limiter) without
+Adding a feature (webhooks, the booking page's calls, a rate limiter) without
 editing the big shared files:
 
 1. State: a module ``<feature>.py`` with a class holding the feature's own records, built from

@@ -69,8 +69,7 @@ from typing import Any
 from aiohttp import web
 
 from scheduler_async.emulator.errors import EmulatorError
-from scheduler_async.emulator.group import slot_fields
-from scheduler_async.emulator.validation import check_window
+from scheduler_async.emulator.validation import check_window, slot_fields
 from scheduler_async.emulator.web_common import (
     STORE_KEY,
     int_value,

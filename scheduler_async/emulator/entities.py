@@ -1,12 +1,15 @@
-"""Plain records of the emulator's state: grants, calendars, events, configurations, sessions
-and bookings, with their wire and admin JSON forms.  No locking, no rules, no aiohttp."""
+"""Plain records of the emulator's state: grants, calendars, events, configurations, sessions,
+bookings and group events (with their instances), with their wire and admin JSON forms.  No
+locking, no rules, no aiohttp."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +19,9 @@ __all__ = [
     "Calendar",
     "Event",
     "Grant",
+    "GroupEventRecord",
+    "GroupInstance",
+    "GroupOverride",
     "Session",
     "StoredConfiguration",
     "b64url",
@@ -251,3 +257,142 @@ class Booking:
             "salt": self.salt_b64,
             "reference": self.reference,
         }
+
+
+@dataclass
+class GroupOverride:
+    """A modified (or deleted) instance of a recurring group event."""
+
+    capacity: int | None = None
+    start_time: int | None = None
+    end_time: int | None = None
+    title: str | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GroupInstance:
+    """One bookable occurrence of a group event, with its seats."""
+
+    event_id: str
+    master_id: str | None
+    calendar_id: str
+    configuration_id: str
+    start_time: int
+    end_time: int
+    capacity: int
+    booked: int
+    title: str
+    emails: tuple[str, ...]
+    """The organizer's address(es): the ``emails`` of an availability slot."""
+
+    @property
+    def remaining(self) -> int:
+        """Free seats (never negative, even after the capacity was lowered)."""
+        return max(0, self.capacity - self.booked)
+
+
+@dataclass
+class GroupEventRecord:
+    """A group event of a group configuration (a recurring one stands for all its instances).
+
+    Wire shape (fact sheet, Topic 2): a flat event object with a ``group_event_info`` block;
+    recurring events expand to instances ``<master_id>_<YYYYMMDDTHHMMSSZ>``.
+    """
+
+    event_id: str
+    grant_id: str
+    configuration_id: str
+    data: dict[str, Any]
+    """Validated event fields (title, when, capacity, calendar_id, recurrence, ...)."""
+    created_at: int
+    updated_at: int
+    imported: bool = False
+    overrides: dict[str, GroupOverride] = field(default_factory=dict)
+
+    @property
+    def recurrence(self) -> list[str] | None:
+        """The RRULE/EXDATE lines of a recurring event, else ``None``."""
+        value: list[str] | None = self.data.get("recurrence")
+        return value
+
+    @property
+    def timezone(self) -> str | None:
+        """The IANA zone of ``when`` (its recurrence is expanded in it), if any."""
+        value: str | None = self.data["when"].get("start_timezone")
+        return value
+
+    def instance(self, instance_id: str, start: int, end: int, booked: int) -> GroupInstance:
+        """The instance ``instance_id`` (or the event itself) at ``[start, end)`` with its
+        override applied and ``booked`` seats taken."""
+        override = self.overrides.get(instance_id)
+        capacity = self.data["capacity"]
+        title = self.data["title"]
+        if override is not None:
+            capacity = override.capacity if override.capacity is not None else capacity
+            start = override.start_time if override.start_time is not None else start
+            end = override.end_time if override.end_time is not None else end
+            title = override.title if override.title is not None else title
+        people = self.data.get("participants") or ()
+        emails = tuple(p["email"] for p in people if p.get("is_organizer")) or tuple(
+            p["email"] for p in people[:1]
+        )
+        if not emails and self.data.get("organizer", {}).get("email"):
+            emails = (self.data["organizer"]["email"],)
+        return GroupInstance(
+            event_id=instance_id,
+            master_id=self.event_id if self.recurrence else None,
+            calendar_id=self.data["calendar_id"],
+            configuration_id=self.configuration_id,
+            start_time=start,
+            end_time=end,
+            capacity=capacity,
+            booked=booked,
+            title=title,
+            emails=emails,
+        )
+
+    def to_json(
+        self,
+        inst: GroupInstance | None = None,
+        *,
+        seats: Mapping[str, str] | None = None,
+        now: int = 0,
+    ) -> dict[str, Any]:
+        """Wire representation of the event, or of its instance ``inst`` (whose booked
+        ``seats`` map booking id -> guest email; ``now`` tells whether it is finished)."""
+        data = copy.deepcopy(self.data)
+        when = {**data.pop("when"), "object": "timespan"}
+        out: dict[str, Any] = {"id": self.event_id, **data, "status": "confirmed"}
+        info: dict[str, Any] = {
+            "event_id": self.event_id,
+            "calendar_id": self.data["calendar_id"],
+            "master_id": self.event_id if self.recurrence else None,
+            "config_id": self.configuration_id,
+            "capacity": self.data["capacity"],
+            "type": "updated_event" if self.updated_at != self.created_at else "created_event",
+            "rrule": data.get("recurrence"),
+            "exceptions": [
+                {"event_id": k, "capacity": o.capacity}
+                for k, o in sorted(self.overrides.items())
+                if o.capacity is not None and not o.deleted
+            ],
+        }
+        if inst is not None:
+            out["id"] = inst.event_id
+            out["capacity"] = inst.capacity
+            out["title"] = inst.title
+            when["start_time"], when["end_time"] = inst.start_time, inst.end_time
+            if inst.master_id is not None:
+                out["master_event_id"] = inst.master_id
+                out.pop("recurrence", None)
+            info.update(event_id=inst.event_id, capacity=inst.capacity)
+            seats = seats or {}
+            info["booked"] = bool(seats)
+            info["finished"] = inst.end_time <= now
+            info["participants"] = [{"email": e} for e in sorted(set(seats.values()))]
+        out["when"] = when
+        out["created_at"] = self.created_at
+        out["updated_at"] = self.updated_at
+        out["group_event_info"] = info
+        return out

@@ -6,10 +6,12 @@ Raised by state and validation code; the app turns it into
 
 from __future__ import annotations
 
-__all__ = ["TIMESLOT_UNAVAILABLE", "EmulatorError"]
+__all__ = ["EVENT_IS_FULL", "TIMESLOT_UNAVAILABLE", "EmulatorError"]
 
 #: The message prefix of every "slot no longer free" error (web-elements 2.6.0 matches it).
 TIMESLOT_UNAVAILABLE = "The selected timeslot is unavailable"
+#: The message of a group event without a free seat (the booking page tests for it).
+EVENT_IS_FULL = "Event is full"
 
 
 class EmulatorError(Exception):
@@ -52,6 +54,12 @@ class EmulatorError(Exception):
         :data:`TIMESLOT_UNAVAILABLE` (the prefix the booking page matches to refresh its slots
         and to try the next round-robin host), then ``": "`` and ``detail``."""
         return cls(409, "timeslot_not_available", f"{TIMESLOT_UNAVAILABLE}: {detail}")
+
+    @classmethod
+    def event_full(cls) -> EmulatorError:
+        """409 ``timeslot_not_available`` (an ``error.type`` the booking page knows) with the
+        exact message it tests for, :data:`EVENT_IS_FULL`."""
+        return cls(409, "timeslot_not_available", EVENT_IS_FULL)
 
     @classmethod
     def invalid_session(cls, message: str) -> EmulatorError:

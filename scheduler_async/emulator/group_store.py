@@ -1,50 +1,46 @@
 """Group configurations and group bookings in the store: the :class:`GroupStoreMixin`.
 
-The mixin sits on top of :class:`~.configurations.ConfigurationsMixin` and
-:class:`~.bookings.BookingsMixin` and branches on the configuration's ``type``:
+The mixin sits on top of :class:`~.group_events.GroupEventsMixin` (the group events and their
+seats) and :class:`~.bookings.BookingsMixin` and branches on the configuration's ``type``:
 
 * ``type: "group"`` configurations are validated by
-  :func:`~.group.validate_group_configuration` (``group_booking.default_capacity`` 1-500,
+  :func:`~.validation.validate_group_configuration` (``group_booking.default_capacity`` 1-500,
   default 10) and stored next to the standard ones (one list, one id space, one slug space).
-* :attr:`GroupStoreMixin.group` (a :class:`~.group.GroupEvents`) holds their group events; it is
-  reset with the store, and deleting a configuration forgets its group events.
+* Their group events live in the store (:attr:`~.group_events.GroupEventsMixin.group_events`),
+  are reset with it, and deleting a configuration forgets its group events.
 * Availability of a group configuration is the group events in the window with their remaining
   seats (``event_id``, ``master_id``, ``calendar_id``, ``capacity``); the standard engine never
   runs for it.  ``scheduler.min_booking_notice`` (default 60 minutes) and
   ``scheduler.available_days_in_future`` (default 30) apply as for standard configurations.
-* Booking a group slot takes one seat under the store's lock (then the group lock): of
-  concurrent bookings of the last seat exactly one wins, the others get 409
-  ``timeslot_not_available`` ``"Event is full"``.  Cancelling, deleting or rejecting frees the
-  seat; rescheduling moves it (all or nothing).  No calendar event is written: the group event is
-  the shared event, and a booking's ``event_id`` is the instance it holds a seat on.
+* Booking a group slot takes one seat under the store's lock: of concurrent bookings of the
+  last seat exactly one wins, the others get 409 ``timeslot_not_available`` ``"Event is full"``.
+  Cancelling, deleting or rejecting frees the seat; rescheduling moves it (all or nothing).
+  No calendar event is written: the group event is the shared event,
+  and a booking's ``event_id`` is the instance it holds a seat on.
 * A configuration of another ``type`` (seeded with :meth:`GroupStoreMixin.put_raw_configuration`)
   lists and reads as stored; its availability and bookings are a 400.
 
-:class:`~.group.GroupEventError` becomes an :class:`EmulatorError` with the same status, type
-and message.  No aiohttp here.
+No aiohttp here.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
-
-import attrs
+from typing import Any
 
 from scheduler_async.emulator.bookings import SALT_BYTES, BookingsMixin
 from scheduler_async.emulator.clock import Clock
-from scheduler_async.emulator.configurations import ConfigurationsMixin
 from scheduler_async.emulator.engine import AvailabilityResult
 from scheduler_async.emulator.entities import Booking, StoredConfiguration
 from scheduler_async.emulator.errors import EmulatorError
-from scheduler_async.emulator.group import (
-    GroupEventError,
-    GroupEvents,
-    group_availability,
-    validate_group_configuration,
+from scheduler_async.emulator.group_engine import group_availability
+from scheduler_async.emulator.group_events import (
+    GROUP_EVENT_DELETED_REASON,
+    GroupEventsMixin,
+    config_kind,
 )
 from scheduler_async.emulator.validation import (
     DEFAULT_AVAILABLE_DAYS_IN_FUTURE,
@@ -52,55 +48,24 @@ from scheduler_async.emulator.validation import (
     EMAIL_LANGUAGES,
     check_timestamp,
     check_window,
+    validate_group_configuration,
 )
 
-__all__ = ["GROUP_EVENT_DELETED_REASON", "GroupAvailabilityResult", "GroupStoreMixin"]
-
-GROUP_EVENT_DELETED_REASON = "The group event was deleted"
-_STANDARD_TYPES = (None, "", "standard")
-_T = TypeVar("_T")
+__all__ = ["GROUP_EVENT_DELETED_REASON", "GroupStoreMixin", "config_kind"]
 
 
-def _group_call(fn: Callable[[], _T]) -> _T:
-    """Run ``fn``; a :class:`GroupEventError` becomes the same :class:`EmulatorError`."""
-    try:
-        return fn()
-    except GroupEventError as exc:
-        raise EmulatorError(exc.status, exc.error_type, exc.message) from exc
-
-
-def config_kind(data: Mapping[str, Any]) -> str:
-    """``"standard"``, ``"group"`` or the unknown ``type`` string of a stored configuration."""
-    kind = data.get("type")
-    if kind in _STANDARD_TYPES:
-        return "standard"
-    return kind if isinstance(kind, str) else repr(kind)
-
-
-@attrs.frozen
-class GroupAvailabilityResult(AvailabilityResult):
-    """Availability of a group configuration: slot objects with their group fields."""
-
-    group_slots: tuple[Mapping[str, Any], ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"time_slots": [...]}`` (no ``order``: group configurations are not round robin)."""
-        return {"time_slots": [dict(slot) for slot in self.group_slots]}
-
-
-class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
-    """Group configurations, their group events (:attr:`group`) and group bookings."""
+class GroupStoreMixin(GroupEventsMixin, BookingsMixin):
+    """Group configurations, their group events and group bookings."""
 
     def __init__(self, clock: Clock | None = None, *, strict: bool = False) -> None:
         super().__init__(clock, strict=strict)
-        self.group = GroupEvents(clock=self.clock.now)
-        """Every group event of this store, and the seats booked on them."""
         self._group_bookings: set[str] = set()
-        self.on_reset(self._reset_group)
 
-    def _reset_group(self) -> None:
-        self.group.reset()
-        self._group_bookings.clear()
+    def reset(self) -> None:
+        """Forget everything, group bookings included (the clock is not touched)."""
+        with self.lock:
+            super().reset()
+            self._group_bookings.clear()
 
     def is_group_booking(self, booking_id: str) -> bool:
         """True if the booking was made on a group slot (holds or held a seat)."""
@@ -113,7 +78,7 @@ class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
         """Create a standard or (``type: "group"``) group configuration."""
         if body.get("type") != "group":
             return super().create_configuration(grant_id, body)
-        data = _group_call(lambda: validate_group_configuration(body))
+        data = validate_group_configuration(body)
         with self.lock:
             grant = self.get_grant(grant_id)
             self._check_slug(data.get("slug"))
@@ -138,7 +103,7 @@ class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
                 return super().update_configuration(grant_id, configuration_id, body)
             if kind != "group":
                 raise EmulatorError.invalid(f"configuration type {kind!r} is not supported")
-            data = _group_call(lambda: validate_group_configuration(body, current=stored.data))
+            data = validate_group_configuration(body, current=stored.data)
             self._check_slug(data.get("slug"), exclude=configuration_id)
             stored.data = data
             self._emit("configuration.updated", stored)
@@ -148,7 +113,7 @@ class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
         """Delete a configuration and, for a group one, its group events."""
         with self.lock:
             super().delete_configuration(grant_id, configuration_id)
-            self.group.delete_configuration(configuration_id)
+            self._forget_group_events(configuration_id)
 
     def put_raw_configuration(
         self, grant_id: str, data: Mapping[str, Any], *, configuration_id: str | None = None
@@ -161,21 +126,6 @@ class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
                 configuration_id or str(uuid.uuid4()), grant.grant_id, fields, next(self._seq)
             )
             self.configurations[stored.configuration_id] = stored
-            return stored
-
-    def group_configuration(
-        self, configuration_id: str, grant_id: str | None = None
-    ) -> StoredConfiguration:
-        """A group configuration (404 if unknown or of another grant; 400 if not a group one)."""
-        with self.lock:
-            if grant_id is None or grant_id == "me":
-                stored = self.find_configuration(configuration_id=configuration_id)
-            else:
-                stored = self.get_configuration(grant_id, configuration_id)
-            if config_kind(stored.data) != "group":
-                raise EmulatorError.invalid(
-                    f"configuration {configuration_id!r} is not a group configuration"
-                )
             return stored
 
     # ----------------------------------------------------------------- availability
@@ -212,7 +162,7 @@ class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
             own_seat = None
             if booking_id is not None:
                 self._get_booking(booking_id, configuration_id)
-                own_seat = self.group.seat_of(booking_id)
+                own_seat = self.group_seat_of(booking_id)
             now = self.clock.now()
             notice = self._scheduler_int(stored, "min_booking_notice", DEFAULT_MIN_BOOKING_NOTICE)
             days = self._scheduler_int(
@@ -220,16 +170,15 @@ class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
             )
         instances = [
             replace(inst, booked=inst.booked - 1) if inst.event_id == own_seat else inst
-            for inst in self.group.instances(configuration_id, start_time, end_time)
+            for inst in self.group_instances(configuration_id, start_time, end_time)
         ]
-        answer = group_availability(
+        return group_availability(
             instances,
             start_time=start_time,
             end_time=min(end_time, now + days * 86_400),
             now=now,
             min_booking_notice=notice,
         )
-        return GroupAvailabilityResult(time_slots=(), group_slots=tuple(answer["time_slots"]))
 
     # ----------------------------------------------------------------- bookings
 
@@ -282,11 +231,7 @@ class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
             booking_id = str(uuid.uuid4())
             wanted = {**slot, "start_time": start_time, "end_time": end_time}
             email = str(guest.get("email") or "")
-            inst = _group_call(
-                lambda: self.group.take_seat(
-                    configuration_id, booking_id, wanted, guest_email=email
-                )
-            )
+            inst = self.take_group_seat(configuration_id, booking_id, wanted, guest_email=email)
             now = self.clock.now()
             grant = self.grants.get(stored.grant_id)
             organizer = inst.emails[0] if inst.emails else (grant.email if grant else "") or ""
@@ -368,10 +313,8 @@ class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
             self._check_cancellation_notice(stored, booking)
             wanted = {**slot, "start_time": start_time, "end_time": end_time}
             email = str(booking.guest.get("email") or "")
-            inst = _group_call(
-                lambda: self.group.move_seat(
-                    booking.configuration_id, booking_id, wanted, guest_email=email
-                )
+            inst = self.move_group_seat(
+                booking.configuration_id, booking_id, wanted, guest_email=email
             )
             booking.event_id, booking.calendar_id = inst.event_id, inst.calendar_id
             booking.start_time, booking.end_time = inst.start_time, inst.end_time
@@ -401,7 +344,7 @@ class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
                 cancellation_reason=cancellation_reason,
             )
             if booking.status == "cancelled":
-                self.group.free_seat(booking_id)
+                self.free_group_seat(booking_id)
             return booking
 
     def delete_booking(
@@ -416,20 +359,5 @@ class GroupStoreMixin(ConfigurationsMixin, BookingsMixin):
             booking = super().delete_booking(
                 booking_id, configuration_id, cancellation_reason=cancellation_reason
             )
-            self.group.free_seat(booking_id)
+            self.free_group_seat(booking_id)
             return booking
-
-    def cancel_group_bookings(
-        self, booking_ids: Sequence[str], reason: str = GROUP_EVENT_DELETED_REASON
-    ) -> None:
-        """Cancel bookings whose group event was deleted (their seats are already gone)."""
-        with self.lock:
-            now = self.clock.now()
-            for booking_id in booking_ids:
-                booking = self.bookings.get(booking_id)
-                if booking is None or not booking.is_live:
-                    continue
-                booking.status = "cancelled"
-                booking.cancellation_reason = reason
-                booking.updated_at = now
-                self._emit("booking.cancelled", booking)

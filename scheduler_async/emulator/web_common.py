@@ -2,9 +2,9 @@
 
 App keys (:data:`STORE_KEY`, :data:`FAULTS_KEY`, :data:`SETTINGS_KEY`), the request id, the
 JSON envelopes (:func:`ok`, :func:`error_response`), request parsing (:func:`read_json`,
-:func:`int_value`, :func:`required_int`, :func:`required_time`, :func:`optional_str`) and
-authentication (:func:`require_api_key`, :func:`scheduling_config`).  A feature's route module
-imports what it needs from here.
+:func:`read_json_value`, :func:`int_value`, :func:`optional_int`, :func:`required_int`,
+:func:`required_time`, :func:`optional_str`) and authentication (:func:`require_api_key`,
+:func:`scheduling_config`).  A feature's route module imports what it needs from here.
 
 Request bodies (:func:`read_json`).  The public spec does not say what the service does with a
 JSON endpoint given another content type; the emulator behaves like a typical JSON API:
@@ -31,7 +31,7 @@ from aiohttp import web
 from scheduler_async.emulator.errors import EmulatorError
 from scheduler_async.emulator.faults import FaultConfig
 from scheduler_async.emulator.store import Store, StoredConfiguration
-from scheduler_async.emulator.validation import check_timestamp
+from scheduler_async.emulator.validation import check_timestamp, parse_int
 
 __all__ = [
     "CLOCK_HOOKS_KEY",
@@ -51,8 +51,10 @@ __all__ = [
     "json_bytes",
     "json_response",
     "ok",
+    "optional_int",
     "optional_str",
     "read_json",
+    "read_json_value",
     "request_id_of",
     "require_api_key",
     "required_int",
@@ -176,14 +178,14 @@ def _too_deep(obj: Any, limit: int) -> bool:
     return False
 
 
-async def read_json(request: web.Request, *, required: bool = True) -> dict[str, Any]:
-    """The JSON object body of ``request`` (rules in the module docstring); ``{}`` when empty
-    and not ``required``."""
+async def read_json_value(request: web.Request, *, required: bool = True) -> Any:
+    """The JSON body of ``request``, an object or an array (rules in the module docstring);
+    ``None`` when empty and not ``required``."""
     raw = await request.read()
     if not raw.strip():
         if required:
             raise EmulatorError.invalid("request body is required")
-        return {}
+        return None
     if "Content-Type" in request.headers and not _is_json_type(request.content_type):
         raise EmulatorError.invalid(
             f"Content-Type must be application/json, got {request.content_type!r}"
@@ -192,27 +194,39 @@ async def read_json(request: web.Request, *, required: bool = True) -> dict[str,
         obj = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise EmulatorError.invalid("error parsing request body") from exc
-    if not isinstance(obj, dict):
+    if not isinstance(obj, (dict, list)):
         raise EmulatorError.invalid("request body must be a JSON object")
     if _too_deep(obj, MAX_JSON_DEPTH):
         raise EmulatorError.invalid(f"request body is nested deeper than {MAX_JSON_DEPTH} levels")
     return obj
 
 
-def int_value(value: Any, name: str) -> int:
-    """Unix seconds as an int or a numeric string (the spec types some of them as strings)."""
-    if isinstance(value, bool):
-        raise EmulatorError.invalid(f"{name} must be an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
-    raise EmulatorError.invalid(f"{name} must be an integer (Unix seconds)")
+async def read_json(
+    request: web.Request, *, required: bool = True, one_item_array: bool = False
+) -> dict[str, Any]:
+    """The JSON object body of ``request`` (rules in the module docstring); ``{}`` when empty
+    and not ``required``.  ``one_item_array``: ``[{...}]`` is read as ``{...}`` (what some
+    clients send for a group event)."""
+    obj = await read_json_value(request, required=required)
+    if obj is None:
+        return {}
+    if one_item_array and isinstance(obj, list) and len(obj) == 1:
+        obj = obj[0]
+    if not isinstance(obj, dict):
+        raise EmulatorError.invalid("request body must be a JSON object")
+    return obj
+
+
+#: The emulator's one integer parser (:func:`.validation.parse_int`): an int, an integral float
+#: or a string of plain ASCII digits; anything else is a 400.
+int_value = parse_int
+
+
+def optional_int(source: Mapping[str, Any], name: str) -> int | None:
+    """An optional integer field or query parameter (``None`` if absent or empty)."""
+    if source.get(name) is None or source.get(name) == "":
+        return None
+    return parse_int(source[name], name)
 
 
 def required_int(source: Mapping[str, Any], name: str) -> int:

@@ -154,17 +154,17 @@ def test_mixed_account_lists_cleanly_also_through_the_nylas_sdk(emu: Emulator) -
 def test_delete_configuration_and_reset_forget_group_events(emu: Emulator) -> None:
     config_id = _group_config(emu)
     _group_event(emu, config_id, T0 + DAY)
-    assert len(emu.store.group.instances(config_id, T0, T0 + 2 * DAY)) == 1
+    assert len(emu.store.group_instances(config_id, T0, T0 + 2 * DAY)) == 1
     r = requests.delete(f"{emu.url}{CFGS}/{config_id}", headers=KEY)
     assert r.status_code == 200, r.text
-    assert emu.store.group.instances(config_id, T0, T0 + 2 * DAY) == []
+    assert emu.store.group_instances(config_id, T0, T0 + 2 * DAY) == []
     r = requests.get(f"{emu.url}{CFGS}/{config_id}/group-events/x", headers=KEY)
     assert_error(r, 404, "not_found_error")
 
     other = _group_config(emu)
     _group_event(emu, other, T0 + DAY)
     emu.reset()
-    assert emu.store.group.instances(other, T0, T0 + 2 * DAY) == []
+    assert emu.store.group_instances(other, T0, T0 + 2 * DAY) == []
 
 
 def test_group_routes_use_the_emulator_auth_and_envelopes(emu: Emulator) -> None:
@@ -233,7 +233,7 @@ def test_race_200_bookings_for_10_seats_then_cancel_frees_one(emu: Emulator) -> 
     assert _slots(emu, config_id, T0, T0 + 2 * DAY) == []  # full events are not offered
 
     # the group event itself is unchanged (one shared event, no per-guest calendar events)
-    assert emu.store.group.instances(config_id, T0, T0 + 2 * DAY)[0].booked == 10
+    assert emu.store.group_instances(config_id, T0, T0 + 2 * DAY)[0].booked == 10
     assert all(e.booking_id is None for e in emu.store.events.values())
 
     victim = won[3]["booking_id"]

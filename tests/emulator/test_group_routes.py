@@ -1,4 +1,4 @@
-"""The group-event HTTP handlers on a bare aiohttp app: every path/verb variant of §4."""
+"""The group-event HTTP handlers in the emulator app: every path/verb variant of §4."""
 
 from __future__ import annotations
 
@@ -8,68 +8,56 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from scheduler_async import GroupEvent, GroupEventImportResult, Page
 from scheduler_async._convert import structure
-from scheduler_async.emulator.group import GroupEvents
-from scheduler_async.emulator.group_routes import GroupRoutes
+from scheduler_async.emulator import FakeClock, Store, create_app
 
 T0 = 1_800_000_000
 KEY = {"Authorization": "Bearer key"}
 GRANT = "grant-1"
 BASE = f"/v3/grants/{GRANT}/scheduling/configurations/cfg"
 APP_IMPORT = "/v3/scheduling/configurations/cfg/import-group-events"
-CONFIGS: dict[str, dict[str, Any]] = {
-    "cfg": {"type": "group", "group_booking": {"calendar_id": "primary", "default_capacity": 7}},
-    "std": {"participants": [], "event_booking": {"title": "x"}},
-}
-CALENDAR = {
-    ("primary", "cal1"): {"title": "Imported", "start_time": T0 + 3600, "end_time": T0 + 7200},
-}
 
 
-class Denied(Exception):
-    pass
+class _Store(Store):
+    """Group configuration ``cfg`` (default capacity 7), standard ``std``, calendar event
+    ``cal1``; group events are named ``ev1``, ``ev2``..."""
+
+    def __init__(self) -> None:
+        super().__init__(FakeClock(T0))
+        self._ids = itertools.count(1)
+        self.put_raw_configuration(
+            GRANT,
+            {"type": "group", "group_booking": {"calendar_id": "primary", "default_capacity": 7}},
+            configuration_id="cfg",
+        )
+        self.put_raw_configuration(
+            GRANT,
+            {"participants": [], "event_booking": {"title": "x"}},
+            configuration_id="std",
+        )
+        self.add_event(GRANT, "primary", T0 + 3600, T0 + 7200, title="Imported", event_id="cal1")
+
+    def new_group_event_id(self) -> str:
+        return f"ev{next(self._ids)}"
 
 
-def _authorize(request: web.Request, scope: str) -> None:
-    if scope == "api_key" and request.headers.get("Authorization") != "Bearer key":
-        raise web.HTTPUnauthorized()
-
-
-def _configuration(configuration_id: str, grant_id: str | None) -> dict[str, Any]:
-    if configuration_id not in CONFIGS or grant_id not in (None, GRANT):
-        raise web.HTTPNotFound()
-    return CONFIGS[configuration_id]
-
-
-Server = tuple[TestServer, aiohttp.ClientSession, list[list[str]], GroupEvents]
+Server = tuple[TestServer, aiohttp.ClientSession, _Store]
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[Server]:
-    counter = itertools.count(1)
-    cancelled: list[list[str]] = []
-    events = GroupEvents(clock=lambda: T0, new_id=lambda: f"ev{next(counter)}")
-    routes = GroupRoutes(
-        events,
-        authorize=_authorize,
-        configuration=_configuration,
-        calendar_event=lambda _g, cal, ev: CALENDAR.get((cal, ev)),
-        cancel_bookings=cancelled.append,
-    )
-    app = web.Application()
-    routes.add_routes(app.router)
-    async with TestServer(app) as srv, aiohttp.ClientSession() as session:
-        yield srv, session, cancelled, events
+    store = _Store()
+    async with TestServer(create_app(store)) as srv, aiohttp.ClientSession() as session:
+        yield srv, session, store
 
 
 async def _call(
     server: Server, method: str, path: str, *, headers: dict[str, str] | None = KEY, **kw: Any
 ) -> tuple[int, dict[str, Any]]:
-    srv, session, _, _ = server
+    srv, session, _ = server
     async with session.request(method, srv.make_url(path), headers=headers, **kw) as r:
         return r.status, await r.json()
 
@@ -139,7 +127,7 @@ async def test_errors_and_auth(server: Server) -> None:
     assert status == 400 and "between 1 and 500" in body["error"]["message"]
     status, body = await _call(server, "GET", BASE + "/group-events", params={"start_time": 1})
     assert status == 400 and "end_time" in body["error"]["message"]
-    srv, session, _, _ = server
+    srv, session, _ = server
     async with session.post(srv.make_url(BASE + "/group-events"), json=EVENT) as r:
         assert r.status == 401
     std = f"/v3/grants/{GRANT}/scheduling/configurations/std/group-events"
@@ -197,14 +185,41 @@ async def test_validate_timeslot_public_and_master_event_id(server: Server) -> N
 
 
 async def test_delete_cancels_seated_bookings(server: Server) -> None:
-    _, _, cancelled, routes_events = server
+    _, _, store = server
     await _call(server, "POST", BASE + "/group-events", json={**EVENT, "recurrence": None})
-    routes_events.take_seat("cfg", "bk1", {"event_id": "ev1"}, guest_email="g@example.com")
+    guest = {"name": "G", "email": "g@example.com"}
+    slot = {"event_id": "ev1"}
+    first = store.create_booking("cfg", T0 + 3600, T0 + 7200, guest, slot=slot)
     path = "/v3/scheduling/configurations/cfg/group-events/validate-timeslot"
     status, out = await _call(server, "POST", path, json={"event_id": "ev1"})
     assert status == 200  # one seat left of two
-    routes_events.take_seat("cfg", "bk2", {"event_id": "ev1"})
+    second = store.create_booking("cfg", T0 + 3600, T0 + 7200, guest, slot=slot)
     status, out = await _call(server, "POST", path, json={"event_id": "ev1"})
     assert (status, out["error"]["message"]) == (409, "Event is full")
     await _call(server, "DELETE", BASE + "/group-events/ev1")
-    assert cancelled == [["bk1", "bk2"]]
+    for booking in (first, second):
+        assert (booking.status, booking.cancellation_reason) == (
+            "cancelled",
+            "The group event was deleted",
+        )
+
+
+@pytest.mark.parametrize(
+    ("path", "raw", "content_type", "message"),
+    [
+        (BASE + "/group-events", b"[" * 100_000, "application/json", "parsing"),
+        (BASE + "/group-events", b'{"a":' * 40 + b"1" + b"}" * 40, "application/json", "deeper"),
+        (BASE + "/group-events", b'{"title": "x"}', "text/plain", "Content-Type"),
+        (APP_IMPORT, b"[" * 100_000, "application/json", "parsing"),
+        (BASE + "/group-events/ev1", b"", "application/json", "required"),
+    ],
+)
+async def test_bodies_follow_the_emulator_json_rules(
+    server: Server, path: str, raw: bytes, content_type: str, message: str
+) -> None:
+    method = "PUT" if path.endswith("ev1") else "POST"
+    status, body = await _call(
+        server, method, path, data=raw, headers={**KEY, "Content-Type": content_type}
+    )
+    assert status == 400 and body["error"]["type"] == "invalid_request_error"
+    assert message in body["error"]["message"]

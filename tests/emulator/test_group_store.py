@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from scheduler_async.emulator import EmulatorError, Store
-from scheduler_async.emulator.group import EVENT_IS_FULL, GroupEventError
+from scheduler_async.emulator.errors import EVENT_IS_FULL
 
 from .support import DAY, GRANT, HOUR, T0, config_body
 
@@ -20,7 +20,7 @@ def _group(store: Store, capacity: int = 2) -> tuple[str, dict[str, Any]]:
     stored = store.create_configuration(
         GRANT, {"type": "group", "group_booking": {"calendar_id": "primary"}}
     )
-    event = store.group.create(
+    event = store.create_group_event(
         GRANT,
         stored.configuration_id,
         {
@@ -29,7 +29,6 @@ def _group(store: Store, capacity: int = 2) -> tuple[str, dict[str, Any]]:
             "participants": [{"email": "host@example.com"}],
             "when": {"start_time": T0 + DAY, "end_time": T0 + DAY + HOUR},
         },
-        default_calendar_id="primary",
     )
     return stored.configuration_id, event
 
@@ -45,18 +44,13 @@ def _book(store: Store, config_id: str, event_id: str, email: str = "g@example.c
     return booking.booking_id
 
 
-def test_group_errors_become_emulator_errors_with_the_same_fields(store: Store) -> None:
+def test_group_errors_are_emulator_errors(store: Store) -> None:
     with pytest.raises(EmulatorError) as info:
         store.create_configuration(
             GRANT, {"type": "group", "group_booking": {"calendar_id": "c", "default_capacity": 0}}
         )
-    assert isinstance(info.value.__cause__, GroupEventError)
-    cause = info.value.__cause__
-    assert (info.value.status, info.value.error_type, info.value.message) == (
-        cause.status,
-        cause.error_type,
-        cause.message,
-    )
+    assert (info.value.status, info.value.error_type) == (400, "invalid_request_error")
+    assert "default_capacity" in info.value.message
     config_id, event = _group(store, capacity=1)
     _book(store, config_id, event["id"])
     with pytest.raises(EmulatorError) as full:
@@ -84,8 +78,8 @@ def test_200_threads_book_10_seats_through_the_store(store: Store) -> None:
     assert outcomes.count(EVENT_IS_FULL) == 190
     booked = {o for o in outcomes if o != EVENT_IS_FULL}
     assert len(booked) == 10
-    assert all(store.group.seat_of(b) == event["id"] for b in booked)
-    assert store.group.instances(config_id, T0, T0 + 2 * DAY)[0].remaining == 0
+    assert all(store.group_seat_of(b) == event["id"] for b in booked)
+    assert store.group_instances(config_id, T0, T0 + 2 * DAY)[0].remaining == 0
 
 
 def test_listeners_hear_group_bookings(store: Store) -> None:
@@ -101,7 +95,7 @@ def test_listeners_hear_group_bookings(store: Store) -> None:
     assert store.is_group_booking(booking_id)
     store.delete_booking(booking_id)
     assert heard == [("booking.created", booking_id), ("booking.deleted", booking_id)]
-    assert store.group.seat_of(booking_id) is None
+    assert store.group_seat_of(booking_id) is None
     store.reset()
     assert not store.is_group_booking(booking_id)
 
@@ -127,7 +121,7 @@ def test_deleting_the_configuration_releases_seats(store: Store) -> None:
     config_id, event = _group(store)
     booking_id = _book(store, config_id, event["id"])
     store.delete_configuration(GRANT, config_id)
-    assert store.group.seat_of(booking_id) is None
+    assert store.group_seat_of(booking_id) is None
     with pytest.raises(EmulatorError) as info:
         store.availability(config_id, T0, T0 + DAY)
     assert info.value.status == 404
