@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._args import TimeLike, as_tuple, check_str, path_id, to_unix, window
 from .._config import Timeout
@@ -21,9 +21,6 @@ from ..models import (
 )
 from ..sweep import BookingRequest, BookingResult, Progress, fan_out
 from ._base import PlainResource, Request, Resource, collect, plain
-
-if TYPE_CHECKING:
-    from .._transport import Transport
 
 __all__ = ["AsyncBookings", "AsyncBookingsWithResponse"]
 
@@ -252,17 +249,10 @@ class AsyncBookingsWithResponse(Resource):
         return await self._call(request, None, timeout=timeout, max_retries=max_retries)
 
 
-class AsyncBookings(PlainResource):
+class AsyncBookings(PlainResource[AsyncBookingsWithResponse]):
     """``client.bookings``: create, get, reschedule, confirm, cancel and delete bookings."""
 
-    __slots__ = ("with_response",)
-
-    def __init__(
-        self, transport: Transport, grant_id: str | None, client_id: str | None = None
-    ) -> None:
-        super().__init__(transport, grant_id, client_id)
-        self.with_response = AsyncBookingsWithResponse(transport, grant_id, client_id)
-        """The same calls, returning :class:`APIResponse`."""
+    __slots__ = ()
 
     create = plain(AsyncBookingsWithResponse.create)
     get = plain(AsyncBookingsWithResponse.get)
