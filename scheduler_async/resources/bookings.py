@@ -6,6 +6,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from .._args import TimeLike, as_tuple, check_str, path_id, to_unix, window
 from .._config import Timeout
 from .._convert import unstructure
@@ -25,6 +27,13 @@ from ._base import PlainResource, Request, Resource, collect, plain
 __all__ = ["AsyncBookings", "AsyncBookingsWithResponse"]
 
 EMAIL_LANGUAGES = frozenset({"en", "es", "fr", "de", "nl", "sv", "ja", "zh", "ko"})
+
+_CREATE_FIELDS = tuple(f.name for f in attrs.fields(BookingRequest) if f.name != "tag")
+
+
+def _create_arguments(request: BookingRequest) -> dict[str, Any]:
+    """The keyword arguments of ``create`` for one bulk item: every field but ``tag``."""
+    return {name: getattr(request, name) for name in _CREATE_FIELDS}
 
 
 def _slot_body(
@@ -281,20 +290,7 @@ class AsyncBookings(PlainResource[AsyncBookingsWithResponse]):
 
         async def one(r: BookingRequest) -> Booking:
             return await self.create(
-                start_time=r.start_time,
-                end_time=r.end_time,
-                guest=r.guest,
-                participants=r.participants,
-                additional_guests=r.additional_guests,
-                additional_fields=r.additional_fields,
-                timezone=r.timezone,
-                email_language=r.email_language,
-                session_id=r.session_id,
-                configuration_id=r.configuration_id,
-                slug=r.slug,
-                client_id=r.client_id,
-                timeout=timeout,
-                max_retries=max_retries,
+                **_create_arguments(r), timeout=timeout, max_retries=max_retries
             )
 
         def wrap(
