@@ -746,11 +746,10 @@ def _all_key(name: str) -> tuple[int, str]:
 
 
 HAND_WRITTEN_TWINS = {
-    "LoopThreadCallError": f"{SYNC_PKG}._runtime",
     "SessionRefresher": f"{SYNC_PKG}._refresh",
 }
 """Hand-written names of the sync facade, only re-exported: classes that cannot be derived (their
-API takes sync callbacks) and the errors that only the sync runtime raises."""
+API takes sync callbacks). Errors, the sync runtime's too, live in ``scheduler_async.errors``."""
 
 
 def _render_init(public: list[str], index: Index, root: str) -> str:

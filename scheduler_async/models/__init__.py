@@ -9,6 +9,7 @@ from cattrs.gen import make_dict_unstructure_fn
 from .._convert import converter, register_preprocessor
 from .availability import Availability, Session, TimeSlot
 from .booking import AdditionalGuest, Booking, BookingOrganizer, BookingParticipant, Guest
+from .booking_ref import BookingRef, parse_booking_ref
 from .configuration import (
     AdditionalField,
     AnyConfiguration,
@@ -212,6 +213,7 @@ __all__ = [
     "BookingConfirmedTemplate",
     "BookingOrganizer",
     "BookingParticipant",
+    "BookingRef",
     "BookingStatus",
     "BookingType",
     "Buffer",
@@ -248,4 +250,5 @@ __all__ = [
     "UISettingsBooking",
     "UISettingsOrganizer",
     "UnknownConfiguration",
+    "parse_booking_ref",
 ]
