@@ -2,8 +2,7 @@
 
 Each endpoint is written ONCE, as a coroutine method of the ``Async<Name>WithResponse`` class
 that returns :class:`APIResponse`. Its body checks the arguments, describes the call as a
-:class:`Request` and ends with ``return await self._call(request, <model>, ...)``; nothing after
-that line (the plain form reuses the very same code, see below). In a new
+:class:`Request` and ends with ``return await self._call(request, <model>, ...)``. In a new
 ``resources/widgets.py`` (``from ._base import PlainResource, Request, Resource, plain``)::
 
     class AsyncWidgetsWithResponse(Resource):
