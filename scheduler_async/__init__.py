@@ -11,7 +11,6 @@ from ._config import Limits, Timeout
 from ._response import APIResponse
 from ._retry import RetryPolicy
 from ._version import __version__
-from .booking_ref import BookingRef, InvalidBookingRefError, parse_booking_ref
 from .client import REGIONS, AsyncScheduler
 from .errors import (
     APIConnectionError,
@@ -22,8 +21,11 @@ from .errors import (
     BadRequestError,
     ClientClosedError,
     ConflictError,
+    DistributedSweepError,
     EventLoopMismatchError,
     InternalServerError,
+    InvalidBookingRefError,
+    LoopThreadCallError,
     MalformedResponseError,
     MissingCredentialsError,
     NotFoundError,
@@ -49,6 +51,7 @@ from .models import (
     BookingConfirmedTemplate,
     BookingOrganizer,
     BookingParticipant,
+    BookingRef,
     BookingStatus,
     BookingType,
     Buffer,
@@ -85,6 +88,7 @@ from .models import (
     UISettingsBooking,
     UISettingsOrganizer,
     UnknownConfiguration,
+    parse_booking_ref,
 )
 from .models.webhook import (
     Webhook,
@@ -133,6 +137,7 @@ __all__ = [
     "ConfigurationParticipant",
     "ConfirmStatus",
     "ConflictError",
+    "DistributedSweepError",
     "EmailTemplate",
     "EventBooking",
     "EventLoopMismatchError",
@@ -153,6 +158,7 @@ __all__ = [
     "InvalidBookingRefError",
     "Limits",
     "LocalRateLimiter",
+    "LoopThreadCallError",
     "MalformedResponseError",
     "MissingCredentialsError",
     "NotFoundError",

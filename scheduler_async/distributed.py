@@ -39,7 +39,7 @@ from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, TaskiqEvents, TaskiqSt
 from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
 from .client import AsyncScheduler
-from .errors import SchedulerError
+from .errors import DistributedSweepError
 from .ratelimit import RateLimiter
 from .ratelimit_redis import RedisRateLimiter
 from .sweep import AvailabilityQuery, Progress, SweepResult
@@ -76,10 +76,6 @@ ChunkTask = AsyncTaskiqDecoratedTask[[str], Coroutine[Any, Any, str]]
 
 _DEFAULT_URL = "redis://127.0.0.1:6379/0"
 _TASK_NAME = "scheduler_async.distributed.sweep_chunk"
-
-
-class DistributedSweepError(SchedulerError):
-    """A chunk of a distributed sweep failed as a whole (worker error, lost result)."""
 
 
 def _dump(obj: Any) -> str:

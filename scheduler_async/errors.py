@@ -1,21 +1,30 @@
-"""The exception hierarchy. Every error the library raises derives from :class:`SchedulerError`.
+"""The exception hierarchy: every public error class of scheduler-client lives here.
 
-::
+Every error the library raises derives from :class:`SchedulerError`, except
+:class:`InvalidBookingRefError`, the ``ValueError`` of ``parse_booking_ref``::
 
     SchedulerError
-    ├── ClientClosedError                 the client was closed
-    ├── EventLoopMismatchError            used from another event loop than its first one
-    ├── MissingCredentialsError (ValueError)   no API key / grant id where one is needed
-    └── APIError                          something happened on the way to or from the server
-        ├── APIStatusError                the server answered with an error envelope (4xx/5xx)
+    ├── ClientClosedError (RuntimeError)        the client was closed
+    ├── EventLoopMismatchError (RuntimeError)   used from another event loop than its first one
+    ├── LoopThreadCallError (RuntimeError)      (sync facade) called from its own loop thread
+    ├── MissingCredentialsError (ValueError)    no API key / grant id where one is needed
+    ├── DistributedSweepError                   a chunk of a distributed sweep failed as a whole
+    ├── WebhookError                            a webhook notification was refused
+    │   ├── WebhookSignatureError               missing or wrong ``x-nylas-signature``
+    │   └── WebhookPayloadError (ValueError)    not the documented envelope
+    └── APIError                                on the way to or from the server
+        ├── APIStatusError                      an error status (4xx/5xx), usually an envelope
         │   ├── BadRequestError 400, AuthenticationError 401, PermissionDeniedError 403,
         │   │   NotFoundError 404, ConflictError 409, UnprocessableEntityError 422,
-        │   │   RateLimitError 429 (``retry_after``), InternalServerError 5xx
-        ├── MalformedResponseError        not JSON, truncated, wrong shape, too large
+        │   │   InternalServerError 5xx
+        │   └── RateLimitError 429 (``retry_after``)
+        │       └── RateLimitWaitError          the client's own rate budget: never sent
+        ├── MalformedResponseError              not JSON, truncated, wrong shape, too large
         │   └── ResponseTooLargeError
-        ├── APIConnectionError            no answer: connection refused, reset, ...
+        ├── APIConnectionError                  no answer: connection refused, reset, ...
         │   └── APITimeoutError
-        └── OutcomeUnknownError           a create may or may not have happened: check, don't retry
+        └── OutcomeUnknownError                 a create may or may not have happened: check
+    InvalidBookingRefError (ValueError)         not a booking reference
 
 Messages never contain the API key or a session token. Errors are picklable.
 """
@@ -36,17 +45,24 @@ __all__ = [
     "BadRequestError",
     "ClientClosedError",
     "ConflictError",
+    "DistributedSweepError",
     "EventLoopMismatchError",
     "InternalServerError",
+    "InvalidBookingRefError",
+    "LoopThreadCallError",
     "MalformedResponseError",
     "MissingCredentialsError",
     "NotFoundError",
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimitWaitError",
     "ResponseTooLargeError",
     "SchedulerError",
     "UnprocessableEntityError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
 ]
 
 
@@ -76,8 +92,24 @@ class EventLoopMismatchError(SchedulerError, RuntimeError):
     """
 
 
+class LoopThreadCallError(SchedulerError, RuntimeError):
+    """A sync client was called from its own event-loop thread, which would deadlock.
+
+    This happens when code running *on* the client's loop (a callback, a hook) calls the sync
+    facade. Code that runs in an event loop should use ``scheduler_async.AsyncScheduler``.
+    """
+
+
 class MissingCredentialsError(SchedulerError, ValueError):
     """An API key or grant id is needed for this call but none was configured."""
+
+
+class DistributedSweepError(SchedulerError):
+    """A chunk of a distributed sweep failed as a whole (worker error, lost result)."""
+
+
+class InvalidBookingRefError(ValueError):
+    """The text is not a booking reference (not URL-safe base64, or too short)."""
 
 
 class APIError(SchedulerError):
@@ -299,9 +331,6 @@ class WebhookPayloadError(WebhookError, ValueError):
     """The notification body is not the JSON envelope the API documents."""
 
 
-__all__ += ["WebhookError", "WebhookPayloadError", "WebhookSignatureError"]
-
-
 class RateLimitWaitError(RateLimitError):
     """The client's own rate budget (see :mod:`scheduler_async.ratelimit`) cannot let a request
     through before its deadline, so it was not sent.
@@ -315,6 +344,3 @@ class RateLimitWaitError(RateLimitError):
         kwargs.setdefault("status_code", 429)
         kwargs.setdefault("error_type", "client_rate_limit")
         super().__init__(message, retry_after=retry_after, **kwargs)
-
-
-__all__ += ["RateLimitWaitError"]

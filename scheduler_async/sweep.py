@@ -18,7 +18,14 @@ import attrs
 
 from ._args import TimeLike
 from .errors import OutcomeUnknownError, SchedulerError
-from .models import AdditionalGuest, Availability, Booking, BookingParticipant, Guest
+from .models import (
+    AdditionalGuest,
+    Availability,
+    Booking,
+    BookingParticipant,
+    Guest,
+    TimeSlot,
+)
 from .progress import Progress, ProgressDisplay, ProgressTracker
 
 __all__ = [
@@ -67,11 +74,14 @@ class SweepResult:
 
 @attrs.frozen(slots=True, kw_only=True)
 class BookingRequest:
-    """One booking of a fan-out (the arguments of ``bookings.create``)."""
+    """One booking of a fan-out: the arguments of ``bookings.create`` (every field but ``tag``
+    is passed on), so ``slot=`` (a :class:`TimeSlot`, e.g. a seat of a group event) or
+    ``start_time``/``end_time``."""
 
-    start_time: TimeLike
-    end_time: TimeLike
+    start_time: TimeLike | None = None
+    end_time: TimeLike | None = None
     guest: Guest
+    slot: TimeSlot | None = None
     configuration_id: str | None = None
     session_id: str | None = attrs.field(default=None, repr=False)
     slug: str | None = None
@@ -82,6 +92,7 @@ class BookingRequest:
     timezone: str | None = None
     email_language: str | None = None
     tag: Any = None
+    """Yours: carried to the :class:`BookingResult`, never sent."""
 
 
 @attrs.frozen(slots=True, kw_only=True)

@@ -46,8 +46,13 @@ import attrs
 import cattrs
 
 from ._convert import converter
-from .booking_ref import BookingRef, InvalidBookingRefError, parse_booking_ref
-from .errors import WebhookError, WebhookPayloadError, WebhookSignatureError
+from .errors import (
+    InvalidBookingRefError,
+    WebhookError,
+    WebhookPayloadError,
+    WebhookSignatureError,
+)
+from .models.booking_ref import BookingRef, parse_booking_ref
 from .models.webhook import (
     BookingCancelled,
     BookingCreated,
@@ -219,7 +224,7 @@ def parse_notification(raw_body: str | bytes | Mapping[str, Any]) -> AnyNotifica
     """Parse a notification body into a typed notification.
 
     The five ``booking.*`` types give their classes (``booking_ref`` decoded into
-    :class:`~scheduler_async.booking_ref.BookingRef`); any other ``type`` (a new trigger, a
+    :class:`~scheduler_async.models.BookingRef`); any other ``type`` (a new trigger, a
     ``.truncated`` payload) gives a generic :class:`Notification` with raw ``data``. Wrong JSON
     types, missing required fields, JSON nested too deeply for the parser and an ``id`` longer
     than :data:`MAX_NOTIFICATION_ID_LENGTH` raise :class:`WebhookPayloadError`.

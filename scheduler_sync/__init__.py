@@ -42,6 +42,7 @@ from scheduler_async import (
     ConfigurationParticipant,
     ConfirmStatus,
     ConflictError,
+    DistributedSweepError,
     EmailTemplate,
     EventBooking,
     EventLoopMismatchError,
@@ -62,6 +63,7 @@ from scheduler_async import (
     InvalidBookingRefError,
     Limits,
     LocalRateLimiter,
+    LoopThreadCallError,
     MalformedResponseError,
     MissingCredentialsError,
     NotFoundError,
@@ -103,7 +105,6 @@ from scheduler_async import (
     parse_booking_ref,
 )
 from scheduler_sync._refresh import SessionRefresher
-from scheduler_sync._runtime import LoopThreadCallError
 
 from .client import Scheduler
 
@@ -140,6 +141,7 @@ __all__ = [
     "ConfigurationParticipant",
     "ConfirmStatus",
     "ConflictError",
+    "DistributedSweepError",
     "EmailTemplate",
     "EventBooking",
     "EventLoopMismatchError",

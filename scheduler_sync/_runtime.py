@@ -36,7 +36,7 @@ import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from scheduler_async.errors import ClientClosedError, SchedulerError
+from scheduler_async.errors import ClientClosedError, LoopThreadCallError
 
 __all__ = ["LoopThreadCallError", "PageLike", "SyncFacade", "SyncRuntime", "loop_bound_argument"]
 
@@ -52,14 +52,6 @@ except ImportError:  # pragma: no cover - depends on the environment
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 C = TypeVar("C")
-
-
-class LoopThreadCallError(SchedulerError, RuntimeError):
-    """A sync client was called from its own event-loop thread, which would deadlock.
-
-    This happens when code running *on* the client's loop (a callback, a hook) calls the sync
-    facade. Code that runs in an event loop should use ``scheduler_async.AsyncScheduler``.
-    """
 
 
 def loop_bound_argument(cls: str, param: str, async_cls: str) -> TypeError:

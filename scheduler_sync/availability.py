@@ -71,7 +71,7 @@ class AvailabilityResource(SyncFacade):
     _inner: AsyncAvailability
     _rt: SyncRuntime
     with_response: AvailabilityWithResponse
-    "The same calls, returning :class:`APIResponse`."
+    "The same calls, returning :class:`APIResponse` with status, headers and request id."
 
     def __init__(self, inner: AsyncAvailability, rt: SyncRuntime) -> None:
         """Wrap the async ``inner``; built by the client, not by users."""

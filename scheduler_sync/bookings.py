@@ -232,7 +232,7 @@ class Bookings(SyncFacade):
     _inner: AsyncBookings
     _rt: SyncRuntime
     with_response: BookingsWithResponse
-    "The same calls, returning :class:`APIResponse`."
+    "The same calls, returning :class:`APIResponse` with status, headers and request id."
 
     def __init__(self, inner: AsyncBookings, rt: SyncRuntime) -> None:
         """Wrap the async ``inner``; built by the client, not by users."""

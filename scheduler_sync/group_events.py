@@ -275,7 +275,7 @@ class GroupEvents(SyncFacade):
     _inner: AsyncGroupEvents
     _rt: SyncRuntime
     with_response: GroupEventsWithResponse
-    "The same calls, returning :class:`APIResponse`."
+    "The same calls, returning :class:`APIResponse` with status, headers and request id."
 
     def __init__(self, inner: AsyncGroupEvents, rt: SyncRuntime) -> None:
         """Wrap the async ``inner``; built by the client, not by users."""

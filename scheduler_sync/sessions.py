@@ -69,7 +69,7 @@ class Sessions(SyncFacade):
     _inner: AsyncSessions
     _rt: SyncRuntime
     with_response: SessionsWithResponse
-    "The same calls, returning :class:`APIResponse`."
+    "The same calls, returning :class:`APIResponse` with status, headers and request id."
 
     def __init__(self, inner: AsyncSessions, rt: SyncRuntime) -> None:
         """Wrap the async ``inner``; built by the client, not by users."""

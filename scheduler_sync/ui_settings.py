@@ -64,7 +64,7 @@ class UISettingsResource(SyncFacade):
     _inner: AsyncUISettings
     _rt: SyncRuntime
     with_response: UISettingsWithResponse
-    "The same calls, returning :class:`APIResponse`."
+    "The same calls, returning :class:`APIResponse` with status, headers and request id."
 
     def __init__(self, inner: AsyncUISettings, rt: SyncRuntime) -> None:
         """Wrap the async ``inner``; built by the client, not by users."""

@@ -18,7 +18,8 @@ the generator leaves ``_``-prefixed modules alone):
   ``yield from self._rt.iter_pages(...)``, one loop crossing per page; other async generators:
   ``yield from self._rt.iterate(...)`` (one pump task on the loop, cancelled on early ``break``);
 * attributes holding another async class (``with_response``, the resource namespaces) hold its
-  sync twin; other public attributes are copied; properties forward;
+  sync twin; other public attributes are copied; properties forward; a class based on
+  ``PlainResource[AsyncXWithResponse]`` gets ``with_response`` holding that class's twin;
 * the client class (the one with ``aclose``) owns the runtime: its ``__init__`` has the async
   signature and builds the async client on the loop (loop-bound arguments such as ``session=``
   raise ``TypeError``); ``aclose`` becomes ``close``; ``__aenter__``/``__aexit__`` become
@@ -320,6 +321,26 @@ class ClassPlan:
         return "aclose" in self.methods
 
 
+PLAIN_BASE = "PlainResource"
+"""The base of the plain namespaces (``resources/_base.py``); its type argument is the class
+of ``with_response``."""
+
+
+def _is_name(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _with_response_doc() -> ast.Expr | None:
+    """The docstring of ``PlainResource.with_response`` in ``resources/_base.py``."""
+    tree = ast.parse((ASYNC_DIR / "resources" / "_base.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == PLAIN_BASE:
+            for i, stmt in enumerate(node.body):
+                if isinstance(stmt, ast.AnnAssign) and _is_name(stmt.target, "with_response"):
+                    return _docstring(node.body[i + 1 : i + 2])
+    raise GenerationError(f"resources/_base.py: {PLAIN_BASE} declares no with_response")
+
+
 def _derived(
     node: ast.ClassDef,
     stmt: ast.Assign,
@@ -415,6 +436,12 @@ def _plan(
     children: dict[str, str] = {}
     child_docs: dict[str, ast.Expr | None] = {}
     copied: list[str] = []
+    for base in node.bases:  # class AsyncX(PlainResource[AsyncXWithResponse])
+        if isinstance(base, ast.Subscript) and _is_name(base.value, PLAIN_BASE):
+            if not (isinstance(base.slice, ast.Name) and base.slice.id in index.sync):
+                raise GenerationError(f"{node.name}: {PLAIN_BASE}[...] takes an async class")
+            children["with_response"] = base.slice.id
+            child_docs["with_response"] = _with_response_doc()
     init = methods.get("__init__")
     for i, stmt in enumerate(init.body if init else []):
         if not isinstance(stmt, ast.Assign | ast.AnnAssign):
@@ -545,8 +572,11 @@ def _class_twin(plan: ClassPlan, index: Index) -> ast.ClassDef:
     cls = node.name
     sync_cls = index.sync[cls]
     ren = _Renamer(index)
-    if any(not isinstance(b, ast.Name) or b.id in index.sync for b in node.bases):
-        raise GenerationError(f"{cls}: no rule for inheriting from another async class")
+    for b in node.bases:
+        if isinstance(b, ast.Subscript) and _is_name(b.value, PLAIN_BASE):
+            continue
+        if not isinstance(b, ast.Name) or b.id in index.sync:
+            raise GenerationError(f"{cls}: no rule for inheriting from another async class")
     body: list[ast.stmt] = []
     if plan.is_root:
         body.append(_doc(ROOT_CLASS_DOC.format(async_cls=cls, cls=sync_cls)))
@@ -716,11 +746,10 @@ def _all_key(name: str) -> tuple[int, str]:
 
 
 HAND_WRITTEN_TWINS = {
-    "LoopThreadCallError": f"{SYNC_PKG}._runtime",
     "SessionRefresher": f"{SYNC_PKG}._refresh",
 }
 """Hand-written names of the sync facade, only re-exported: classes that cannot be derived (their
-API takes sync callbacks) and the errors that only the sync runtime raises."""
+API takes sync callbacks). Errors, the sync runtime's too, live in ``scheduler_async.errors``."""
 
 
 def _render_init(public: list[str], index: Index, root: str) -> str:

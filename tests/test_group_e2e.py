@@ -229,3 +229,25 @@ async def test_import_existing_events_in_batches(client: AsyncScheduler, emu: An
     assert result.imported_events == tuple(ids[3:])
     assert {f.event_id for f in result.import_failed} == set(ids[:3])
     assert {f.reason for f in result.import_failed} == {"Event already imported"}
+
+
+async def test_group_seats_booked_in_bulk(client: AsyncScheduler) -> None:
+    config = await client.configurations.create_group(
+        name="Spin", group_booking=GroupBooking(calendar_id="primary", default_capacity=2)
+    )
+    await client.group_events.create(
+        config.id, title="Spin", start_time=at(10, 2), end_time=at(11, 2), participants=HOST
+    )
+    avail = await client.availability.get(
+        start_time=at(0), end_time=at(0, WEEK), configuration_id=config.id
+    )
+    seat = slots_by_start(avail.time_slots)[at(10, 2)]
+    requests = [
+        sa.BookingRequest(slot=seat, guest=guest(i), configuration_id=config.id, tag=i)
+        for i in range(3)
+    ]
+    results = await client.bookings.create_many_all(requests, concurrency=1)
+    assert [r.ok for r in results] == [True, True, False]
+    assert all(r.booking is not None and r.booking.event_id == seat.event_id for r in results[:2])
+    full = results[2].error
+    assert isinstance(full, sa.ConflictError) and "Event is full" in full.message

@@ -208,3 +208,17 @@ def test_availability_fast_path_builds_real_models() -> None:
     )
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         avail.time_slots[0].start_time = 5  # type: ignore[misc]
+
+
+def test_availability_fast_path_slots_read_every_field_as_the_attrs_default() -> None:
+    """The fast path stores only a plain slot's own fields; every other one reads as its default
+    (models/availability.py owns both halves: the hook and ``TimeSlot.__getattr__``)."""
+    data = {"time_slots": [{"emails": ["a"], "start_time": 1, "end_time": 2}]}
+    (slot,) = structure(data, Availability).time_slots
+    for field in attrs.fields(m.TimeSlot):
+        if field.default is not attrs.NOTHING:
+            assert getattr(slot, field.name) == field.default, field.name
+    assert not slot.is_group
+    assert attrs.asdict(slot) == attrs.asdict(m.TimeSlot(emails=("a",), start_time=1, end_time=2))
+    with pytest.raises(AttributeError):
+        slot.no_such_field  # type: ignore[attr-defined]  # noqa: B018

@@ -198,6 +198,20 @@ async def test_booking_fan_out(setup: Any) -> None:
     assert len(live) == 21
 
 
+def test_booking_request_fields_are_the_create_parameters() -> None:
+    """``create_many`` passes every field of a ``BookingRequest`` (but ``tag``) to ``create``:
+    the two lists are one, so neither can gain an argument the other lacks."""
+    import inspect
+
+    import attrs
+
+    from scheduler_async.resources import AsyncBookings
+
+    fields = {f.name for f in attrs.fields(BookingRequest)} - {"tag"}
+    params = set(inspect.signature(AsyncBookings.create).parameters)
+    assert fields == params - {"self", "timeout", "max_retries"}
+
+
 async def test_booking_fan_out_reports_outcome_unknown(setup: Any) -> None:
     emu, client, config_id = setup
     emu.set_faults("POST /v3/scheduling/bookings", drop_after=1.0, times=2)

@@ -1,11 +1,19 @@
-"""Availability (``GET /v3/scheduling/availability``) and sessions."""
+"""Availability (``GET /v3/scheduling/availability``) and sessions.
+
+This module also owns how availability JSON becomes these models: the hot path of sweeps
+(:func:`_fast_availability_hook`) builds a plain :class:`TimeSlot` with three stores and leaves
+its group fields unset, and :meth:`TimeSlot.__getattr__` reads an unset one as its default.
+"""
 
 from __future__ import annotations
 
+import operator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+from .._convert import converter, register_preprocessor
 
 __all__ = ["Availability", "Session", "TimeSlot"]
 
@@ -30,8 +38,8 @@ class TimeSlot:
     if not TYPE_CHECKING:
 
         def __getattr__(self, name: str) -> None:
-            # The decoder's fast path (models/__init__.py) leaves the group fields of a plain
-            # slot unset to save four stores per slot: an unset one reads as its default, None.
+            # _fast_availability_hook (below) leaves the group fields of a plain slot unset to
+            # save four stores per slot: an unset one reads as its default, None.
             if name in _GROUP_FIELDS:
                 return None
             raise AttributeError(name)
@@ -52,7 +60,8 @@ class TimeSlot:
         return datetime.fromtimestamp(self.end_time, UTC)
 
 
-_GROUP_FIELDS = frozenset(("event_id", "master_id", "calendar_id", "capacity"))
+_GROUP_FIELDS = frozenset(f.name for f in attrs.fields(TimeSlot) if f.default is None)
+"""The fields of a group slot (those with a default), unset on a plain slot of the fast path."""
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -68,3 +77,93 @@ class Session:
     """A scheduler session; ``session_id`` is a bearer secret and is hidden from ``repr``."""
 
     session_id: str = attrs.field(repr=False)
+
+
+def _time_slot_in(data: Any) -> Any:
+    # Booking-page sources say ``master_id``; the spec's reschedule body says ``master_event_id``.
+    if isinstance(data, dict) and "master_id" not in data and "master_event_id" in data:
+        data = {**data, "master_id": data["master_event_id"]}
+    return data
+
+
+def _availability_in(data: Any) -> Any:
+    # ``time_slots`` may be null on the wire: treat it as empty.
+    if isinstance(data, dict) and data.get("time_slots", ()) is None:
+        data = {**data, "time_slots": []}
+    return data
+
+
+_GROUP_SLOT_KEYS = _GROUP_FIELDS | {"master_event_id"}
+"""Keys that make a JSON slot a group slot (``master_event_id``: see :func:`_time_slot_in`)."""
+
+
+def _fast_availability_hook() -> Any:
+    """Structure well-typed availability JSON directly (the hot path of sweeps).
+
+    Anything that is not plainly well typed falls back to the generated cattrs hook, which gives
+    the same result or a detailed validation error.
+    """
+    generated = converter.get_structure_hook(Availability)
+
+    new = object.__new__
+    fields = operator.itemgetter("emails", "start_time", "end_time")
+    # The slot descriptors themselves: a frozen attrs class refuses ``obj.x = ...``, and these
+    # stores skip both its __setattr__ and the attribute lookup of ``object.__setattr__``.
+    set_emails = TimeSlot.__dict__["emails"].__set__
+    set_start = TimeSlot.__dict__["start_time"].__set__
+    set_end = TimeSlot.__dict__["end_time"].__set__
+
+    def hook(value: Any, tp: Any) -> Availability:
+        if type(value) is dict:
+            slots = value.get("time_slots")
+            order = value.get("order")
+            ok = slots is None or type(slots) is list
+            if order is not None:
+                ok = ok and type(order) is list
+                order = tuple(order) if ok else None
+                for x in order or ():
+                    if type(x) is not str:
+                        ok = False
+            out: list[TimeSlot] = []
+            seen: dict[tuple[Any, ...], tuple[str, ...]] = {}  # slots share participant lists
+            for slot in slots or () if ok else ():
+                if type(slot) is not dict:
+                    ok = False
+                    break
+                if len(slot) > 3 and not _GROUP_SLOT_KEYS.isdisjoint(slot):
+                    ok = False  # a group slot: the generated hook decodes its extra fields
+                    break
+                try:
+                    emails, start, end = fields(slot)
+                except KeyError:
+                    ok = False
+                    break
+                if type(start) is not int or type(end) is not int or type(emails) is not list:
+                    ok = False
+                    break
+                key = tuple(emails)
+                checked = seen.get(key)
+                if checked is None:
+                    for x in key:
+                        if type(x) is not str:
+                            ok = False
+                    if not ok:
+                        break
+                    checked = seen[key] = key
+                # The attrs __init__ of a frozen class costs more than these three stores.
+                obj = new(TimeSlot)
+                set_emails(obj, checked)
+                set_start(obj, start)
+                set_end(obj, end)
+                # The group fields stay unset: TimeSlot.__getattr__ reads them as None.
+                out.append(obj)
+            if ok:
+                return Availability(time_slots=tuple(out), order=order)
+        return generated(value, tp)  # type: ignore[no-any-return]
+
+    return hook
+
+
+register_preprocessor(TimeSlot, _time_slot_in)  # before Availability, whose hook embeds it
+register_preprocessor(Availability, _availability_in)
+converter.register_structure_hook(Availability, _fast_availability_hook())

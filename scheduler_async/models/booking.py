@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from ..booking_ref import BookingRef, parse_booking_ref
+from .booking_ref import BookingRef, parse_booking_ref
 from .enums import BookingStatus
 
 __all__ = ["AdditionalGuest", "Booking", "BookingOrganizer", "BookingParticipant", "Guest"]

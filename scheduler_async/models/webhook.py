@@ -1,7 +1,7 @@
 """Webhooks (``/v3/webhooks``) and the notifications they deliver (CloudEvents-like envelopes).
 
 Importing this module registers the converter hooks of
-:class:`~scheduler_async.booking_ref.BookingRef` (a ``booking_ref`` string on the wire, a decoded
+:class:`~scheduler_async.models.BookingRef` (a ``booking_ref`` string on the wire, a decoded
 value in the models).
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from .._convert import converter
-from ..booking_ref import BookingRef, parse_booking_ref
+from .booking_ref import BookingRef, parse_booking_ref
 from .enums import BookingType
 
 __all__ = [

@@ -2,8 +2,7 @@
 
 Each endpoint is written ONCE, as a coroutine method of the ``Async<Name>WithResponse`` class
 that returns :class:`APIResponse`. Its body checks the arguments, describes the call as a
-:class:`Request` and ends with ``return await self._call(request, <model>, ...)``; nothing after
-that line (the plain form reuses the very same code, see below). In a new
+:class:`Request` and ends with ``return await self._call(request, <model>, ...)``. In a new
 ``resources/widgets.py`` (``from ._base import PlainResource, Request, Resource, plain``)::
 
     class AsyncWidgetsWithResponse(Resource):
@@ -25,24 +24,18 @@ that line (the plain form reuses the very same code, see below). In a new
             return await self._call(request, Widget, timeout=timeout, max_retries=max_retries)
 
 
-    class AsyncWidgets(PlainResource):
+    class AsyncWidgets(PlainResource[AsyncWidgetsWithResponse]):
         \"\"\"``client.widgets``: ...\"\"\"
 
-        __slots__ = ("with_response",)
-
-        def __init__(self, transport: Transport, grant_id: str | None, client_id: str | None):
-            super().__init__(transport, grant_id, client_id)
-            self.with_response = AsyncWidgetsWithResponse(transport, grant_id, client_id)
-            \"\"\"The same calls, returning :class:`APIResponse`.\"\"\"
+        __slots__ = ()
 
         get = plain(AsyncWidgetsWithResponse.get)
 
-``plain`` derives the method that returns the model alone: same signature, same docstring, the
-return annotation unwrapped (``APIResponse[Widget]`` -> ``Widget``), typed through ``ParamSpec``
-for mypy and IDEs. It runs the declared code itself on the plain resource, whose ``_call``
-returns the parsed data without building an :class:`APIResponse`: no extra frame, no copy. So an
-endpoint body uses only what :class:`Resource` offers (no ``super()``, no class-specific state)
-and never inspects what ``_call`` returned.
+The type argument of :class:`PlainResource` is the class its ``with_response`` attribute holds
+(built with the same transport and ids). ``plain`` derives the method that returns the model
+alone: an ordinary typed wrapper (``ParamSpec``) that awaits the declared method on
+``self.with_response`` and returns its ``data``, with the same signature and docstring and the
+return annotation unwrapped (``APIResponse[Widget]`` -> ``Widget``).
 
 * ``<model>`` is a model class (``Booking``), ``tuple[X, ...]``, ``None`` for answers without
   data, or a function ``(Request, Response) -> T`` for anything else (e.g. a page and its
@@ -65,11 +58,11 @@ and never inspects what ``_call`` returned.
 
 from __future__ import annotations
 
+import functools
 import inspect
-import types
 import typing
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
+from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, cast
 
 import cattrs
 
@@ -96,9 +89,6 @@ class Resource:
     """Base of every resource namespace; holds the transport and the default ids."""
 
     __slots__ = ("_client_id", "_grant_id", "_transport")
-
-    _returns_data: ClassVar[bool] = False
-    """``True`` on :class:`PlainResource`: ``_call`` returns the data alone."""
 
     def __init__(
         self, transport: Transport, grant_id: str | None, client_id: str | None = None
@@ -155,8 +145,6 @@ class Resource:
             data = structure_data(request, response, parse)
         else:
             data = parse(request, response)
-        if self._returns_data:
-            return data  # type: ignore[no-any-return]  # see plain(): the plain form's result
         return APIResponse(
             data=data,
             status_code=response.status,
@@ -168,18 +156,35 @@ class Resource:
         )
 
 
-class PlainResource(Resource):
-    """Base of the plain namespaces (``client.bookings``): their calls return the data alone."""
+W = TypeVar("W", bound=Resource)
 
-    __slots__ = ()
 
-    _returns_data: ClassVar[bool] = True
+class PlainResource(Resource, Generic[W]):
+    """Base of the plain namespaces (``client.bookings``): their calls return the data alone.
+
+    ``class AsyncWidgets(PlainResource[AsyncWidgetsWithResponse])``: the type argument is the
+    class of :attr:`with_response`.
+    """
+
+    __slots__ = ("with_response",)
+
+    with_response: W
+    """The same calls, returning :class:`APIResponse` with status, headers and request id."""
+
+    _with_response: ClassVar[type[Resource]]
+    """The class of :attr:`with_response`: the type argument, read once per subclass."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for name, value in vars(cls).items():
-            if isinstance(value, types.FunctionType) and getattr(value, "__derived__", False):
-                value.__qualname__ = f"{cls.__qualname__}.{name}"
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            if typing.get_origin(base) is PlainResource:
+                (cls._with_response,) = typing.get_args(base)
+
+    def __init__(
+        self, transport: Transport, grant_id: str | None, client_id: str | None = None
+    ) -> None:
+        super().__init__(transport, grant_id, client_id)
+        self.with_response = cast("W", self._with_response(transport, grant_id, client_id))
 
 
 def structure_data(request: Request, response: Response, cls: Any) -> Any:
@@ -272,31 +277,23 @@ def _unwrap_return(annotation: Any, wrapper: str) -> Any:
 def plain(
     endpoint: Callable[Concatenate[Any, P], Coroutine[Any, Any, APIResponse[T]]],
 ) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]:
-    """The plain form of a declared endpoint: the same code, returning ``APIResponse.data``.
+    """The plain form of a declared endpoint: ``(await self.with_response.<name>(...)).data``.
 
-    A new function object over the endpoint's code, with its defaults, docstring and signature
-    (return annotation unwrapped). Bound to a :class:`PlainResource`, its ``self._call`` returns
-    the data directly, so the plain call costs exactly what the declared one does, minus the
-    :class:`APIResponse`.
+    Same name, docstring and parameters; the return annotation unwraps ``APIResponse[X]`` to
+    ``X``; the qualified name is the plain class's (``AsyncWidgets.get``).
     """
-    if not isinstance(endpoint, types.FunctionType):
-        raise TypeError("plain() takes a coroutine function declared in a class body")
-    fn = types.FunctionType(
-        endpoint.__code__,
-        endpoint.__globals__,
-        endpoint.__name__,
-        endpoint.__defaults__,
-        endpoint.__closure__,
+
+    async def call(self: PlainResource[Any], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return (await endpoint(self.with_response, *args, **kwargs)).data
+
+    functools.update_wrapper(call, endpoint)  # __wrapped__: hints resolve in its module
+    returns = _unwrap_return(endpoint.__annotations__["return"], "APIResponse")
+    call.__annotations__ = {**endpoint.__annotations__, "return": returns}
+    call.__signature__ = inspect.signature(endpoint).replace(  # type: ignore[attr-defined]
+        return_annotation=returns
     )
-    fn.__kwdefaults__ = dict(endpoint.__kwdefaults__ or {})
-    fn.__doc__ = endpoint.__doc__
-    fn.__module__ = endpoint.__module__
-    fn.__qualname__ = endpoint.__qualname__
-    annotations = dict(endpoint.__annotations__)
-    annotations["return"] = _unwrap_return(annotations["return"], "APIResponse")
-    fn.__annotations__ = annotations
-    fn.__derived__ = True  # type: ignore[attr-defined]
-    return fn
+    call.__qualname__ = endpoint.__qualname__.replace("WithResponse.", ".")
+    return call
 
 
 def collect(
@@ -323,5 +320,4 @@ def collect(
     collected.__module__ = generator.__module__
     collected.__name__ = f"{generator.__name__}_all"
     collected.__qualname__ = f"{generator.__qualname__}_all"
-    collected.__derived__ = True  # type: ignore[attr-defined]
     return collected

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import TYPE_CHECKING
 
 from .._args import TimeLike, check_str, window
 from .._config import Timeout
@@ -13,9 +12,6 @@ from ..errors import SchedulerError
 from ..models import Availability
 from ..sweep import AvailabilityQuery, Progress, SweepResult, fan_out
 from ._base import PlainResource, Request, Resource, collect, plain
-
-if TYPE_CHECKING:
-    from .._transport import Transport
 
 __all__ = ["AsyncAvailability", "AsyncAvailabilityWithResponse"]
 
@@ -57,17 +53,10 @@ class AsyncAvailabilityWithResponse(Resource):
         return await self._call(request, Availability, timeout=timeout, max_retries=max_retries)
 
 
-class AsyncAvailability(PlainResource):
+class AsyncAvailability(PlainResource[AsyncAvailabilityWithResponse]):
     """``client.availability``: read bookable time slots."""
 
-    __slots__ = ("with_response",)
-
-    def __init__(
-        self, transport: Transport, grant_id: str | None, client_id: str | None = None
-    ) -> None:
-        super().__init__(transport, grant_id, client_id)
-        self.with_response = AsyncAvailabilityWithResponse(transport, grant_id, client_id)
-        """The same calls, returning :class:`APIResponse`."""
+    __slots__ = ()
 
     get = plain(AsyncAvailabilityWithResponse.get)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import attrs
 
 from .._args import TimeLike, as_tuple, check_str, path_id, to_unix, window
 from .._config import Timeout
@@ -22,12 +24,16 @@ from ..models import (
 from ..sweep import BookingRequest, BookingResult, Progress, fan_out
 from ._base import PlainResource, Request, Resource, collect, plain
 
-if TYPE_CHECKING:
-    from .._transport import Transport
-
 __all__ = ["AsyncBookings", "AsyncBookingsWithResponse"]
 
 EMAIL_LANGUAGES = frozenset({"en", "es", "fr", "de", "nl", "sv", "ja", "zh", "ko"})
+
+_CREATE_FIELDS = tuple(f.name for f in attrs.fields(BookingRequest) if f.name != "tag")
+
+
+def _create_arguments(request: BookingRequest) -> dict[str, Any]:
+    """The keyword arguments of ``create`` for one bulk item: every field but ``tag``."""
+    return {name: getattr(request, name) for name in _CREATE_FIELDS}
 
 
 def _slot_body(
@@ -252,17 +258,10 @@ class AsyncBookingsWithResponse(Resource):
         return await self._call(request, None, timeout=timeout, max_retries=max_retries)
 
 
-class AsyncBookings(PlainResource):
+class AsyncBookings(PlainResource[AsyncBookingsWithResponse]):
     """``client.bookings``: create, get, reschedule, confirm, cancel and delete bookings."""
 
-    __slots__ = ("with_response",)
-
-    def __init__(
-        self, transport: Transport, grant_id: str | None, client_id: str | None = None
-    ) -> None:
-        super().__init__(transport, grant_id, client_id)
-        self.with_response = AsyncBookingsWithResponse(transport, grant_id, client_id)
-        """The same calls, returning :class:`APIResponse`."""
+    __slots__ = ()
 
     create = plain(AsyncBookingsWithResponse.create)
     get = plain(AsyncBookingsWithResponse.get)
@@ -291,20 +290,7 @@ class AsyncBookings(PlainResource):
 
         async def one(r: BookingRequest) -> Booking:
             return await self.create(
-                start_time=r.start_time,
-                end_time=r.end_time,
-                guest=r.guest,
-                participants=r.participants,
-                additional_guests=r.additional_guests,
-                additional_fields=r.additional_fields,
-                timezone=r.timezone,
-                email_language=r.email_language,
-                session_id=r.session_id,
-                configuration_id=r.configuration_id,
-                slug=r.slug,
-                client_id=r.client_id,
-                timeout=timeout,
-                max_retries=max_retries,
+                **_create_arguments(r), timeout=timeout, max_retries=max_retries
             )
 
         def wrap(

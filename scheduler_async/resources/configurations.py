@@ -23,7 +23,7 @@ from ..models import (
 from ._base import PlainResource, Request, Resource, plain, structure_data
 
 if TYPE_CHECKING:
-    from .._transport import Response, Transport
+    from .._transport import Response
 
 __all__ = ["AsyncConfigurations", "AsyncConfigurationsWithResponse"]
 
@@ -284,17 +284,10 @@ class AsyncConfigurationsWithResponse(Resource):
         return await self._call(request, None, timeout=timeout, max_retries=max_retries)
 
 
-class AsyncConfigurations(PlainResource):
+class AsyncConfigurations(PlainResource[AsyncConfigurationsWithResponse]):
     """``client.configurations``: create (standard or group), get, list, update and delete."""
 
-    __slots__ = ("with_response",)
-
-    def __init__(
-        self, transport: Transport, grant_id: str | None, client_id: str | None = None
-    ) -> None:
-        super().__init__(transport, grant_id, client_id)
-        self.with_response = AsyncConfigurationsWithResponse(transport, grant_id, client_id)
-        """The same calls, returning :class:`APIResponse` with status, headers and request id."""
+    __slots__ = ()
 
     create = plain(AsyncConfigurationsWithResponse.create)
     create_group = plain(AsyncConfigurationsWithResponse.create_group)

@@ -29,7 +29,7 @@ from ..models import (
 from ._base import PlainResource, Request, Resource, plain, structure_data
 
 if TYPE_CHECKING:
-    from .._transport import Response, Transport
+    from .._transport import Response
 
 __all__ = ["MAX_IMPORT_BATCH", "AsyncGroupEvents", "AsyncGroupEventsWithResponse"]
 
@@ -393,17 +393,10 @@ class AsyncGroupEventsWithResponse(Resource):
         return await self._call(request, None, timeout=timeout, max_retries=max_retries)
 
 
-class AsyncGroupEvents(PlainResource):
+class AsyncGroupEvents(PlainResource[AsyncGroupEventsWithResponse]):
     """``client.group_events``: the group events (seats) of group configurations."""
 
-    __slots__ = ("with_response",)
-
-    def __init__(
-        self, transport: Transport, grant_id: str | None, client_id: str | None = None
-    ) -> None:
-        super().__init__(transport, grant_id, client_id)
-        self.with_response = AsyncGroupEventsWithResponse(transport, grant_id, client_id)
-        """The same calls, returning :class:`APIResponse`."""
+    __slots__ = ()
 
     list_page = plain(AsyncGroupEventsWithResponse.list_page)
     create = plain(AsyncGroupEventsWithResponse.create)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._args import check_int, check_str, path_id
 from .._config import Timeout
 from .._response import APIResponse
 from ..models import Session
 from ._base import PlainResource, Request, Resource, plain
-
-if TYPE_CHECKING:
-    from .._transport import Transport
 
 __all__ = ["AsyncSessions", "AsyncSessionsWithResponse"]
 
@@ -70,17 +67,10 @@ class AsyncSessionsWithResponse(Resource):
         return await self._call(request, None, timeout=timeout, max_retries=max_retries)
 
 
-class AsyncSessions(PlainResource):
+class AsyncSessions(PlainResource[AsyncSessionsWithResponse]):
     """``client.sessions``: open and revoke scheduler sessions for private configurations."""
 
-    __slots__ = ("with_response",)
-
-    def __init__(
-        self, transport: Transport, grant_id: str | None, client_id: str | None = None
-    ) -> None:
-        super().__init__(transport, grant_id, client_id)
-        self.with_response = AsyncSessionsWithResponse(transport, grant_id, client_id)
-        """The same calls, returning :class:`APIResponse`."""
+    __slots__ = ()
 
     create = plain(AsyncSessionsWithResponse.create)
     delete = plain(AsyncSessionsWithResponse.delete)

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .._args import check_str
 from .._config import Timeout
 from .._response import APIResponse
 from ..models.ui_settings import UISettings
 from ._base import PlainResource, Request, Resource, plain
-
-if TYPE_CHECKING:
-    from .._transport import Transport
 
 __all__ = ["AsyncUISettings", "AsyncUISettingsWithResponse"]
 
@@ -47,16 +42,9 @@ class AsyncUISettingsWithResponse(Resource):
         return await self._call(request, UISettings, timeout=timeout, max_retries=max_retries)
 
 
-class AsyncUISettings(PlainResource):
+class AsyncUISettings(PlainResource[AsyncUISettingsWithResponse]):
     """``client.ui_settings``: the booking page's view of a configuration."""
 
-    __slots__ = ("with_response",)
-
-    def __init__(
-        self, transport: Transport, grant_id: str | None, client_id: str | None = None
-    ) -> None:
-        super().__init__(transport, grant_id, client_id)
-        self.with_response = AsyncUISettingsWithResponse(transport, grant_id, client_id)
-        """The same calls, returning :class:`APIResponse`."""
+    __slots__ = ()
 
     get = plain(AsyncUISettingsWithResponse.get)

@@ -8,7 +8,7 @@ rotation that would silently invalidate the secret a lost answer carried).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._args import as_tuple, check_str, path_id
 from .._config import Timeout
@@ -22,9 +22,6 @@ from ..models.webhook import (
     WebhookWithSecret,
 )
 from ._base import PlainResource, Request, Resource, plain
-
-if TYPE_CHECKING:
-    from .._transport import Transport
 
 __all__ = ["AsyncWebhooks", "AsyncWebhooksWithResponse"]
 
@@ -270,17 +267,10 @@ class AsyncWebhooksWithResponse(Resource):
         )
 
 
-class AsyncWebhooks(PlainResource):
+class AsyncWebhooks(PlainResource[AsyncWebhooksWithResponse]):
     """``client.webhooks``: register, list, update, pause, delete webhooks; rotate secrets."""
 
-    __slots__ = ("with_response",)
-
-    def __init__(
-        self, transport: Transport, grant_id: str | None, client_id: str | None = None
-    ) -> None:
-        super().__init__(transport, grant_id, client_id)
-        self.with_response = AsyncWebhooksWithResponse(transport, grant_id, client_id)
-        """The same calls, returning :class:`APIResponse` with status, headers and request id."""
+    __slots__ = ()
 
     create = plain(AsyncWebhooksWithResponse.create)
     list = plain(AsyncWebhooksWithResponse.list)
