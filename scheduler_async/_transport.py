@@ -43,7 +43,7 @@ from . import errors
 from ._auth import NO_AUTH, Credential
 from ._config import Limits, Timeout
 from ._retry import Failure, RetryBudget, RetryPolicy, decide, parse_retry_after
-from ._scrub import Secrets, safe_repr
+from ._scrub import ScrubbedCause, Secrets, forget_locals, safe_repr
 from ._version import __version__
 from .ratelimit import LocalRateLimiter, RateLimiter
 
@@ -361,6 +361,17 @@ class Transport:
         The first attempt goes straight out; the retry policy runs only after a failure.
         ``timeout`` and ``max_retries`` override the client's settings for this call.
         """
+        try:
+            return await self._send(request, timeout=timeout, max_retries=max_retries)
+        except errors.SchedulerError as exc:
+            # The finished frames of this call held raw answers, headers and the credential:
+            # a traceback rendered with locals must not show them.
+            forget_locals(exc)
+            raise
+
+    async def _send(
+        self, request: Request, *, timeout: Timeout | float | None, max_retries: int | None
+    ) -> Response:
         session = self._get_session()
         credential = request.credential
         if credential.kind == "session":
@@ -573,6 +584,7 @@ class Transport:
         """
         method, cur_url, cur_data, send_auth = request.method, url, data, True
         status = 0
+        lost: tuple[BaseException, BaseException] | None = None
         for _hop in range(_MAX_REDIRECTS + 1):
             if self._closed:  # closed while this call waited (a retry delay, a 429 pause)
                 raise errors.ClientClosedError("the client was closed during the call")
@@ -598,8 +610,9 @@ class Transport:
                         continue
                     raw = await self._read_limited(resp, request, retries)
             except (aiohttp.ClientError, TimeoutError, _ContentEncodingError) as exc:
-                raise self._connection_error(exc, request, retries, status) from self._cause(
-                    exc, request
+                lost = (
+                    self._connection_error(exc, request, retries, status),
+                    self._cause(exc, request),
                 )
             except RuntimeError:  # aiohttp: "Session is closed" (closed meanwhile)
                 if self._closed or session.closed:
@@ -624,6 +637,10 @@ class Transport:
                 path=request.where,
                 retries_taken=retries,
             )
+        if lost is not None:
+            # Raised outside the handler, from a stand-in: nothing (``__cause__``, ``__context__``)
+            # leads back to aiohttp's exception, whose frames hold the Authorization header.
+            raise lost[0] from lost[1]
         return self._decode(request, status, headers, raw, retries, started)
 
     def _redirect_target(self, current: URL, location: str, request: Request) -> URL:
@@ -645,13 +662,9 @@ class Transport:
             target = target.with_user(None)
         return target
 
-    def _cause(self, exc: BaseException, request: Request) -> BaseException:
-        """``exc``, or a stand-in with its text scrubbed if that text holds a credential."""
-        text = str(exc)
-        clean = self.secrets.scrub(text, request.credential.token)
-        if clean == text:
-            return exc
-        return _ScrubbedCause(f"{type(exc).__module__}.{type(exc).__qualname__}: {clean}")
+    def _cause(self, exc: BaseException, request: Request) -> ScrubbedCause:
+        """The stand-in chained to a connection error: ``exc``'s type and scrubbed text only."""
+        return ScrubbedCause.of(exc, self.secrets.scrub(str(exc), request.credential.token))
 
     def _unreadable(
         self, request: Request, error: errors.MalformedResponseError, status: int
@@ -853,10 +866,6 @@ class Transport:
         if cls is errors.RateLimitError:
             kwargs["retry_after"] = retry_after
         return cls(secrets.scrub(message[:2000] or "no error message", token), **kwargs)
-
-
-class _ScrubbedCause(Exception):
-    """Stands in for an aiohttp exception whose text held a credential (text scrubbed)."""
 
 
 def _after_fork_in_child() -> None:

@@ -27,6 +27,12 @@ LONG = "sk_live_SECRET_key_000"
         ("booked by 1234567", ["1234567"], "booked by 1234567"),
         ("booked by 12345678", ["12345678"], "booked by ***"),
         ("overbooked booked", ["booked"], "overbooked booked"),
+        # an escaped character before it is a boundary: the 0 of %20 is not part of the word
+        (f"Bearer%20{LONG}", [LONG], "Bearer%20***"),
+        (f"Bearer%2520{LONG}%0A", [LONG], "Bearer%2520***%0A"),
+        (f"a%2F{LONG}", [LONG], "a%2F***"),
+        (f"Bearer\\u0020{LONG} \\x20{LONG}", [LONG], "Bearer\\u0020*** \\x20***"),
+        (f"x20{LONG}", [LONG], f"x20{LONG}"),
         # the percent-encoded form in a path
         ("/sessions/a%2Fb%2Fcdefgh", ["a/b/cdefgh"], "/sessions/***"),
         # one secret inside another: the longer is replaced whole
@@ -67,3 +73,4 @@ def test_scrub_data_walks_json_and_cuts_deep_nesting() -> None:
         out = out[0]
     assert out == TOO_DEEP
     assert s.scrub_headers({"X-Echo": f"Bearer {LONG}"}) == [("X-Echo", "Bearer ***")]
+    assert s.scrub_headers({f"X-{LONG}": "1"}) == [("X-***", "1")]
