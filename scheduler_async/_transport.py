@@ -21,16 +21,13 @@ class) through the :data:`_EXCEPTIONS` table; every error is built complete, onc
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import functools
 import json
 import logging
-import os
 import platform
 import random
 import re
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +36,7 @@ import attrs
 from multidict import CIMultiDict
 from yarl import URL
 
-from . import errors
+from . import _fork, errors
 from ._auth import NO_AUTH, Credential
 from ._config import Limits, Timeout
 from ._retry import Failure, RetryBudget, RetryPolicy, decide, parse_retry_after
@@ -58,8 +55,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ContentEncodingError: Any = getattr(
     aiohttp, "http_exceptions", aiohttp
 ).ContentEncodingError  # raised by the payload parser while inflating gzip/deflate/br
-_LIVE: weakref.WeakSet[Transport] = weakref.WeakSet()
-"""Every transport, so the child of ``os.fork`` can drop what it inherited (see ``_forked``)."""
 
 _MAX_REDIRECTS = 5
 _EXCERPT = 200
@@ -252,7 +247,7 @@ class Transport:
             f"scheduler-client/{__version__} python/{platform.python_version()} "
             f"aiohttp/{aiohttp.__version__}"
         )
-        _LIVE.add(self)
+        _fork.register(self, Transport._forked)  # the child drops what it inherited
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -277,7 +272,7 @@ class Transport:
         if self._session is not None:
             # Never closed, never freed: closing would shut sockets the parent still uses, and
             # freeing uvloop handles that believe their loop runs crashes the child at exit.
-            ctypes.pythonapi.Py_IncRef(ctypes.py_object(self._session))
+            _fork.keep_forever(self._session)
             if not self._owns_session:
                 self._fork_error = (
                     "this client was given a session= in the parent process before os.fork(); "
@@ -866,11 +861,3 @@ class Transport:
         if cls is errors.RateLimitError:
             kwargs["retry_after"] = retry_after
         return cls(secrets.scrub(message[:2000] or "no error message", token), **kwargs)
-
-
-def _after_fork_in_child() -> None:
-    for transport in list(_LIVE):
-        transport._forked()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
