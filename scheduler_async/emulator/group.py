@@ -303,6 +303,8 @@ class GroupEvents:
         """instance id -> booking id -> guest email."""
         self._booking_seat: dict[str, tuple[str, str]] = {}
         """booking id -> (record id, instance id)."""
+        self.before_seat_write: Callable[[], None] | None = None
+        """Test hook: runs after a take found a free seat, before it writes it (race tests)."""
 
     # ----------------------------------------------------------------- reading helpers
 
@@ -776,6 +778,8 @@ class GroupEvents:
         self._check_unchanged(inst, {k: v for k, v in slot.items() if k != "capacity"})
         if inst.remaining <= 0:
             raise GroupEventError.full()
+        if self.before_seat_write is not None:
+            self.before_seat_write()
         self._seats.setdefault(inst.event_id, {})[booking_id] = guest
         self._booking_seat[booking_id] = (record.event_id, inst.event_id)
         return self._instance(record, inst.event_id, inst.start_time, inst.end_time)
