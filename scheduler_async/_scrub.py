@@ -21,10 +21,10 @@ opens many sessions does not grow without end.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import reprlib
 import threading
-import traceback
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -187,12 +187,12 @@ class ScrubbedCause(Exception):
 
 
 def forget_locals(error: BaseException) -> None:
-    """Clear the locals of every finished frame in the tracebacks of ``error`` and of each
-    exception chained to it (``__cause__``, ``__context__``, ``cause``).
+    """Clear the locals of this library's finished frames in the traceback of ``error`` and of
+    each exception chained to it (``__cause__``, ``__context__``, ``cause``).
 
-    Library frames hold raw answers, response headers and credentials; a traceback rendered
-    with ``capture_locals=True`` (or a post-mortem debugger) then shows ``None`` for them
-    rather than a secret. Frames still running (the caller's) are left alone.
+    Those frames hold raw answers, response headers and credentials; a traceback rendered with
+    ``capture_locals=True`` (or a post-mortem debugger) then shows nothing of them. Frames
+    still running, and every frame of other code (the caller's), are left alone.
     """
     seen: set[int] = set()
     todo: list[BaseException | None] = [error]
@@ -201,10 +201,19 @@ def forget_locals(error: BaseException) -> None:
         if exc is None or id(exc) in seen:
             continue
         seen.add(id(exc))
-        traceback.clear_frames(exc.__traceback__)
+        tb = exc.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            if str(frame.f_globals.get("__name__", "")).startswith(_PACKAGE):
+                with contextlib.suppress(RuntimeError):  # still running
+                    frame.clear()
+            tb = tb.tb_next
         cause = getattr(exc, "cause", None)
         todo += [
             exc.__cause__,
             exc.__context__,
             cause if isinstance(cause, BaseException) else None,
         ]
+
+
+_PACKAGE = __name__.split(".")[0] + "."
