@@ -341,30 +341,3 @@ async def test_webhook_secret_of_a_wrong_type_is_not_in_the_structuring_error(va
         await server.close()
     text = _exposed_text(info.value)
     assert secret not in text and "webhook_secret" in text
-
-
-async def test_the_callers_own_frames_keep_their_locals() -> None:
-    """Only the library's frames are cleared, even when the caller's error is chained."""
-
-    def user_code() -> None:
-        mine = "the caller's data"
-        raise ValueError(mine)
-
-    server = await _server(web.RouteTableDef())
-    url = str(server.make_url(""))
-    await server.close()  # nothing listens there any more
-    async with AsyncScheduler(
-        api_key=KEY, grant_id="g", base_url=url, retry=RetryPolicy(max_retries=0)
-    ) as client:
-        try:
-            user_code()
-        except ValueError as earlier:
-            with pytest.raises(sa.APIConnectionError) as info:
-                await client.configurations.get("c")
-            chained = earlier
-    context: BaseException | None = info.value
-    while context is not None and context is not chained:
-        context = context.__context__
-    assert context is chained and chained.__traceback__ is not None
-    assert chained.__traceback__.tb_next is not None
-    assert chained.__traceback__.tb_next.tb_frame.f_locals["mine"] == "the caller's data"
