@@ -10,6 +10,9 @@ sent (in an ``Authorization`` header or in a URL path). :meth:`Secrets.scrub` re
 * a credential shorter than :data:`MIN_SECRET_LENGTH` (8) characters is never treated as a
   secret: it cannot be told apart from ordinary words (``api_key="k"`` would otherwise turn
   ``"booked"`` into ``"boo***ed"``), and a real API key or session token is far longer;
+* an escaped character before a credential is a boundary like the character it encodes: in
+  ``Bearer%20<key>`` (a percent-encoded space, also encoded twice as ``%2520``) or ``\\u0020<key>``
+  the ``0`` belongs to the escape, not to the word;
 * the percent-encoded form of a credential (as it appears in a path) is replaced too.
 
 The set is bounded (:data:`MAX_SECRETS`, oldest forgotten first) so a long-running worker that
@@ -18,6 +21,7 @@ opens many sessions does not grow without end.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import reprlib
 import threading
@@ -30,7 +34,9 @@ __all__ = [
     "MAX_SECRETS",
     "MIN_SECRET_LENGTH",
     "REPLACEMENT",
+    "ScrubbedCause",
     "Secrets",
+    "forget_locals",
     "safe_repr",
     "scrub_text",
 ]
@@ -43,6 +49,16 @@ REPLACEMENT = "***"
 _MAX_DEPTH = 32
 """Deeper JSON in an error body is replaced by :data:`TOO_DEEP` (pickling and repr stay safe)."""
 TOO_DEEP = "<nested too deep>"
+
+
+_STARTS = (
+    r"(?:(?<![A-Za-z0-9])"  # a boundary: start, punctuation, space
+    r"|(?<=%[0-9A-Fa-f]{2})"  # a percent-escape (``Bearer%20<key>``, ``%2F``)
+    r"|(?<=%25[0-9A-Fa-f]{2})"  # a percent-escape encoded twice (``Bearer%2520<key>``)
+    r"|(?<=\\u[0-9A-Fa-f]{4})"  # a JSON or Python escape (``\\u0020<key>``)
+    r"|(?<=\\x[0-9A-Fa-f]{2}))"  # a Python bytes escape (``\\x20<key>``)
+)
+"""Where a whole token may start: an escaped character counts as the character it encodes."""
 
 
 def _variants(secret: str) -> set[str]:
@@ -58,7 +74,7 @@ def _pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
     if not words:
         return None
     alternation = "|".join(re.escape(w) for w in words)
-    return re.compile(f"(?<![A-Za-z0-9])(?:{alternation})(?![A-Za-z0-9])")
+    return re.compile(f"{_STARTS}(?:{alternation})(?![A-Za-z0-9])")
 
 
 def scrub_text(text: str, secrets: Iterable[str]) -> str:
@@ -127,9 +143,9 @@ class Secrets:
     def scrub_headers(
         self, headers: Mapping[str, str], *extra: str | None
     ) -> list[tuple[str, str]]:
-        """Header pairs with every value scrubbed (order and repeats kept)."""
+        """Header pairs with every name and value scrubbed (order and repeats kept)."""
         items = headers.items()
-        return [(k, self.scrub(v, *extra)) for k, v in items]
+        return [(self.scrub(k, *extra), self.scrub(v, *extra)) for k, v in items]
 
 
 _SAFE_REPR = reprlib.Repr()
@@ -142,3 +158,62 @@ _SAFE_REPR.maxdict = _SAFE_REPR.maxlist = 10
 def safe_repr(value: Any) -> str:
     """A short repr (200 characters at most) of decoded JSON, safe for any depth or size."""
     return _SAFE_REPR.repr(value)[:200]
+
+
+class ScrubbedCause(Exception):
+    """Stands in, as an error's ``__cause__``, for an exception that may hold a credential.
+
+    It keeps what helps a reader (``type_name``, the original's ``module.QualName``, and its
+    text with credentials removed) and nothing else: it was never raised, so it has no
+    traceback, and no frame's locals (such as aiohttp's request headers) can be rendered from
+    it, even by ``traceback.TracebackException(..., capture_locals=True)``.
+    """
+
+    type_name: str
+    text: str
+
+    def __init__(self, type_name: str, text: str) -> None:
+        super().__init__(f"{type_name}: {text}" if text else type_name)
+        self.type_name = type_name
+        self.text = text
+
+    @classmethod
+    def of(cls, exc: BaseException, text: str) -> ScrubbedCause:
+        """The stand-in for ``exc``, with ``text`` (already scrubbed) as its text."""
+        return cls(f"{type(exc).__module__}.{type(exc).__qualname__}", text)
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.type_name, self.text))
+
+
+def forget_locals(error: BaseException) -> None:
+    """Clear the locals of this library's finished frames in the traceback of ``error`` and of
+    each exception chained to it (``__cause__``, ``__context__``, ``cause``).
+
+    Those frames hold raw answers, response headers and credentials; a traceback rendered with
+    ``capture_locals=True`` (or a post-mortem debugger) then shows nothing of them. Frames
+    still running, and every frame of other code (the caller's), are left alone.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        exc = todo.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            if str(frame.f_globals.get("__name__", "")).startswith(_PACKAGE):
+                with contextlib.suppress(RuntimeError):  # still running
+                    frame.clear()
+            tb = tb.tb_next
+        cause = getattr(exc, "cause", None)
+        todo += [
+            exc.__cause__,
+            exc.__context__,
+            cause if isinstance(cause, BaseException) else None,
+        ]
+
+
+_PACKAGE = __name__.split(".")[0] + "."

@@ -21,16 +21,13 @@ class) through the :data:`_EXCEPTIONS` table; every error is built complete, onc
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import functools
 import json
 import logging
-import os
 import platform
 import random
 import re
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -39,11 +36,11 @@ import attrs
 from multidict import CIMultiDict
 from yarl import URL
 
-from . import errors
+from . import _fork, errors
 from ._auth import NO_AUTH, Credential
 from ._config import Limits, Timeout
 from ._retry import Failure, RetryBudget, RetryPolicy, decide, parse_retry_after
-from ._scrub import Secrets, safe_repr
+from ._scrub import ScrubbedCause, Secrets, forget_locals, safe_repr
 from ._version import __version__
 from .ratelimit import LocalRateLimiter, RateLimiter
 
@@ -58,8 +55,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ContentEncodingError: Any = getattr(
     aiohttp, "http_exceptions", aiohttp
 ).ContentEncodingError  # raised by the payload parser while inflating gzip/deflate/br
-_LIVE: weakref.WeakSet[Transport] = weakref.WeakSet()
-"""Every transport, so the child of ``os.fork`` can drop what it inherited (see ``_forked``)."""
 
 _MAX_REDIRECTS = 5
 _EXCERPT = 200
@@ -252,7 +247,7 @@ class Transport:
             f"scheduler-client/{__version__} python/{platform.python_version()} "
             f"aiohttp/{aiohttp.__version__}"
         )
-        _LIVE.add(self)
+        _fork.register(self, Transport._forked)  # the child drops what it inherited
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -277,7 +272,7 @@ class Transport:
         if self._session is not None:
             # Never closed, never freed: closing would shut sockets the parent still uses, and
             # freeing uvloop handles that believe their loop runs crashes the child at exit.
-            ctypes.pythonapi.Py_IncRef(ctypes.py_object(self._session))
+            _fork.keep_forever(self._session)
             if not self._owns_session:
                 self._fork_error = (
                     "this client was given a session= in the parent process before os.fork(); "
@@ -361,6 +356,17 @@ class Transport:
         The first attempt goes straight out; the retry policy runs only after a failure.
         ``timeout`` and ``max_retries`` override the client's settings for this call.
         """
+        try:
+            return await self._send(request, timeout=timeout, max_retries=max_retries)
+        except errors.SchedulerError as exc:
+            # The finished frames of this call held raw answers, headers and the credential:
+            # a traceback rendered with locals must not show them.
+            forget_locals(exc)
+            raise
+
+    async def _send(
+        self, request: Request, *, timeout: Timeout | float | None, max_retries: int | None
+    ) -> Response:
         session = self._get_session()
         credential = request.credential
         if credential.kind == "session":
@@ -573,6 +579,7 @@ class Transport:
         """
         method, cur_url, cur_data, send_auth = request.method, url, data, True
         status = 0
+        lost: tuple[BaseException, BaseException] | None = None
         for _hop in range(_MAX_REDIRECTS + 1):
             if self._closed:  # closed while this call waited (a retry delay, a 429 pause)
                 raise errors.ClientClosedError("the client was closed during the call")
@@ -598,8 +605,9 @@ class Transport:
                         continue
                     raw = await self._read_limited(resp, request, retries)
             except (aiohttp.ClientError, TimeoutError, _ContentEncodingError) as exc:
-                raise self._connection_error(exc, request, retries, status) from self._cause(
-                    exc, request
+                lost = (
+                    self._connection_error(exc, request, retries, status),
+                    self._cause(exc, request),
                 )
             except RuntimeError:  # aiohttp: "Session is closed" (closed meanwhile)
                 if self._closed or session.closed:
@@ -624,6 +632,10 @@ class Transport:
                 path=request.where,
                 retries_taken=retries,
             )
+        if lost is not None:
+            # Raised outside the handler, from a stand-in: nothing (``__cause__``, ``__context__``)
+            # leads back to aiohttp's exception, whose frames hold the Authorization header.
+            raise lost[0] from lost[1]
         return self._decode(request, status, headers, raw, retries, started)
 
     def _redirect_target(self, current: URL, location: str, request: Request) -> URL:
@@ -645,13 +657,9 @@ class Transport:
             target = target.with_user(None)
         return target
 
-    def _cause(self, exc: BaseException, request: Request) -> BaseException:
-        """``exc``, or a stand-in with its text scrubbed if that text holds a credential."""
-        text = str(exc)
-        clean = self.secrets.scrub(text, request.credential.token)
-        if clean == text:
-            return exc
-        return _ScrubbedCause(f"{type(exc).__module__}.{type(exc).__qualname__}: {clean}")
+    def _cause(self, exc: BaseException, request: Request) -> ScrubbedCause:
+        """The stand-in chained to a connection error: ``exc``'s type and scrubbed text only."""
+        return ScrubbedCause.of(exc, self.secrets.scrub(str(exc), request.credential.token))
 
     def _unreadable(
         self, request: Request, error: errors.MalformedResponseError, status: int
@@ -853,15 +861,3 @@ class Transport:
         if cls is errors.RateLimitError:
             kwargs["retry_after"] = retry_after
         return cls(secrets.scrub(message[:2000] or "no error message", token), **kwargs)
-
-
-class _ScrubbedCause(Exception):
-    """Stands in for an aiohttp exception whose text held a credential (text scrubbed)."""
-
-
-def _after_fork_in_child() -> None:
-    for transport in list(_LIVE):
-        transport._forked()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)

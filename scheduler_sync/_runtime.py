@@ -11,10 +11,12 @@ that loop while the calling thread waits for it, so any number of threads may sh
     rt.call(functools.partial(inner.bookings.get, "b1"))        # one task per call
     rt.close()                       # aclose on the loop, cancel leftovers, stop, join
 
-Unclosed runtimes: an ``atexit`` hook closes them at interpreter exit. The hook holds only the
-small portal owner, never a client, so clients are still garbage collected; when the last
-object holding a runtime is collected, a ``weakref.finalize`` callback asks the loop, without
-blocking, to close the async client and stop (the hook then only joins the finished thread).
+Unclosed runtimes: one ``atexit`` hook (registered once, at import) closes every live one at
+interpreter exit; it finds them in the after-fork registry (:mod:`scheduler_async._fork`),
+which holds them weakly, so clients are still garbage collected. When the last object holding
+a runtime is collected, a ``weakref.finalize`` callback asks the loop, without blocking, to
+close the async client and stop; the loop thread, as it stops, finishes the portal itself, so
+a dropped client leaves nothing behind (no thread, no portal or loop kept alive, no hook).
 """
 
 from __future__ import annotations
@@ -23,10 +25,8 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
-import ctypes
 import functools
 import logging
-import os
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -36,6 +36,7 @@ import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from scheduler_async import _fork
 from scheduler_async.errors import ClientClosedError, LoopThreadCallError
 
 __all__ = ["LoopThreadCallError", "PageLike", "SyncFacade", "SyncRuntime", "loop_bound_argument"]
@@ -95,7 +96,7 @@ class _PortalOwner:
         self.shutdown_task: asyncio.Task[None] | None = None
         self.shutdown_done: concurrent.futures.Future[None] | None = None
         self.closed_reason = "the client is closed"
-        _OWNERS.add(self)
+        _fork.register(self, _PortalOwner.forked)
 
     def forked(self) -> None:
         """In the child of ``os.fork``: the loop thread did not come along; never wait for it.
@@ -113,7 +114,7 @@ class _PortalOwner:
         # Never deallocate what the child inherited: freeing uvloop's loop (which believes it
         # is still running) or its handles crashes the child at exit. A leak in a process that
         # can never use these objects anyway.
-        _keep_forever(self)
+        _fork.keep_forever(self)
         self.closed_reason = (
             "this scheduler_sync client was created in the parent process before os.fork(); "
             "its event-loop thread does not exist in the child: create a new client in the "
@@ -139,8 +140,26 @@ class _PortalOwner:
             finally:
                 with contextlib.suppress(RuntimeError):
                     portal.call(portal.stop, True)  # cancel leftovers, or exit would wait
+                self.exit_portal()
+
+    def exit_portal(self) -> None:
+        """Exit the portal's context manager (stop, join the loop thread), once.
+
+        The loop thread itself gets here at the end of :meth:`close_soon`: it cannot join
+        itself, so the context manager's final join is skipped there (the thread ends right
+        after). Any other thread that comes second waits for the loop thread to end.
+        """
+        with self.state_lock:
+            first, self.exited = not self.exited, True
+        on_loop = threading.current_thread() is self.loop_thread
+        if first:
+            try:
                 self.cm.__exit__(None, None, None)
-                self.exited = True
+            except RuntimeError:  # "cannot join current thread"
+                if not on_loop:
+                    raise
+        elif not on_loop:
+            self.loop_thread.join()
 
     def close_soon(self) -> None:
         """Ask the loop to close the client and stop, without waiting (a finalizer)."""
@@ -161,35 +180,26 @@ class _PortalOwner:
             finally:
                 done.set_result(None)
                 await portal.stop(True)
+                self.exit_portal()  # the last step on this loop: the thread ends next
 
         def spawn() -> None:
             self.shutdown_task = self.loop.create_task(shutdown())
 
         try:
             self.loop.call_soon_threadsafe(spawn)
-        except RuntimeError:  # the loop is already closed
+        except RuntimeError:  # the loop is already closed: its thread has ended
             done.set_result(None)
+            self.exit_portal()
 
 
-_OWNERS: weakref.WeakSet[_PortalOwner] = weakref.WeakSet()
+def _close_all_at_exit() -> None:
+    """At interpreter exit: close every runtime still open (the registry holds them weakly)."""
+    for owner in _fork.live(_PortalOwner):
+        with contextlib.suppress(Exception):
+            owner.close()
 
 
-def _keep_forever(obj: object) -> None:
-    """One extra reference that is never released (not even at interpreter exit)."""
-    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
-
-
-def _after_fork_in_child() -> None:
-    for owner in list(_OWNERS):
-        owner.forked()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _close_at_exit(owner: _PortalOwner) -> None:
-    with contextlib.suppress(Exception):
-        owner.close()
+atexit.register(_close_all_at_exit)
 
 
 class SyncRuntime:
@@ -200,13 +210,11 @@ class SyncRuntime:
     calls from the loop thread itself raise :class:`LoopThreadCallError`.
     """
 
-    __slots__ = ("__weakref__", "_finalizer", "_hook", "_owner")
+    __slots__ = ("__weakref__", "_finalizer", "_owner")
 
     def __init__(self, *, name: str = "scheduler-sync") -> None:
         owner = _PortalOwner(name)
         self._owner = owner
-        self._hook = functools.partial(_close_at_exit, owner)
-        atexit.register(self._hook)
         self._finalizer = weakref.finalize(self, owner.close_soon)
         self._finalizer.atexit = False  # at exit the hook does the complete, blocking close
 
@@ -245,7 +253,6 @@ class SyncRuntime:
         """
         self._check_thread()
         self._owner.close()
-        atexit.unregister(self._hook)
         self._finalizer.detach()
 
     # -- calls -----------------------------------------------------------------------------

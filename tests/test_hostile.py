@@ -6,6 +6,8 @@ many requests the server saw, and that no credential shows in any text an error 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gzip
 import json
 import pickle
@@ -424,7 +426,9 @@ async def test_secret_in_an_aiohttp_exception_text_is_scrubbed_from_the_chain() 
     cause = transport._cause(exc, request)
     assert SESSION not in str(cause) and "ConnectionTimeoutError" in str(cause)
     plain = aiohttp.ServerDisconnectedError()
-    assert transport._cause(plain, request) is plain  # nothing to hide: the original
+    stand_in = transport._cause(plain, request)  # a stand-in even with nothing in its text
+    assert stand_in.type_name == "aiohttp.client_exceptions.ServerDisconnectedError"
+    assert stand_in.__traceback__ is None and "Server disconnected" in stand_in.text
 
 
 # -- item 7: scrubbing never mangles -------------------------------------------------------
@@ -447,3 +451,68 @@ async def test_short_api_key_does_not_mangle_messages(
     assert got.value.message == message
     assert got.value.body["error"]["message"] == message
     assert len(server.requests) == 1
+
+
+# -- retry deadline and redirects ------------------------------------------------------------
+
+
+async def test_each_attempt_is_clipped_to_what_is_left_of_the_deadline(
+    hostile: Callable[[Handler], Awaitable[Hostile]],
+) -> None:
+    """A 503 after 0.6 s, then a stall: with ``deadline=1.0`` the retry gets the 0.4 s left.
+
+    The stall answers (with success) after 0.9 s: an attempt given the whole deadline, or the
+    client's 30 s timeout, would get that answer; one clipped to what is left times out first.
+    """
+    done = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        if len(server.requests) == 1:
+            await asyncio.sleep(0.6)
+            error = {"type": "unavailable", "message": "busy"}
+            return web.json_response({"request_id": "r1", "error": error}, status=503)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), 0.9)
+        return web.json_response({"request_id": "r2", "data": {"time_slots": []}})
+
+    server = await hostile(slow)
+    policy = RetryPolicy(max_retries=3, backoff_base=0.0, deadline=1.0)
+    async with _client(server.url, retry=policy, timeout=30.0) as client:
+        try:
+            with pytest.raises(sa.APITimeoutError) as info:
+                await client.availability.get(start_time=1, end_time=2, configuration_id="c")
+        finally:
+            done.set()
+    assert len(server.requests) == 2 and info.value.retries_taken == 1
+
+
+@pytest.mark.parametrize("status", [307, 308])
+async def test_post_redirected_same_origin_by_307_or_308_is_repeated_as_post(
+    hostile: Callable[[Handler], Awaitable[Hostile]], status: int
+) -> None:
+    seen: list[tuple[str, str, bytes, str | None]] = []
+
+    async def moved(request: web.Request) -> web.Response:
+        seen.append(
+            (
+                request.method,
+                request.path,
+                await request.read(),
+                request.headers.get("Authorization"),
+            )
+        )
+        if request.path != "/moved":
+            return web.Response(status=status, headers={"Location": "/moved"})
+        data = {"booking_id": "b1", "event_id": "e1", "title": "t", "status": "booked"}
+        return web.json_response({"request_id": "r", "data": data})
+
+    server = await hostile(moved)
+    async with _client(server.url) as client:
+        booking = await client.bookings.create(
+            start_time=10, end_time=20, guest=Guest(name="a", email="a@x"), session_id=SESSION
+        )
+    assert booking.booking_id == "b1"
+    (method1, _, body1, auth1), (method2, path2, body2, auth2) = seen
+    assert (method1, method2, path2) == ("POST", "POST", "/moved")
+    assert body2 == body1 and json.loads(body1)["guest"]["email"] == "a@x"
+    assert auth1 == auth2 == f"Bearer {SESSION}"

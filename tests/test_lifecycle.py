@@ -24,6 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 KEY = "lifecycle-api-key"
 
 
+@pytest.fixture
+def scheduler_emulator_url(scheduler_emulator_fresh: Any) -> str:
+    """The session emulator's URL, its faults and state reset (an earlier test may leave some)."""
+    url: str = scheduler_emulator_fresh.url
+    return url
+
+
 # -- item 8: fork --------------------------------------------------------------------------
 
 
@@ -210,3 +217,22 @@ async def test_aclose_while_200_calls_are_in_flight(scheduler_emulator_url: str)
         outcomes = await asyncio.gather(*calls)  # any other exception fails the test here
     assert set(outcomes) <= {"answered", "closed"}
     assert "closed" in outcomes
+
+
+# -- one after-fork registry ---------------------------------------------------------------------
+def test_transports_and_sync_runtimes_share_the_one_fork_registry() -> None:
+    from scheduler_async import _fork
+    from scheduler_async._transport import Transport
+    from scheduler_sync._runtime import _PortalOwner
+
+    client = scheduler_sync.Scheduler(api_key=KEY, base_url="http://127.0.0.1:9")
+    try:
+        assert client._rt._owner in _fork.live(_PortalOwner)
+        assert any(t.base_url.port == 9 for t in _fork.live(Transport))
+    finally:
+        client.close()
+    for package in ("scheduler_async", "scheduler_sync"):
+        for path in (ROOT / package).rglob("*.py"):
+            if path.name != "_fork.py":
+                text = path.read_text()
+                assert "register_at_fork" not in text and "Py_IncRef" not in text, path

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler_async._scrub import MAX_SECRETS, MIN_SECRET_LENGTH, TOO_DEEP, Secrets, scrub_text
+from scheduler_async import _scrub
+from scheduler_async._scrub import (
+    MAX_SECRETS,
+    MIN_SECRET_LENGTH,
+    TOO_DEEP,
+    Secrets,
+    forget_locals,
+    scrub_text,
+)
 
 LONG = "sk_live_SECRET_key_000"
 
@@ -27,6 +35,12 @@ LONG = "sk_live_SECRET_key_000"
         ("booked by 1234567", ["1234567"], "booked by 1234567"),
         ("booked by 12345678", ["12345678"], "booked by ***"),
         ("overbooked booked", ["booked"], "overbooked booked"),
+        # an escaped character before it is a boundary: the 0 of %20 is not part of the word
+        (f"Bearer%20{LONG}", [LONG], "Bearer%20***"),
+        (f"Bearer%2520{LONG}%0A", [LONG], "Bearer%2520***%0A"),
+        (f"a%2F{LONG}", [LONG], "a%2F***"),
+        (f"Bearer\\u0020{LONG} \\x20{LONG}", [LONG], "Bearer\\u0020*** \\x20***"),
+        (f"x20{LONG}", [LONG], f"x20{LONG}"),
         # the percent-encoded form in a path
         ("/sessions/a%2Fb%2Fcdefgh", ["a/b/cdefgh"], "/sessions/***"),
         # one secret inside another: the longer is replaced whole
@@ -67,3 +81,32 @@ def test_scrub_data_walks_json_and_cuts_deep_nesting() -> None:
         out = out[0]
     assert out == TOO_DEEP
     assert s.scrub_headers({"X-Echo": f"Bearer {LONG}"}) == [("X-Echo", "Bearer ***")]
+    assert s.scrub_headers({f"X-{LONG}": "1"}) == [("X-***", "1")]
+
+
+def test_forget_locals_clears_only_the_librarys_finished_frames() -> None:
+    def callers_code() -> None:
+        mine = "the caller's data"
+        raise ValueError(mine)
+
+    def library_code(earlier: BaseException) -> None:
+        # a library frame: it runs with the package's globals (as if defined in it)
+        raise RuntimeError("x") from earlier
+
+    library = type(library_code)(
+        library_code.__code__, vars(_scrub), "library_code", None, library_code.__closure__
+    )
+    try:
+        callers_code()
+    except ValueError as exc:
+        earlier = exc
+    try:
+        library(earlier)
+    except RuntimeError as exc:
+        error = exc
+    assert error.__traceback__ is not None and earlier.__traceback__ is not None
+    lib_frame = error.__traceback__.tb_next.tb_frame  # type: ignore[union-attr]
+    user_frame = earlier.__traceback__.tb_next.tb_frame  # type: ignore[union-attr]
+    assert "earlier" in lib_frame.f_locals and "mine" in user_frame.f_locals
+    forget_locals(error)
+    assert lib_frame.f_locals == {} and user_frame.f_locals["mine"] == "the caller's data"

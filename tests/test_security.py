@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from aiohttp.test_utils import TestServer
 
 import scheduler_async as sa
 from scheduler_async import AsyncScheduler, RetryPolicy
+from scheduler_async._scrub import ScrubbedCause
 
 KEY = "sk_live_SECRET_key_000"
 SESSION = "sess_SECRET_token_111"
@@ -226,3 +228,116 @@ async def test_no_secret_in_any_repr_or_log(caplog: pytest.LogCaptureFixture) ->
     assert len(errors) == 3 and len(ours) == 3
     for text in texts:
         assert KEY not in text and SESSION not in text, text
+
+
+# -- secrets in every text an error exposes, locals included --------------------------------------
+
+
+def _exposed_text(exc: BaseException) -> str:
+    """Everything an error lets a reader render: str/repr, headers and body, and the traceback
+    of it and of every exception chained to it (suppressed context too), with frame locals.
+
+    The outermost frame (the test's own, which holds the fixtures) is left out.
+    """
+    assert exc.__traceback__ is not None
+    parts: list[str] = []
+    tb = exc.__traceback__.tb_next
+    parts += traceback.TracebackException(type(exc), exc, tb, capture_locals=True).format()
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        parts += [str(e), repr(e), repr(getattr(e, "headers", None))]
+        parts += [repr(getattr(e, "body", None)), str(getattr(e, "body_excerpt", ""))]
+        if e is not exc:
+            parts += traceback.TracebackException.from_exception(e, capture_locals=True).format()
+        todo += [c for c in (e.__cause__, e.__context__, getattr(e, "cause", None)) if c]
+        assert not type(e).__module__.startswith(("aiohttp", "cattrs")), repr(e)
+    return "".join(parts)
+
+
+async def test_percent_encoded_key_echoed_in_a_502_page_and_a_header_is_scrubbed() -> None:
+    routes = web.RouteTableDef()
+
+    @routes.route("*", "/{tail:.*}")
+    async def echo(request: web.Request) -> web.Response:
+        auth = request.headers.get("Authorization", "").replace(" ", "%20")
+        return web.Response(
+            status=502,
+            text=f"<html>bad gateway for {auth} and {auth.replace('%20', '%2520')}</html>",
+            content_type="text/html",
+            headers={"X-Echo": auth, f"X-{KEY}": "1"},
+        )
+
+    server = await _server(routes)
+    try:
+        async with AsyncScheduler(
+            api_key=KEY,
+            grant_id="g",
+            base_url=str(server.make_url("")),
+            retry=RetryPolicy(max_retries=0),
+        ) as client:
+            with pytest.raises(sa.InternalServerError) as info:
+                await client.configurations.get("c")
+    finally:
+        await server.close()
+    err = info.value
+    assert "Bearer%20***" in str(err) and err.headers["X-Echo"] == "Bearer%20***"
+    text = _exposed_text(err)
+    assert KEY not in text and "bad gateway" in text
+
+
+@pytest.mark.parametrize("failure", ["refused", "dropped"])
+async def test_connection_error_traceback_with_locals_never_shows_the_key(failure: str) -> None:
+    routes = web.RouteTableDef()
+
+    @routes.route("*", "/{tail:.*}")
+    async def drop(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
+
+    server = await _server(routes)
+    url = str(server.make_url(""))
+    if failure == "refused":
+        await server.close()  # nothing listens there any more
+    try:
+        async with AsyncScheduler(
+            api_key=KEY, grant_id="g", base_url=url, retry=RetryPolicy(max_retries=0)
+        ) as client:
+            with pytest.raises(sa.APIConnectionError) as info:
+                await client.configurations.get("c")
+    finally:
+        await server.close()
+    err = info.value
+    cause = err.__cause__
+    # The cause's type and (scrubbed) text are kept, aiohttp's exception and frames are not.
+    assert isinstance(cause, ScrubbedCause) and cause.__traceback__ is None
+    assert cause.type_name.startswith("aiohttp.") and cause.text
+    text = _exposed_text(err)
+    assert "Authorization" not in text and KEY not in text
+
+
+@pytest.mark.parametrize("value", ["list", "dict"])
+async def test_webhook_secret_of_a_wrong_type_is_not_in_the_structuring_error(value: str) -> None:
+    secret = "whsec-TOP-SECRET-41dD3"
+    routes = web.RouteTableDef()
+
+    @routes.post("/v3/webhooks/rotate-secret/wh-1")
+    async def rotate(request: web.Request) -> web.Response:
+        wrong: Any = [secret] if value == "list" else {"value": secret}
+        data = {"id": "wh-1", "webhook_secret": wrong, "trigger_types": ["booking.created"]}
+        return web.json_response({"request_id": "r", "data": data})
+
+    server = await _server(routes)
+    try:
+        async with AsyncScheduler(api_key=KEY, base_url=str(server.make_url(""))) as client:
+            with pytest.raises(sa.APIError) as info:
+                await client.webhooks.rotate_secret("wh-1")
+    finally:
+        await server.close()
+    text = _exposed_text(info.value)
+    assert secret not in text and "webhook_secret" in text

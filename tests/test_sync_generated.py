@@ -9,6 +9,7 @@ import importlib.util
 import inspect
 import pkgutil
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -81,6 +82,32 @@ def test_check_command_passes() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_check_command_exits_1_on_drift(tmp_path: Path) -> None:
+    """``--check`` on a copy of the tree: 0 while in sync, 1 (naming the file) after an edit."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("scripts", "scheduler_async", "scheduler_sync"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=ignore)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "scripts/gen_sync.py", "--check"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    clean = check()
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    edited = tmp_path / "scheduler_sync" / "bookings.py"
+    edited.write_text(edited.read_text().replace('"""', '"""Hand-edited. ', 1))
+    drift = check()
+    assert drift.returncode == 1, drift.stdout + drift.stderr
+    assert "differs: scheduler_sync/bookings.py" in drift.stdout + drift.stderr
+    assert edited.read_text().count("Hand-edited.") == 1  # --check writes nothing
 
 
 def test_generator_covers_new_methods_and_refuses_unknown_shapes() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import json
 import logging
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -374,6 +376,22 @@ def test_a_dropped_client_stops_its_thread_without_blocking(emu: Any) -> None:
     gc.collect()
     thread.join(10)
     assert not thread.is_alive()
+
+
+def test_two_thousand_dropped_clients_leave_nothing_behind(emu: Any) -> None:
+    """Clients used once and dropped unclosed: RSS, atexit hooks, threads and fds stay flat."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.dropped_clients_probe", emu.url, "2000"],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=600,  # hang guard only
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    grown = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert grown["atexit"] == 0 and grown["threads"] == 0 and grown["fds"] == 0, grown
+    assert grown["rss_kib"] < 20 * 1024, grown  # was ~260 KiB per client: 520 MB
 
 
 # -- cancellation ------------------------------------------------------------------------------

@@ -206,6 +206,31 @@ async def test_retried_delete_that_finds_404_is_done(client: AsyncScheduler, moc
     assert resp.gone_after_retry and resp.retries_taken == 1
 
 
+@pytest.mark.parametrize(
+    ("first", "expected"),
+    [(429, sa.NotFoundError), (503, None)],
+    ids=["refused-429-then-404-not-found", "maybe-applied-503-then-404-done"],
+)
+async def test_retried_delete_404_is_done_only_after_a_maybe_applied_attempt(
+    client: AsyncScheduler, mock: Any, first: int, expected: type[Exception] | None
+) -> None:
+    """A 429 was refused (not applied): a 404 after it means "not found", never "done"."""
+    url = f"{BASE}/v3/scheduling/bookings/BK1?configuration_id=CFG"
+    error = {"request_id": "r", "error": {"type": "busy", "message": "later"}}
+    mock.delete(url, status=first, payload=error, headers={"Retry-After": "0"})
+    mock.delete(
+        url, status=404, payload={"request_id": "r", "error": {"type": "nf", "message": "gone"}}
+    )
+    if expected is None:
+        resp = await client.bookings.with_response.delete("BK1", configuration_id="CFG")
+        assert resp.gone_after_retry and resp.retries_taken == 1
+    else:
+        with pytest.raises(expected) as info:
+            await client.bookings.delete("BK1", configuration_id="CFG")
+        assert isinstance(info.value, sa.APIError) and info.value.retries_taken == 1
+    assert len(mock.requests[("DELETE", URL(url))]) == 2
+
+
 async def test_plain_404_delete_is_not_found(client: AsyncScheduler, mock: Any) -> None:
     url = f"{BASE}/v3/scheduling/bookings/BK1?configuration_id=CFG"
     mock.delete(

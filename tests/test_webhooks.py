@@ -171,6 +171,32 @@ def test_rotation_accepts_any_listed_secret() -> None:
         verify_signature(body, hexsig(body, old), "")
 
 
+@pytest.mark.parametrize("matching", [0, 1, 2, None])
+def test_every_secret_of_a_rotation_is_compared_in_constant_time(
+    monkeypatch: pytest.MonkeyPatch, matching: int | None
+) -> None:
+    """hmac.compare_digest runs once per listed secret, wherever the match is (or none)."""
+    body = b'{"x":1}'
+    keys = ["first-secret", "second-secret", "third-secret"]
+    sig = hexsig(body, keys[matching] if matching is not None else "another-secret")
+    compared: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def counting(a: Any, b: Any) -> bool:
+        compared.append((bytes(a), bytes(b)))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", counting)
+    if matching is None:
+        with pytest.raises(WebhookSignatureError):
+            verify_signature(body, sig, keys)
+    else:
+        verify_signature(body, sig, keys)
+    expected = {hexsig(body, key).encode() for key in keys}
+    assert len(compared) == len(keys)
+    assert {pair for pair in compared} == {(e, sig.encode()) for e in expected}
+
+
 # --------------------------------------------------------------------------- parsing
 
 

@@ -18,7 +18,7 @@ them; deleting a configuration forgets its group events.  No aiohttp here.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from scheduler_async.emulator.configurations import ConfigurationsMixin
@@ -77,6 +77,9 @@ class GroupEventsMixin(ConfigurationsMixin):
         """instance id -> booking id -> guest email."""
         self._booking_seat: dict[str, tuple[str, str]] = {}
         """booking id -> (group event id, instance id)."""
+        # Test hook: called between a seat's read ("one is free") and its write, so a race test
+        # can widen the window the store's lock must close (under the GIL it is otherwise tiny).
+        self.before_seat_write: Callable[[], None] | None = None
 
     def reset(self) -> None:
         """Forget everything, group events and seats included (the clock is not touched)."""
@@ -477,6 +480,8 @@ class GroupEventsMixin(ConfigurationsMixin):
         _check_unchanged(inst, {k: v for k, v in slot.items() if k != "capacity"})
         if inst.remaining <= 0:
             raise EmulatorError.event_full()
+        if self.before_seat_write is not None:
+            self.before_seat_write()
         self._seats.setdefault(inst.event_id, {})[booking_id] = guest
         self._booking_seat[booking_id] = (record.event_id, inst.event_id)
         return self._instance(record, inst.event_id, inst.start_time, inst.end_time)

@@ -72,7 +72,7 @@ from .._auth import Credential, scheduling_auth
 from .._config import Timeout
 from .._convert import structure
 from .._response import APIResponse
-from .._scrub import safe_repr
+from .._scrub import ScrubbedCause, safe_repr, scrub_text
 from .._transport import Request, Response, Transport
 
 __all__ = ["PlainResource", "Request", "Resource", "collect", "plain", "structure_data"]
@@ -192,41 +192,39 @@ def structure_data(request: Request, response: Response, cls: Any) -> Any:
 
     For a create (``repeatable=False``) the server answered with success, so a body we cannot
     read means the object probably exists: that is an ``OutcomeUnknownError``.
+
+    The answer may hold a secret (a ``webhook_secret``, a session token): the error names what
+    was wrong and where, and chains a :class:`ScrubbedCause` (type and text, secrets removed),
+    never the converter's exception, whose frames' locals hold the answer.
     """
-    body = response.body
     try:
-        if "data" not in body:
+        if "data" not in response.body:
             raise errors.MalformedResponseError(
                 "the response has no 'data'",
                 status_code=response.status,
-                body_excerpt=safe_repr(_redacted(body)),
+                body_excerpt=safe_repr(_redacted(response.body)),
                 headers=response.headers,
                 method=request.method,
                 path=request.where,
                 request_id=response.request_id,
                 retries_taken=response.retries,
             )
+        cause: ScrubbedCause | None = None
         try:
-            return structure(body["data"], cls)
+            return structure(response.body["data"], cls)
         except Exception as exc:  # any failure to read the answer (RecursionError included)
-            try:
-                detail = (
-                    "; ".join(cattrs.transform_error(exc))
-                    if isinstance(exc, cattrs.BaseValidationError)
-                    else f"{type(exc).__name__}: {exc}"
-                )
-            except Exception:  # pragma: no cover - a pathological error message
-                detail = type(exc).__name__
-            raise errors.MalformedResponseError(
-                f"unexpected response shape: {detail[:300]}",
-                status_code=response.status,
-                body_excerpt=safe_repr(_redacted(body)),
-                headers=response.headers,
-                method=request.method,
-                path=request.where,
-                request_id=response.request_id,
-                retries_taken=response.retries,
-            ) from exc
+            cause = _structuring_cause(exc, response.body)
+        # Raised outside the handler: no ``__context__`` leads back to the converter's frames.
+        raise errors.MalformedResponseError(
+            f"unexpected response shape: {cause.text[:300]}",
+            status_code=response.status,
+            body_excerpt=safe_repr(_redacted(response.body)),
+            headers=response.headers,
+            method=request.method,
+            path=request.where,
+            request_id=response.request_id,
+            retries_taken=response.retries,
+        ) from cause
     except errors.MalformedResponseError as exc:
         if request.repeatable:
             raise
@@ -242,8 +240,50 @@ def structure_data(request: Request, response: Response, cls: Any) -> Any:
         ) from exc
 
 
-_SECRET_KEYS = frozenset({"webhook_secret"})
-"""Answer fields whose value never appears in an error (create/rotate-secret of a webhook)."""
+def _structuring_cause(exc: Exception, body: Any) -> ScrubbedCause:
+    """What a structuring failure may show: cattrs' paths, or the text with secrets removed."""
+    try:
+        detail = (
+            "; ".join(cattrs.transform_error(exc))
+            if isinstance(exc, cattrs.BaseValidationError)
+            else scrub_text(str(exc), _secret_values(body))
+        )
+    except Exception:  # pragma: no cover - a pathological error message
+        detail = ""
+    return ScrubbedCause.of(exc, detail or type(exc).__name__)
+
+
+def _secret_values(data: Any, depth: int = 0) -> list[str]:
+    """Every string under a :data:`_SECRET_KEYS` field of ``data`` (to scrub from a message)."""
+    found: list[str] = []
+    if depth > 16:
+        return found
+    if isinstance(data, dict):
+        for k, v in data.items():
+            if k in _SECRET_KEYS:
+                found += _strings(v, depth + 1)
+            else:
+                found += _secret_values(v, depth + 1)
+    elif isinstance(data, list):
+        for v in data:
+            found += _secret_values(v, depth + 1)
+    return found
+
+
+def _strings(data: Any, depth: int) -> list[str]:
+    if depth > 16:
+        return []
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [s for k, v in data.items() for s in (str(k), *_strings(v, depth + 1))]
+    if isinstance(data, list):
+        return [s for v in data for s in _strings(v, depth + 1)]
+    return [str(data)]
+
+
+_SECRET_KEYS = frozenset({"webhook_secret", "session_id"})
+"""Answer fields whose value never appears in an error (a webhook's secret, a session token)."""
 
 
 def _redacted(data: Any, depth: int = 0) -> Any:

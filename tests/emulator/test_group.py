@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -349,9 +350,16 @@ def test_availability_notice_window_and_fields() -> None:
     assert notice.to_json() == {"time_slots": []}
 
 
+def _widen_the_race(events: _Store) -> None:
+    """Hold each take between its read ("a seat is free") and its write: without the seat lock,
+    other takes then read the same free seat (under the GIL the window is otherwise too short)."""
+    events.before_seat_write = lambda: time.sleep(0.001)
+
+
 def test_race_200_threads_for_10_seats() -> None:
     events = _events()
     events.create_group_event("g", "cfg", _body(capacity=10))
+    _widen_the_race(events)
     slot = _slot(events)
     barrier = threading.Barrier(8)
     results: list[str] = []
@@ -383,6 +391,7 @@ def _slot_capacity(events: _Store) -> int:
 async def test_race_200_tasks_for_10_seats() -> None:
     events = _events()
     events.create_group_event("g", "cfg", _body(capacity=10))
+    _widen_the_race(events)
     slot = _slot(events)
     start = asyncio.Event()
 
