@@ -35,6 +35,8 @@ from aiohttp.typedefs import Middleware
 from scheduler_async.emulator import (
     admin_routes,
     api_routes,
+    connect,
+    grants_routes,
     group_routes,
     ui_settings,
     webhook_routes,
@@ -84,11 +86,16 @@ ROUTE_MODULES: Sequence[Callable[[web.Application], None]] = (
     webhook_routes.setup_routes,
     rate_limit_feature.setup_routes,
     ui_settings.setup_routes,
+    grants_routes.setup_routes,  # grants, calendars, events
+    connect.setup_routes,  # hosted login (/v3/connect/*)
 )
 
 #: Extra ``@web.middleware`` functions (e.g. CORS, a per-API-key rate limiter), run inside the
 #: emulator's own middleware (so they see the request id and their errors become envelopes).
-MIDDLEWARES: Sequence[Middleware] = (rate_limit_feature.middleware,)
+MIDDLEWARES: Sequence[Middleware] = (
+    rate_limit_feature.middleware,
+    connect.grant_me_middleware,  # `me` and access tokens on /v3/grants/{grant_id}/...
+)
 
 
 # --------------------------------------------------------------------------- middleware
