@@ -296,9 +296,7 @@ class EditorPageServer:
         try:
             site = web.TCPSite(runner, self.host, self.port)
             await site.start()
-            server = site._server
-            assert server is not None and server.sockets
-            self.port = server.sockets[0].getsockname()[1]
+            self.port = site.port
             self._ready.set()
             await self._stop.wait()
         finally:
