@@ -36,6 +36,7 @@ from scheduler_async.emulator import (
     admin_routes,
     api_routes,
     connect,
+    editor_compat,
     grants_routes,
     group_routes,
     ui_settings,
@@ -95,6 +96,7 @@ ROUTE_MODULES: Sequence[Callable[[web.Application], None]] = (
 MIDDLEWARES: Sequence[Middleware] = (
     rate_limit_feature.middleware,
     connect.grant_me_middleware,  # `me` and access tokens on /v3/grants/{grant_id}/...
+    editor_compat.group_event_shape_middleware,  # group events also as {event, group_event_info}
 )
 
 

@@ -7,7 +7,7 @@
     GET    /v3/grants/{grant_id}/calendars/{calendar_id}           one calendar (``primary`` ok)
     GET    /v3/grants/{grant_id}/events?calendar_id&start&end&limit&page_token
     POST   /v3/grants/{grant_id}/events?calendar_id                body {title, when, busy...}
-    GET    /v3/grants/{grant_id}/events/{event_id}[?calendar_id]
+    GET    /v3/grants/{grant_id}/events/{event_id}[?calendar_id]   also group events (masters)
     PUT    /v3/grants/{grant_id}/events/{event_id}[?calendar_id]   fields present change
     DELETE /v3/grants/{grant_id}/events/{event_id}[?calendar_id]
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from scheduler_async.emulator import grants
+from scheduler_async.emulator.editor_compat import group_calendar_event
 from scheduler_async.emulator.errors import EmulatorError
 from scheduler_async.emulator.web_common import (
     STORE_KEY,
@@ -100,12 +101,19 @@ async def _create_event(request: web.Request) -> web.Response:
 async def _get_event(request: web.Request) -> web.Response:
     require_api_key(request)
     info = request.match_info
-    event = grants.get_event(
-        request.app[STORE_KEY],
-        info["grant_id"],
-        info["event_id"],
-        _calendar_id(request, required=False),
-    )
+    store = request.app[STORE_KEY]
+    try:
+        event = grants.get_event(
+            store, info["grant_id"], info["event_id"], _calendar_id(request, required=False)
+        )
+    except EmulatorError as exc:
+        if exc.status != 404:
+            raise
+        grant = store.get_grant(info["grant_id"])
+        group_event = group_calendar_event(store, grant.grant_id, info["event_id"])
+        if group_event is None:
+            raise
+        return ok(request, group_event)
     return ok(request, grants.event_json(event))
 
 
