@@ -331,3 +331,16 @@ def test_token_errors(emu: Emulator) -> None:
     )
     r = requests.get(f"{emu.url}/v3/connect/tokeninfo", params={"id_token": "a.b.c"})
     assert_error(r, 401, "unauthorized")
+
+
+def test_access_token_works_where_api_keys_are_enforced() -> None:
+    with Emulator(strict=True, api_keys=["only-key"]) as strict:
+        strict.add_grant(GRANT, email="host@example.com")
+        token = login(strict)["access_token"]
+        r = requests.get(f"{strict.url}/v3/grants/me/calendars", headers=bearer(token))
+        assert r.status_code == 200, r.text
+        r = requests.get(f"{strict.url}/v3/grants/{GRANT}/calendars", headers=bearer("nope"))
+        assert_error(r, 401, "unauthorized")
+        # an access token is not an application credential
+        r = requests.get(f"{strict.url}/v3/webhooks", headers=bearer(token))
+        assert_error(r, 401, "unauthorized")
