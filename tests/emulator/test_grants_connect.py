@@ -266,12 +266,18 @@ def test_hosted_login_tokens_tokeninfo_and_refresh(emu: Emulator) -> None:
     assert requests.get(me, headers=bearer(tokens["access_token"])).status_code == 200
     emu.clock.advance(TOKEN_TTL)
     assert_error(requests.get(me, headers=bearer(tokens["access_token"])), 401, "unauthorized")
+    info = f"{emu.url}/v3/connect/tokeninfo"
+    assert_error(requests.get(info, params={"id_token": tokens["id_token"]}), 401, "unauthorized")
+    r = requests.get(info, params={"access_token": tokens["access_token"]})
+    assert_error(r, 401, "unauthorized")
     refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
     r = requests.post(f"{emu.url}/v3/connect/token", json={**refresh, "client_id": "my-app"})
     assert r.status_code == 200, r.text
     fresh = r.json()
     assert fresh["access_token"] != tokens["access_token"]
     assert requests.get(me, headers=bearer(fresh["access_token"])).status_code == 200
+    r = requests.get(info, params={"access_token": fresh["access_token"]})
+    assert r.status_code == 200 and r.json()["data"]["sub"] == GRANT
     # rotated: the old refresh token is spent
     r = requests.post(f"{emu.url}/v3/connect/token", json=refresh)
     assert_error(r, 400, "invalid_grant")
