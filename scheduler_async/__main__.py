@@ -5,13 +5,19 @@
     python -m scheduler_async emulator [--host 127.0.0.1] [--port 8080] [--strict]
         [--api-key KEY ...] [--latency-ms N] [--client-id ID] [--seed N] [--rate-limit R]
         [--cors-origins ORIGIN ...] [--booking-page [--web-elements-dir DIR]
-        [--configuration-id ID]]
+        [--configuration-id ID]] [--editor [--editor-port PORT]]
 
 ``--booking-page`` also serves Nylas's ``<nylas-scheduling>`` booking page against the emulator
 at ``/_emulator/booking-page``.  Without ``--configuration-id`` it seeds a demo grant and a
 public configuration (weekdays 09:00-17:00 UTC, 30 minutes, slug ``intro-call``) and prints
 the page's URLs for it; the component loads from ``--web-elements-dir`` (the directory holding
 ``nylas-scheduling.es.js``, see ``scripts/fetch_web_elements.sh``) or else from the public CDN.
+
+``--editor`` also serves Nylas's Scheduler Editor (``<nylas-scheduler-editor>``) on a second
+port (another origin than the API, which its hosted login needs), seeds a grant
+(``host@example.com``, calendars ``primary`` and ``work``) unless one exists, and prints the
+page's URLs: hosted login ("Continue with Google" logs that grant in at once through the
+emulator's ``/v3/connect/*``) and an API-key page (a page-supplied ``nylasApiRequest``).
 
 ``demo`` runs :func:`scheduler_async.demo.main` with the remaining arguments.
 """
@@ -82,13 +88,26 @@ def _parser() -> argparse.ArgumentParser:
         "--web-elements-dir",
         default=None,
         metavar="DIR",
-        help="directory holding nylas-scheduling.es.js (default: load it from the public CDN)",
+        help="directory holding nylas-scheduling.es.js and nylas-scheduler-editor.es.js "
+        "(default: load them from the public CDN)",
     )
     emu.add_argument(
         "--configuration-id",
         default=None,
         metavar="ID",
         help="with --booking-page: print the URL for this id instead of seeding a demo",
+    )
+    emu.add_argument(
+        "--editor",
+        action="store_true",
+        help="serve the <nylas-scheduler-editor> page on a second port and print its URLs",
+    )
+    emu.add_argument(
+        "--editor-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="port of the editor page (default 0 = any free; never the API's)",
     )
     demo = sub.add_parser("demo", help="run the demo (arguments are passed through)")
     demo.add_argument("args", nargs=argparse.REMAINDER)
@@ -120,6 +139,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
     except (RuntimeError, FileNotFoundError) as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    editor: Any = None
     try:  # Ctrl-C may come as soon as the first line is out: stop cleanly from here on
         print(f"Scheduler emulator listening on {emulator.url} (Ctrl-C to stop)", flush=True)
         print(f"admin API: {emulator.url}/_emulator/health", flush=True)
@@ -132,10 +152,16 @@ def _run_emulator(args: argparse.Namespace) -> int:
         if args.booking_page:
             for line in _booking_page_lines(emulator, args.configuration_id):
                 print(line, flush=True)
+        if args.editor:
+            editor = _start_editor(emulator, args)
+            for line in _editor_lines(emulator, editor.url):
+                print(line, flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
+        if editor is not None:
+            editor.stop()
         emulator.stop()
     return 0
 
@@ -151,6 +177,40 @@ def _booking_page_lines(emulator: Any, configuration_id: str | None) -> list[str
     return [
         f"booking page: {emulator.booking_page_url(configuration_id=stored.configuration_id)}",
         f"booking page (slug): {slug_url}",
+    ]
+
+
+def _start_editor(emulator: Any, args: argparse.Namespace) -> Any:
+    """Start the editor page server (another port, so another origin than the API)."""
+    from scheduler_async.emulator.editor_page import EditorPageServer
+
+    host = "127.0.0.1" if args.host in ("", "0.0.0.0") else args.host
+    return EditorPageServer(
+        host,
+        args.editor_port,
+        api_url=emulator.url,
+        client_id=emulator.client_id,
+        api_key=emulator.api_key,
+        component_dir=args.web_elements_dir,
+    ).start()
+
+
+def _editor_lines(emulator: Any, url: str) -> list[str]:
+    """Seed a grant for the editor (unless one exists) and say what to open and click."""
+    from scheduler_async.emulator.booking_page import DEMO_GRANT_ID
+
+    store = emulator.store
+    with store.lock:
+        grants = list(store.grants.values())
+    if not grants:
+        grants = [store.add_grant(DEMO_GRANT_ID, email="host@example.com", calendars=["work"])]
+    grant = grants[0]
+    hint = f"?login_hint={grant.email or grant.grant_id}" if len(grants) > 1 else ""
+    return [
+        f"scheduler editor (hosted login): {url}{hint}",
+        f"  click 'Continue with Google': the emulator logs {grant.email or grant.grant_id} "
+        "in at once (no Google involved)",
+        f"scheduler editor (API key): {url}?auth=api-key&grant_id={grant.grant_id}",
     ]
 
 

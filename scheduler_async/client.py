@@ -15,7 +15,9 @@ from .ratelimit import RateLimiter, RateLimitSpec, coerce_rate_limit
 from .resources import (
     AsyncAvailability,
     AsyncBookings,
+    AsyncCalendars,
     AsyncConfigurations,
+    AsyncGrants,
     AsyncSessions,
     AsyncUISettings,
 )
@@ -64,6 +66,10 @@ class AsyncScheduler:
     """Register and manage booking webhooks; rotate their secrets (API key)."""
     ui_settings: AsyncUISettings
     """What the booking page loads for a configuration (session token or public reference)."""
+    calendars: AsyncCalendars
+    """The grant's calendars: ids to put in ``calendar_ids`` (API key)."""
+    grants: AsyncGrants
+    """The grant itself: email, provider, status (API key; ``me`` with an access token)."""
 
     def __init__(
         self,
@@ -113,6 +119,8 @@ class AsyncScheduler:
         self.group_events = AsyncGroupEvents(self._transport, grant_id, client_id)
         self.webhooks = AsyncWebhooks(self._transport, grant_id, client_id)
         self.ui_settings = AsyncUISettings(self._transport, grant_id, client_id)
+        self.calendars = AsyncCalendars(self._transport, grant_id, client_id)
+        self.grants = AsyncGrants(self._transport, grant_id, client_id)
 
     @property
     def base_url(self) -> str:

@@ -18,7 +18,9 @@ from scheduler_sync._runtime import SyncFacade, SyncRuntime, loop_bound_argument
 
 from .availability import AvailabilityResource
 from .bookings import Bookings
+from .calendars import Calendars
 from .configurations import Configurations
+from .grants import Grants
 from .group_events import GroupEvents
 from .sessions import Sessions
 from .ui_settings import UISettingsResource
@@ -53,6 +55,10 @@ class Scheduler(SyncFacade):
     "Register and manage booking webhooks; rotate their secrets (API key)."
     ui_settings: UISettingsResource
     "What the booking page loads for a configuration (session token or public reference)."
+    calendars: Calendars
+    "The grant's calendars: ids to put in ``calendar_ids`` (API key)."
+    grants: Grants
+    "The grant itself: email, provider, status (API key; ``me`` with an access token)."
 
     def __init__(
         self,
@@ -106,6 +112,8 @@ class Scheduler(SyncFacade):
         self.group_events = GroupEvents(self._inner.group_events, self._rt)
         self.webhooks = Webhooks(self._inner.webhooks, self._rt)
         self.ui_settings = UISettingsResource(self._inner.ui_settings, self._rt)
+        self.calendars = Calendars(self._inner.calendars, self._rt)
+        self.grants = Grants(self._inner.grants, self._rt)
         self.grant_id = self._inner.grant_id
 
     @property

@@ -51,6 +51,13 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
     rate_limit.py      EmulatorRateLimit (GCRA per API key, grant or application; 429 counts,
                        peak rate): middleware (in MIDDLEWARES), /_emulator/rate_limit
                        setup_routes(app); create_app/Emulator(rate_limit=R), --rate-limit R
+    grants.py          grants, calendars and calendar events on the store's own records
+    grants_routes.py   /v3/grants/{grant_id}[/calendars|/events] routes  setup_routes(app)
+    connect.py         hosted login /v3/connect/{auth,token,tokeninfo} setup_routes(app), access
+                       tokens, grant_me_middleware (`me` on /v3/grants/{grant_id}/..., MIDDLEWARES)
+    editor_compat.py   group events also in the Scheduler Editor's {event, group_event_info}
+                       form (middleware in MIDDLEWARES); group events via the events API
+    editor_page.py     the <nylas-scheduler-editor> page (its own origin: EditorPageServer)
 
 Adding a feature (webhooks, the booking page's calls, a rate limiter) without
 editing the big shared files:

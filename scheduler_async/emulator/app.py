@@ -35,6 +35,9 @@ from aiohttp.typedefs import Middleware
 from scheduler_async.emulator import (
     admin_routes,
     api_routes,
+    connect,
+    editor_compat,
+    grants_routes,
     group_routes,
     ui_settings,
     webhook_routes,
@@ -84,11 +87,17 @@ ROUTE_MODULES: Sequence[Callable[[web.Application], None]] = (
     webhook_routes.setup_routes,
     rate_limit_feature.setup_routes,
     ui_settings.setup_routes,
+    grants_routes.setup_routes,  # grants, calendars, events
+    connect.setup_routes,  # hosted login (/v3/connect/*)
 )
 
 #: Extra ``@web.middleware`` functions (e.g. CORS, a per-API-key rate limiter), run inside the
 #: emulator's own middleware (so they see the request id and their errors become envelopes).
-MIDDLEWARES: Sequence[Middleware] = (rate_limit_feature.middleware,)
+MIDDLEWARES: Sequence[Middleware] = (
+    rate_limit_feature.middleware,
+    connect.grant_me_middleware,  # `me` and access tokens on /v3/grants/{grant_id}/...
+    editor_compat.group_event_shape_middleware,  # group events also as {event, group_event_info}
+)
 
 
 # --------------------------------------------------------------------------- middleware

@@ -45,6 +45,9 @@ class Event:
     title: str = ""
     description: str = ""
     booking_id: str | None = None
+    #: Other wire fields of an event written through the Events API (``location``,
+    #: ``participants``, ``metadata``...), kept as given.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Admin-API representation."""

@@ -41,6 +41,7 @@ __all__ = [
     "REQUEST_ID",
     "SETTINGS_KEY",
     "STORE_KEY",
+    "TOKEN_GRANT",
     "ClockHook",
     "EmulatorSettings",
     "Handler",
@@ -95,6 +96,8 @@ STORE_KEY = web.AppKey("store", Store)
 FAULTS_KEY = web.AppKey("faults", FaultConfig)
 SETTINGS_KEY = web.AppKey("settings", EmulatorSettings)
 REQUEST_ID = web.RequestKey("scheduler_emulator_request_id", str)
+#: Set (by :mod:`.connect`) when a grant route's Bearer is a live access token: its grant id.
+TOKEN_GRANT = web.RequestKey("scheduler_emulator_token_grant", str)
 
 #: Something to run after the admin API moved the business clock (e.g. due webhook deliveries).
 ClockHook = Callable[[], Awaitable[None]]
@@ -264,7 +267,10 @@ def bearer(request: web.Request) -> str | None:
 
 
 def check_api_key(request: web.Request, token: str | None) -> None:
-    """401 unless ``token`` is an accepted API key (never a session id)."""
+    """401 unless ``token`` is an accepted API key (never a session id) or the access token of
+    the grant route being served (see :mod:`.connect`)."""
+    if token is not None and TOKEN_GRANT in request:
+        return
     if token is None:
         raise EmulatorError.unauthorized("missing API key (Authorization: Bearer <API key>)")
     store = request.app[STORE_KEY]

@@ -32,6 +32,7 @@ from .configuration import (
     UnknownConfiguration,
 )
 from .enums import AvailabilityMethod, BookingStatus, BookingType, ConfirmStatus
+from .grant import Calendar, Grant
 from .group import (
     GroupEvent,
     GroupEventException,
@@ -126,6 +127,7 @@ __all__ = [
     "BookingStatus",
     "BookingType",
     "Buffer",
+    "Calendar",
     "Conferencing",
     "Configuration",
     "ConfigurationAvailability",
@@ -133,6 +135,7 @@ __all__ = [
     "ConfirmStatus",
     "EmailTemplate",
     "EventBooking",
+    "Grant",
     "GroupBooking",
     "GroupConfiguration",
     "GroupEvent",

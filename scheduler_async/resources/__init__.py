@@ -2,7 +2,9 @@
 
 from .availability import AsyncAvailability, AsyncAvailabilityWithResponse
 from .bookings import AsyncBookings, AsyncBookingsWithResponse
+from .calendars import AsyncCalendars, AsyncCalendarsWithResponse
 from .configurations import AsyncConfigurations, AsyncConfigurationsWithResponse
+from .grants import AsyncGrants, AsyncGrantsWithResponse
 from .group_events import AsyncGroupEvents, AsyncGroupEventsWithResponse
 from .sessions import AsyncSessions, AsyncSessionsWithResponse
 from .ui_settings import AsyncUISettings, AsyncUISettingsWithResponse
@@ -13,8 +15,12 @@ __all__ = [
     "AsyncAvailabilityWithResponse",
     "AsyncBookings",
     "AsyncBookingsWithResponse",
+    "AsyncCalendars",
+    "AsyncCalendarsWithResponse",
     "AsyncConfigurations",
     "AsyncConfigurationsWithResponse",
+    "AsyncGrants",
+    "AsyncGrantsWithResponse",
     "AsyncGroupEvents",
     "AsyncGroupEventsWithResponse",
     "AsyncSessions",

@@ -1,0 +1,303 @@
+"""A page hosting Nylas's Scheduler Editor (``<nylas-scheduler-editor>``) against the emulator.
+
+``GET /_emulator/editor`` answers an HTML page that loads the editor (``@nylas/web-elements``
+2.6.0, MIT) and points it at the emulator's API (``{api_url}/v3``).  Two auth modes:
+
+* hosted login (default): the documented ``nylasSessionsConfig``; "Continue with Google" goes to
+  the emulator's ``/v3/connect/auth``, which logs in at once (grant: the page's ``login_hint``
+  query parameter, else the only grant) and redirects back; the editor then exchanges the code
+  (PKCE) and calls ``/v3/grants/me/...`` with the access token (see :mod:`.connect`).
+* ``?auth=api-key&grant_id=<id>``: a page-supplied ``nylasApiRequest`` that calls
+  ``/v3/grants/<id>/...`` with the API key the page server was given.
+
+**Serve the page on another origin than the API** (:func:`create_editor_page_app`,
+:class:`EditorPageServer`): ``@nylas/identity`` never considers itself logged in when the page
+and the API share an origin with ``hosted: true``, so the hosted login would never complete.
+
+The editor script comes from ``component_dir`` (a directory holding
+``nylas-scheduler-editor.es.js``, see ``scripts/fetch_web_elements.sh``), else the public CDN.
+The page records the editor's events in ``window.nylasEvents`` (``[{type, detail}]``) and sets
+``window.nylasComponentDefined = true`` once the element is defined.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from scheduler_async.emulator.booking_page import COMPONENT_VERSION
+
+__all__ = [
+    "DEFAULT_EDITOR_URL",
+    "EDITOR_FILE",
+    "EDITOR_PAGE_PATH",
+    "EditorPageServer",
+    "create_editor_page_app",
+    "editor_page_routes",
+    "render_editor_page",
+]
+
+EDITOR_PAGE_PATH = "/_emulator/editor"
+EDITOR_FILE = "nylas-scheduler-editor.es.js"
+DEFAULT_EDITOR_URL = (
+    f"https://cdn.jsdelivr.net/npm/@nylas/web-elements@{COMPONENT_VERSION}"
+    f"/dist/cdn/nylas-scheduler-editor/{EDITOR_FILE}"
+)
+_ASSETS_PATH = EDITOR_PAGE_PATH + "/assets"
+_EVENTS = (
+    "loggedIn",
+    "loggedOut",
+    "nylasSchedulerEditorError",
+    "schedulerConfigChanged",
+    "schedulerConfigCloseClicked",
+    "previewButtonClicked",
+)
+
+_TEMPLATE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Scheduler Editor (scheduler emulator)</title>
+<link rel="icon" href="data:,">
+<style>
+  body {{ margin: 0; padding: 24px; background: #f6f7f9;
+         font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }}
+  header {{ max-width: 1100px; margin: 0 auto 16px; color: #4b5563; font-size: 13px; }}
+  nylas-scheduler-editor {{ display: block; max-width: 1100px; margin: 0 auto; }}
+</style>
+</head>
+<body>
+<header>Scheduler emulator &middot; Scheduler Editor &middot; API {api_label} ({mode})</header>
+<script type="module">
+const settings = {settings};
+window.nylasEvents = [];
+const element = document.createElement("nylas-scheduler-editor");
+for (const type of settings.events) {{
+  element.addEventListener(type, (event) => {{
+    let detail = null;
+    try {{ detail = JSON.parse(JSON.stringify(event.detail ?? null)); }}
+    catch (error) {{ detail = String(error); }}
+    window.nylasEvents.push({{type, detail}});
+  }});
+}}
+const pageUrl = window.location.origin + window.location.pathname;
+element.schedulerPreviewLink = settings.previewLink || "";
+element.enableUserFeedback = false;
+element.mode = "app";
+if (settings.groupEvents) element.enableEventTypes = {{ group: true }};
+if (settings.auth === "api-key") {{
+  const base = `${{settings.apiUrl}}/v3/grants/${{encodeURIComponent(settings.grantId)}}`;
+  const call = async (method, url, body) => {{
+    const response = await fetch(url, {{
+      method,
+      headers: {{ "Authorization": `Bearer ${{settings.apiKey}}`,
+                 "Content-Type": "application/json" }},
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }});
+    return response.json();
+  }};
+  element.nylasApiRequest = {{
+    async request({{ method, path, body }}) {{
+      try {{
+        const json = await call(method || "GET", `${{base}}/${{path}}`, body);
+        return json.error ? [null, json.error] : [json, null];
+      }} catch (error) {{
+        return [null, {{ message: String(error) }}];
+      }}
+    }},
+    async currentUser() {{
+      const json = await call("GET", base);
+      return json.data ? {{ id: json.data.id, email: json.data.email }} : null;
+    }},
+  }};
+}} else {{
+  element.nylasSessionsConfig = {{
+    clientId: settings.clientId,
+    redirectUri: pageUrl,
+    domain: `${{settings.apiUrl}}/v3`,
+    hosted: true,
+    accessType: "offline",
+  }};
+  if (settings.loginHint) {{
+    element.defaultAuthArgs = [{{ provider: "google", loginHint: settings.loginHint }}];
+  }}
+}}
+if (settings.configurationId) element.configurationId = settings.configurationId;
+document.body.appendChild(element);
+const module = await import(settings.componentUrl);
+module.defineCustomElement();
+await customElements.whenDefined("nylas-scheduler-editor");
+window.nylasComponentDefined = true;
+</script>
+</body>
+</html>
+"""
+
+
+def _script_json(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render_editor_page(
+    *,
+    component_url: str,
+    api_url: str,
+    client_id: str,
+    api_key: str,
+    params: dict[str, str],
+    preview_link: str | None = None,
+) -> str:
+    """The page's HTML; ``params`` are the query parameters (``auth``, ``grant_id``,
+    ``login_hint``, ``configuration_id``, ``event_types=group`` to offer group configurations)."""
+    auth = "api-key" if params.get("auth") == "api-key" else "hosted"
+    if auth == "api-key" and not params.get("grant_id"):
+        raise web.HTTPBadRequest(text="auth=api-key needs grant_id=<grant id>")
+    settings = {
+        "auth": auth,
+        "apiUrl": api_url.rstrip("/"),
+        "componentUrl": component_url,
+        "clientId": client_id,
+        "apiKey": api_key if auth == "api-key" else None,
+        "grantId": params.get("grant_id"),
+        "loginHint": params.get("login_hint"),
+        "configurationId": params.get("configuration_id"),
+        "groupEvents": params.get("event_types") == "group",
+        "previewLink": preview_link,
+        "events": list(_EVENTS),
+    }
+    return _TEMPLATE.format(
+        api_label=html.escape(api_url),
+        mode="hosted login" if auth == "hosted" else "API key",
+        settings=_script_json(settings),
+    )
+
+
+def editor_page_routes(
+    *,
+    api_url: str,
+    client_id: str,
+    api_key: str,
+    component_dir: str | Path | None = None,
+    component_url: str = DEFAULT_EDITOR_URL,
+    preview_link: str | None = None,
+) -> list[web.AbstractRouteDef]:
+    """Routes serving the editor page (and its script from ``component_dir`` if given)."""
+    directory = Path(component_dir).resolve() if component_dir is not None else None
+    if directory is not None and not (directory / EDITOR_FILE).is_file():
+        raise FileNotFoundError(f"{EDITOR_FILE} not found in {directory}")
+    script_url = f"{_ASSETS_PATH}/{EDITOR_FILE}" if directory is not None else component_url
+    names = ("auth", "grant_id", "login_hint", "configuration_id", "event_types")
+
+    async def page(request: web.Request) -> web.Response:
+        params = {name: request.query[name] for name in names if request.query.get(name)}
+        body = render_editor_page(
+            component_url=script_url,
+            api_url=api_url,
+            client_id=client_id,
+            api_key=api_key,
+            params=params,
+            preview_link=preview_link,
+        )
+        return web.Response(
+            text=body, content_type="text/html", headers={"Cache-Control": "no-store"}
+        )
+
+    routes: list[web.AbstractRouteDef] = [web.get(EDITOR_PAGE_PATH, page, allow_head=False)]
+    if directory is not None:
+        routes.append(web.static(_ASSETS_PATH, directory))
+    return routes
+
+
+def create_editor_page_app(
+    *,
+    api_url: str,
+    client_id: str,
+    api_key: str,
+    component_dir: str | Path | None = None,
+    component_url: str = DEFAULT_EDITOR_URL,
+    preview_link: str | None = None,
+) -> web.Application:
+    """A stand-alone app serving the editor page (run it on another origin than the API)."""
+    app = web.Application()
+    app.add_routes(
+        editor_page_routes(
+            api_url=api_url,
+            client_id=client_id,
+            api_key=api_key,
+            component_dir=component_dir,
+            component_url=component_url,
+            preview_link=preview_link,
+        )
+    )
+    return app
+
+
+class EditorPageServer:
+    """Serve :func:`create_editor_page_app` from its own thread (``start``/``stop``).
+
+    ``port`` 0 picks a free one; :attr:`url` is the page's URL once started.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, **app_kwargs: Any) -> None:
+        self.host = host
+        self.port = port
+        self._app_kwargs = app_kwargs
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="editor-page", daemon=True)
+
+    def __repr__(self) -> str:
+        return f"<EditorPageServer {self.host}:{self.port}>"
+
+    @property
+    def url(self) -> str:
+        """``http://<host>:<port>/_emulator/editor``."""
+        return f"http://{self.host}:{self.port}{EDITOR_PAGE_PATH}"
+
+    def start(self) -> EditorPageServer:
+        """Start serving (raises if the server could not start)."""
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise RuntimeError(f"editor page server failed: {self._error}") from self._error
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the thread."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        runner = web.AppRunner(
+            create_editor_page_app(**self._app_kwargs), access_log=None, shutdown_timeout=0.2
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port)
+            await site.start()
+            self.port = site.port
+            self._ready.set()
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()
