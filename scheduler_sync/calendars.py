@@ -75,7 +75,7 @@ class Calendars(SyncFacade):
     _inner: AsyncCalendars
     _rt: SyncRuntime
     with_response: CalendarsWithResponse
-    "The same calls, returning :class:`APIResponse`."
+    "The same calls, returning :class:`APIResponse` with status, headers and request id."
 
     def __init__(self, inner: AsyncCalendars, rt: SyncRuntime) -> None:
         """Wrap the async ``inner``; built by the client, not by users."""

@@ -52,7 +52,7 @@ class Grants(SyncFacade):
     _inner: AsyncGrants
     _rt: SyncRuntime
     with_response: GrantsWithResponse
-    "The same calls, returning :class:`APIResponse`."
+    "The same calls, returning :class:`APIResponse` with status, headers and request id."
 
     def __init__(self, inner: AsyncGrants, rt: SyncRuntime) -> None:
         """Wrap the async ``inner``; built by the client, not by users."""

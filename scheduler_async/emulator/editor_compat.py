@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from scheduler_async.emulator.group import GroupEventError
+from scheduler_async.emulator.errors import EmulatorError
 from scheduler_async.emulator.store import Store
 from scheduler_async.emulator.web_common import Handler, json_bytes
 
@@ -74,8 +74,8 @@ def group_calendar_event(store: Store, grant_id: str, event_id: str) -> dict[str
         ]
     for config_id in config_ids:
         try:
-            event = store.group.get(config_id, event_id)
-        except GroupEventError:
+            event = store.get_group_event(config_id, event_id)
+        except EmulatorError:
             continue
         event.pop("group_event_info", None)
         return {**event, "grant_id": grant_id, "object": "event"}

@@ -12,7 +12,7 @@ from ..models import Calendar, Page
 from ._base import PlainResource, Request, Resource, plain, structure_data
 
 if TYPE_CHECKING:
-    from .._transport import Response, Transport
+    from .._transport import Response
 
 __all__ = ["AsyncCalendars", "AsyncCalendarsWithResponse"]
 
@@ -69,17 +69,10 @@ class AsyncCalendarsWithResponse(Resource):
         return await self._call(request, _page, timeout=timeout, max_retries=max_retries)
 
 
-class AsyncCalendars(PlainResource):
+class AsyncCalendars(PlainResource[AsyncCalendarsWithResponse]):
     """``client.calendars``: the grant's calendars (ids for ``calendar_ids``)."""
 
-    __slots__ = ("with_response",)
-
-    def __init__(
-        self, transport: Transport, grant_id: str | None, client_id: str | None = None
-    ) -> None:
-        super().__init__(transport, grant_id, client_id)
-        self.with_response = AsyncCalendarsWithResponse(transport, grant_id, client_id)
-        """The same calls, returning :class:`APIResponse`."""
+    __slots__ = ()
 
     get = plain(AsyncCalendarsWithResponse.get)
     list_page = plain(AsyncCalendarsWithResponse.list_page)

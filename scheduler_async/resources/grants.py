@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .._config import Timeout
 from .._response import APIResponse
 from ..models import Grant
 from ._base import PlainResource, Request, Resource, plain
-
-if TYPE_CHECKING:
-    from .._transport import Transport
 
 __all__ = ["AsyncGrants", "AsyncGrantsWithResponse"]
 
@@ -37,16 +32,9 @@ class AsyncGrantsWithResponse(Resource):
         return await self._call(request, Grant, timeout=timeout, max_retries=max_retries)
 
 
-class AsyncGrants(PlainResource):
+class AsyncGrants(PlainResource[AsyncGrantsWithResponse]):
     """``client.grants``: the connected account behind a grant id."""
 
-    __slots__ = ("with_response",)
-
-    def __init__(
-        self, transport: Transport, grant_id: str | None, client_id: str | None = None
-    ) -> None:
-        super().__init__(transport, grant_id, client_id)
-        self.with_response = AsyncGrantsWithResponse(transport, grant_id, client_id)
-        """The same calls, returning :class:`APIResponse`."""
+    __slots__ = ()
 
     get = plain(AsyncGrantsWithResponse.get)
