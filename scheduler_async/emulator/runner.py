@@ -42,7 +42,6 @@ from scheduler_async.emulator.webhooks import (
     StoredWebhook,
     WebhookFaults,
     WebhookHub,
-    webhook_hub,
 )
 
 __all__ = ["Emulator"]
@@ -300,7 +299,7 @@ class Emulator:
     @property
     def webhooks(self) -> WebhookHub:
         """The webhook hub: destinations, delivery queue, log and fault knobs."""
-        return webhook_hub(self.store, application_id=self.client_id)
+        return self.store.webhook_hub(application_id=self.client_id)
 
     def add_webhook(
         self,

@@ -50,7 +50,8 @@ from .web_common import (
     request_id_of,
     require_api_key,
 )
-from .webhooks import WebhookHub, WebhookHubError, webhook_hub
+from .webhook_delivery import WebhookHub
+from .webhook_state import WebhookHubError
 
 __all__ = [
     "HUB_KEY",
@@ -288,12 +289,12 @@ def register_webhook_admin_routes(
 def setup_routes(app: web.Application) -> None:
     """Wire webhooks into the emulator app (an entry of ``app.ROUTE_MODULES``).
 
-    The store's hub (:func:`~.webhooks.webhook_hub`: subscribed to booking changes, reset with
+    The store's hub (``store.webhook_hub()``: subscribed to booking changes, reset with
     the store) serves ``/v3/webhooks`` with the emulator's API-key check and request ids, and
     ``/_emulator/webhooks/...``; its worker runs with the app.  Moving the clock through
     ``POST /_emulator/clock`` sends what became due (reminders, retries) before answering.
     """
-    hub = webhook_hub(app[STORE_KEY], application_id=app[SETTINGS_KEY].client_id)
+    hub = app[STORE_KEY].webhook_hub(application_id=app[SETTINGS_KEY].client_id)
     register_webhook_routes(app, hub, authorize=require_api_key, request_id=request_id_of)
     register_webhook_admin_routes(app, hub, request_id=request_id_of)
 
