@@ -19,10 +19,13 @@ destinations subscribed to the trigger receive notifications.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import gzip
+import logging
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -37,7 +40,39 @@ from .webhook_state import (
     WebhookState,
 )
 
-__all__ = ["WebhookHub"]
+__all__ = ["MAX_ANSWER_BYTES", "WebhookHub", "read_answer"]
+
+_log = logging.getLogger("scheduler_async.emulator")
+
+#: The most the emulator reads of a destination's answer (challenge, notification or test
+#: event); the challenge needs only the echoed value.  Past it the connection is dropped.
+MAX_ANSWER_BYTES = 4096
+
+
+async def read_answer(resp: aiohttp.ClientResponse, limit: int = MAX_ANSWER_BYTES) -> bytes:
+    """At most ``limit`` bytes of ``resp``'s body; an answer longer than that is cut off and
+    its connection closed (never reused), so a destination cannot make the emulator buffer an
+    unbounded body."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await resp.content.read(limit - size)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    if not resp.content.at_eof():
+        resp.close()
+    return b"".join(chunks)
+
+
+@dataclass(eq=False)
+class _Job:
+    """One attempt handed to a destination's lane."""
+
+    pending: Pending
+    done: asyncio.Future[DeliveryAttempt | None] = field(repr=False)
+    started: bool = False
 
 
 class WebhookHub(WebhookState):
@@ -70,7 +105,9 @@ class WebhookHub(WebhookState):
         self.timeout = timeout
         self.poll_interval = poll_interval
         self._session: aiohttp.ClientSession | None = None
-        self._send_lock: asyncio.Lock | None = None
+        self._lanes: dict[str, collections.deque[_Job]] = {}
+        self._lane_tasks: dict[str, asyncio.Task[None]] = {}
+        self._unsettled: set[_Job] = set()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -91,12 +128,20 @@ class WebhookHub(WebhookState):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
             self._worker = None
+        for task in list(self._lane_tasks.values()):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for job in self._unsettled:
+            job.done.cancel()
+        self._lanes.clear()
+        self._lane_tasks.clear()
+        self._unsettled.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
         self._loop = None
         self._wake = None
-        self._send_lock = None
 
     def wake(self) -> None:
         """Ask the worker to look for due deliveries now (safe from any thread)."""
@@ -119,7 +164,7 @@ class WebhookHub(WebhookState):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
-            await self.deliver_due()
+            self._dispatch_due()
 
     def session(self) -> aiohttp.ClientSession:
         """The hub's HTTP client session (created on first use, closed by :meth:`close`)."""
@@ -141,7 +186,7 @@ class WebhookHub(WebhookState):
             async with self.session().get(
                 url, params={"challenge": challenge}, timeout=self._timeout()
             ) as resp:
-                text = await resp.text(errors="replace")
+                text = (await read_answer(resp)).decode("utf-8", errors="replace")
                 status = resp.status
         except TimeoutError:
             raise WebhookHubError.unverified(f"timed out after {self.timeout:g}s") from None
@@ -154,29 +199,72 @@ class WebhookHub(WebhookState):
 
     # ------------------------------------------------------------------ delivery
 
+    @property
+    def pending(self) -> int:
+        """Delivery attempts waiting (due or not), including those handed to a lane."""
+        return len(self._queue) + len(self._unsettled)
+
+    def _dispatch_due(self) -> None:
+        """Fire due reminders and hand every attempt due now to its destination's lane."""
+        loop = asyncio.get_running_loop()
+        for p in self._take_due(self.clock.now()):
+            job = _Job(p, loop.create_future())
+            self._lanes.setdefault(p.webhook_id, collections.deque()).append(job)
+            self._unsettled.add(job)
+            task = self._lane_tasks.get(p.webhook_id)
+            if task is None or task.done():
+                self._lane_tasks[p.webhook_id] = loop.create_task(self._run_lane(p.webhook_id))
+
+    async def _run_lane(self, webhook_id: str) -> None:
+        # One destination's attempts, one at a time in due order; exits when its queue is empty.
+        lane = self._lanes[webhook_id]
+        try:
+            while lane:
+                job = lane.popleft()
+                job.started = True
+                attempt: DeliveryAttempt | None = None
+                try:
+                    attempt = await self._send(job.pending)
+                except asyncio.CancelledError:
+                    job.done.cancel()
+                    self._unsettled.discard(job)
+                    raise
+                except Exception:  # never let one bad attempt stop the lane
+                    _log.exception("webhook delivery to %s failed", webhook_id)
+                finally:
+                    if not job.done.done():
+                        job.done.set_result(attempt)
+                    self._unsettled.discard(job)
+        finally:
+            if self._lane_tasks.get(webhook_id) is asyncio.current_task():
+                del self._lane_tasks[webhook_id]
+                if not lane:
+                    self._lanes.pop(webhook_id, None)
+
     async def deliver_due(self) -> list[DeliveryAttempt]:
-        """Fire due reminders and send every attempt due at ``clock.now()``; return them.
+        """Fire due reminders and send every attempt due at ``clock.now()``; return the attempts
+        that finished meanwhile.
 
-        Attempts to one destination go in due order; destinations are served concurrently.
-        Calls are serialized, so after it returns everything due at that time was attempted.
+        Each destination has its own lane: its attempts go one at a time in due order, and a
+        slow or hanging destination never delays another one.  This waits for every attempt
+        handed to a lane (now or by the background worker) to finish, but for at most
+        :attr:`timeout` seconds; attempts already under way then are awaited too (each is
+        bounded by :attr:`timeout`), so the call never takes more than two per-attempt timeouts.
+        Attempts still queued behind a hanging one keep going in the background (see the log).
         """
-        if self._send_lock is None:
-            self._send_lock = asyncio.Lock()
-        async with self._send_lock:
-            due = self._take_due(self.clock.now())
-            by_hook: dict[str, list[Pending]] = {}
-            for p in due:
-                by_hook.setdefault(p.webhook_id, []).append(p)
-            results = await asyncio.gather(*(self._send_all(items) for items in by_hook.values()))
-            return [a for group in results for a in group]
-
-    async def _send_all(self, items: list[Pending]) -> list[DeliveryAttempt]:
-        out = []
-        for p in items:
-            attempt = await self._send(p)
-            if attempt is not None:
-                out.append(attempt)
-        return out
+        self._dispatch_due()
+        jobs = list(self._unsettled)
+        if jobs:
+            await asyncio.wait([j.done for j in jobs], timeout=self.timeout)
+            under_way = [j.done for j in jobs if j.started and not j.done.done()]
+            if under_way:
+                await asyncio.wait(under_way)
+        jobs.sort(key=lambda j: j.pending)
+        return [
+            a
+            for a in (j.done.result() for j in jobs if j.done.done() and not j.done.cancelled())
+            if a is not None
+        ]
 
     async def _send(self, p: Pending) -> DeliveryAttempt | None:
         hook = self.webhooks.get(p.webhook_id)
@@ -202,7 +290,7 @@ class WebhookHub(WebhookState):
             async with self.session().post(
                 hook.webhook_url, data=body, headers=headers, timeout=self._timeout()
             ) as resp:
-                await resp.read()
+                await read_answer(resp)
                 attempt.status = resp.status
                 attempt.ok = 200 <= resp.status < 300
                 if not attempt.ok:
@@ -233,7 +321,7 @@ class WebhookHub(WebhookState):
             async with self.session().post(
                 url, data=body, headers=headers, timeout=self._timeout()
             ) as resp:
-                await resp.read()
+                await read_answer(resp)
                 return 200 <= resp.status < 300
         except (TimeoutError, aiohttp.ClientError, ValueError):
             return False

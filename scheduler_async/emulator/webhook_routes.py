@@ -208,7 +208,7 @@ class _Routes:
 
     async def admin_deliver(self, request: web.Request) -> dict[str, Any]:
         attempts = await self.hub.deliver_due()
-        return {"data": [a.to_json() for a in attempts]}
+        return {"data": [a.to_json() for a in attempts], "pending": self.hub.pending}
 
     async def admin_get_faults(self, request: web.Request) -> dict[str, Any]:
         return {"data": self.hub.faults.to_json()}
