@@ -123,6 +123,12 @@ def _run_emulator(args: argparse.Namespace) -> int:
     try:  # Ctrl-C may come as soon as the first line is out: stop cleanly from here on
         print(f"Scheduler emulator listening on {emulator.url} (Ctrl-C to stop)", flush=True)
         print(f"admin API: {emulator.url}/_emulator/health", flush=True)
+        if args.api_keys:
+            print(
+                "admin API: /_emulator/* (health and the booking page aside) needs "
+                "Authorization: Bearer <one of the --api-key keys>",
+                flush=True,
+            )
         if args.rate_limit is not None:
             print(
                 f"rate limit: {args.rate_limit:g} requests/s per API key "

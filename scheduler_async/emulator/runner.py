@@ -10,12 +10,15 @@ sync facade can all call it without deadlocking the caller's loop::
         emu.clock.advance(3600)                   # business time; no sleeping
         emu.set_faults("POST /v3/scheduling/bookings", error_503=1.0, times=1)
 
-Webhooks (the store's :class:`~.webhooks.WebhookHub`, wired into the app): destinations come from
-``POST /v3/webhooks`` (with the challenge handshake) or :meth:`Emulator.add_webhook`; every
+Webhooks (the store's :class:`~.webhook_delivery.WebhookHub`, wired into the app): destinations
+come from ``POST /v3/webhooks`` (with the challenge handshake) or :meth:`Emulator.add_webhook`; every
 booking change is queued and sent by a background worker.  :meth:`Emulator.deliver_webhooks`
 sends what is due now (after ``emu.clock.advance(...)``: reminders and retries) and waits for
 the answers; :meth:`Emulator.webhook_deliveries` is the log; :meth:`Emulator.set_webhook_faults`
 duplicates or delays deliveries.
+
+The admin API over HTTP (``/_emulator/...``) needs one of the API keys when ``api_keys`` are
+given (:attr:`Emulator.admin_headers` carries one); the Python methods here never do.
 """
 
 from __future__ import annotations
@@ -114,6 +117,12 @@ class Emulator:
         if self.api_keys:
             return sorted(self.api_keys)[0]
         return DEFAULT_API_KEY
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """Headers for the admin API over HTTP (``/_emulator/...``): ``Authorization: Bearer
+        <api_key>`` when the emulator was given API keys (it then requires one), else none."""
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_keys else {}
 
     @property
     def running(self) -> bool:

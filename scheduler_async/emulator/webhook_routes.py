@@ -13,7 +13,7 @@
     PUT    /v3/webhooks/{id}                     partial update (status active|pause)
     DELETE /v3/webhooks/{id}                     delete -> {"data": {"status": "success"}}
 
-    GET    /_emulator/webhooks                   destinations with secrets
+    GET    /_emulator/webhooks                   destinations (secrets masked: "****" + last 4)
     GET    /_emulator/webhooks/deliveries        the delivery log (?webhook_id=&notification_id=)
     POST   /_emulator/webhooks/deliver           send what is due now (after a clock change)
     GET|PUT|DELETE /_emulator/webhooks/faults    {duplicate, delay_seconds}
@@ -197,7 +197,12 @@ class _Routes:
     # admin
 
     async def admin_list(self, request: web.Request) -> dict[str, Any]:
-        return {"data": [h.to_json(with_secret=True) for h in self.hub.list_webhooks()]}
+        return {
+            "data": [
+                {**h.to_json(), "webhook_secret": h.masked_secret()}
+                for h in self.hub.list_webhooks()
+            ]
+        }
 
     async def admin_deliveries(self, request: web.Request) -> dict[str, Any]:
         q = request.query
@@ -271,7 +276,8 @@ def register_webhook_admin_routes(
     prefix: str = "/_emulator/webhooks",
     request_id: RequestId = _default_request_id,
 ) -> None:
-    """Add the admin routes (no auth, like the rest of ``/_emulator``)."""
+    """Add the admin routes (no auth of their own: in the emulator, its middleware guards every
+    ``/_emulator`` route with the API keys when it has any, and keeps CORS off them)."""
     routes = _Routes(hub, _default_authorize, request_id)
 
     def w(fn: Callable[[web.Request], Awaitable[Any]]) -> Handler:

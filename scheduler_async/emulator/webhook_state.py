@@ -96,6 +96,10 @@ class StoredWebhook:
     )
     failing_since: int | None = None
 
+    def masked_secret(self) -> str:
+        """The secret as admin listings show it: ``"****"`` and its last 4 characters."""
+        return "****" + self.secret[-4:]
+
     def to_json(self, *, with_secret: bool = False) -> dict[str, Any]:
         """Wire representation (all Webhook keys, as the Python SDK requires)."""
         out: dict[str, Any] = {
