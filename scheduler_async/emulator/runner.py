@@ -11,8 +11,8 @@ sync facade can all call it without deadlocking the caller's loop::
         emu.set_faults("POST /v3/scheduling/bookings", error_503=1.0, times=1)
 
 Webhooks (the store's :class:`~.webhook_delivery.WebhookHub`, wired into the app): destinations
-come from ``POST /v3/webhooks`` (with the challenge handshake) or :meth:`Emulator.add_webhook`; every
-booking change is queued and sent by a background worker.  :meth:`Emulator.deliver_webhooks`
+come from ``POST /v3/webhooks`` (with the challenge handshake) or :meth:`Emulator.add_webhook`;
+every booking change is queued and sent by a background worker.  :meth:`Emulator.deliver_webhooks`
 sends what is due now (after ``emu.clock.advance(...)``: reminders and retries) and waits for
 the answers; :meth:`Emulator.webhook_deliveries` is the log; :meth:`Emulator.set_webhook_faults`
 duplicates or delays deliveries.
