@@ -50,6 +50,9 @@ from scheduler_async.emulator.webhooks import (
 __all__ = ["Emulator"]
 
 DEFAULT_API_KEY = "emulator-api-key"
+#: Seconds a connection may stay idle (between requests, or before its first one is complete)
+#: before the server closes it (aiohttp's own default is an hour).
+DEFAULT_IDLE_TIMEOUT = 15.0
 
 _T = TypeVar("_T")
 
@@ -67,7 +70,9 @@ class Emulator:
     restores the startup settings.  ``cors_origins``: origins browsers may call from (default
     any; see :func:`~scheduler_async.emulator.app.create_app`).  ``booking_page`` serves the
     ``<nylas-scheduling>`` page at :meth:`booking_page_url` (component from
-    ``web_elements_dir``, else the public CDN).
+    ``web_elements_dir``, else the public CDN).  ``idle_timeout`` (seconds, default 15) closes a
+    connection that stays idle that long, between requests (keep-alive) or before its first
+    request is complete, so a long-running emulator sheds the connections clients left open.
     """
 
     def __init__(
@@ -86,7 +91,11 @@ class Emulator:
         cors_origins: str | Iterable[str] | None = None,
         booking_page: bool = False,
         web_elements_dir: str | Path | None = None,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     ) -> None:
+        if not idle_timeout > 0:
+            raise ValueError("idle_timeout must be a positive number of seconds")
+        self.idle_timeout = float(idle_timeout)
         self.host = host
         self.port = port
         self.strict = strict
@@ -205,7 +214,12 @@ class Emulator:
             booking_page=self.booking_page,
             web_elements_dir=self.web_elements_dir,
         )
-        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=self._shutdown_timeout)
+        runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            shutdown_timeout=self._shutdown_timeout,
+            keepalive_timeout=self.idle_timeout,
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port, backlog=1024)
