@@ -33,7 +33,8 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
     web_common.py      aiohttp plumbing shared by route modules: app keys, envelopes, JSON body
                        rules (content type, depth), parameter parsing, authentication
     api_routes.py      Scheduler API routes        setup_routes(app)
-    admin_routes.py    /_emulator/... admin routes  setup_routes(app)
+    admin_routes.py    /_emulator/... admin routes  setup_routes(app); with API keys they need
+                       one (is_admin_request, require_admin_key; health and booking page open)
     group_routes.py    the six group-event endpoints setup_routes(app)
     ui_settings.py     GET /v3/scheduling/ui-settings (the booking page's first call) setup_routes
     cors.py            cors_middleware (outermost in create_app; cors_origins, default any)

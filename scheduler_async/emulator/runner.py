@@ -376,8 +376,11 @@ class Emulator:
 
         Call it after moving the clock from Python (``emu.clock.advance(...)``) to fire due
         reminders and retries deterministically (``POST /_emulator/clock`` does it by itself).
-        Returns this round's attempts.  Blocks the calling thread: from async code use
-        :meth:`deliver_webhooks_async`, so a receiver served on your event loop can answer.
+        Returns the attempts that finished.  Each webhook is served on its own, and the wait
+        is bounded by the attempt timeout: an attempt stuck behind a hanging destination keeps
+        going in the background (see :meth:`webhook_deliveries`).  Blocks the calling thread:
+        from async code use :meth:`deliver_webhooks_async`, so a receiver served on your event
+        loop can answer.
         """
         try:
             asyncio.get_running_loop()
