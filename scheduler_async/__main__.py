@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=None,
         metavar="S",
-        help="close a connection idle for S seconds (default 15; keep-alive and unfinished "
+        help="close a connection idle for S seconds (default 30; keep-alive and unfinished "
         "requests alike)",
     )
     emu.add_argument(

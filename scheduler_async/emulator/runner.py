@@ -51,8 +51,9 @@ __all__ = ["Emulator"]
 
 DEFAULT_API_KEY = "emulator-api-key"
 #: Seconds a connection may stay idle (between requests, or before its first one is complete)
-#: before the server closes it (aiohttp's own default is an hour).
-DEFAULT_IDLE_TIMEOUT = 15.0
+#: before the server closes it (aiohttp's own default is an hour).  Longer than the client's
+#: pool expiry (15 s), so a pooled connection is not reused just as the server closes it.
+DEFAULT_IDLE_TIMEOUT = 30.0
 
 _T = TypeVar("_T")
 
@@ -70,7 +71,7 @@ class Emulator:
     restores the startup settings.  ``cors_origins``: origins browsers may call from (default
     any; see :func:`~scheduler_async.emulator.app.create_app`).  ``booking_page`` serves the
     ``<nylas-scheduling>`` page at :meth:`booking_page_url` (component from
-    ``web_elements_dir``, else the public CDN).  ``idle_timeout`` (seconds, default 15) closes a
+    ``web_elements_dir``, else the public CDN).  ``idle_timeout`` (seconds, default 30) closes a
     connection that stays idle that long, between requests (keep-alive) or before its first
     request is complete, so a long-running emulator sheds the connections clients left open.
     """

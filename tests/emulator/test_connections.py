@@ -62,4 +62,4 @@ def test_cli_takes_the_idle_timeout() -> None:
 
     args = _parser().parse_args(["emulator", "--idle-timeout", "2.5"])
     assert args.idle_timeout == 2.5
-    assert _parser().parse_args(["emulator"]).idle_timeout is None  # Emulator's default (15 s)
+    assert _parser().parse_args(["emulator"]).idle_timeout is None  # Emulator's default (30 s)
