@@ -4,7 +4,7 @@
 
     python -m scheduler_async emulator [--host 127.0.0.1] [--port 8080] [--strict]
         [--api-key KEY ...] [--latency-ms N] [--client-id ID] [--seed N] [--rate-limit R]
-        [--cors-origins ORIGIN ...] [--booking-page [--web-elements-dir DIR]
+        [--idle-timeout S] [--cors-origins ORIGIN ...] [--booking-page [--web-elements-dir DIR]
         [--configuration-id ID]] [--editor [--editor-port PORT]]
 
 ``--booking-page`` also serves Nylas's ``<nylas-scheduling>`` booking page against the emulator
@@ -80,6 +80,14 @@ def _parser() -> argparse.ArgumentParser:
         help="origins browsers may call the API from (default: any, '*')",
     )
     emu.add_argument(
+        "--idle-timeout",
+        type=_positive_float,
+        default=None,
+        metavar="S",
+        help="close a connection idle for S seconds (default 30; keep-alive and unfinished "
+        "requests alike)",
+    )
+    emu.add_argument(
         "--booking-page",
         action="store_true",
         help="serve the <nylas-scheduling> booking page and print its URL(s)",
@@ -133,6 +141,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         cors_origins=args.cors_origins,
         booking_page=args.booking_page,
         web_elements_dir=args.web_elements_dir,
+        **({"idle_timeout": args.idle_timeout} if args.idle_timeout is not None else {}),
     )
     try:
         emulator.start()
@@ -143,6 +152,12 @@ def _run_emulator(args: argparse.Namespace) -> int:
     try:  # Ctrl-C may come as soon as the first line is out: stop cleanly from here on
         print(f"Scheduler emulator listening on {emulator.url} (Ctrl-C to stop)", flush=True)
         print(f"admin API: {emulator.url}/_emulator/health", flush=True)
+        if args.api_keys:
+            print(
+                "admin API: /_emulator/* (health and the booking page aside) needs "
+                "Authorization: Bearer <one of the --api-key keys>",
+                flush=True,
+            )
         if args.rate_limit is not None:
             print(
                 f"rate limit: {args.rate_limit:g} requests/s per API key "

@@ -37,7 +37,8 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
     web_common.py      aiohttp plumbing shared by route modules: app keys, envelopes, JSON body
                        rules (content type, depth), parameter parsing, authentication
     api_routes.py      Scheduler API routes        setup_routes(app)
-    admin_routes.py    /_emulator/... admin routes  setup_routes(app)
+    admin_routes.py    /_emulator/... admin routes  setup_routes(app); with API keys they need
+                       one (is_admin_request, require_admin_key; health and booking page open)
     group_routes.py    the six group-event endpoints setup_routes(app)
     ui_settings.py     GET /v3/scheduling/ui-settings (the booking page's first call) setup_routes
     cors.py            cors_middleware (outermost in create_app; cors_origins, default any)
@@ -45,8 +46,11 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
     app.py             middleware (request ids, faults, error envelopes), ROUTE_MODULES,
                        MIDDLEWARES, create_app
     faults.py          fault injection;  runner.py  Emulator;  pytest_plugin.py  fixtures
-    webhooks.py        WebhookHub (destinations, signed deliveries, retries, reminders, log),
-                       BookingNotifier (the store listener), webhook_hub(store)
+    webhook_state.py   WebhookState: destinations, delivery queue, reminders, log, faults (no I/O)
+    webhook_delivery.py  WebhookHub(WebhookState): challenge, signed POSTs, retries, worker
+    webhook_payloads.py  notification objects from bookings, mock samples, signatures (pure)
+    webhooks.py        BookingNotifier (the store listener) and the hub the store owns
+                       (store.webhook_hub()); re-exports the wing's names
     webhook_routes.py  /v3/webhooks and /_emulator/webhooks routes  setup_routes(app)
     rate_limit.py      EmulatorRateLimit (GCRA per API key, grant or application; 429 counts,
                        peak rate): middleware (in MIDDLEWARES), /_emulator/rate_limit

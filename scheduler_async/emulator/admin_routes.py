@@ -1,7 +1,12 @@
 """Admin routes of the emulator (``/_emulator/...``: seeding, clock, faults, inspection).
 
-Admin API (no auth, never delayed or faulted; bodies and answers are JSON, answers wrapped in
-``{"request_id", "data"}``)::
+Admin API (never delayed or faulted; bodies and answers are JSON, answers wrapped in
+``{"request_id", "data"}``).  When the emulator is started with API keys (``--api-key``,
+``api_keys=``), every admin route but ``/_emulator/health`` and the booking page (its page and
+assets) needs one of those keys as ``Authorization: Bearer <API key>`` (401 otherwise; a session
+token is not enough): :func:`is_admin_request` says which requests are guarded and
+:func:`require_admin_key` checks them (the app's middleware calls both).  Without API keys the
+admin API is open, as the rest of the emulator; CORS never applies to it (see :mod:`.cors`)::
 
     GET    /_emulator/health                        {"status": "ok", "now": <business clock>}
     POST   /_emulator/reset                         clear state, faults, clock
@@ -33,14 +38,19 @@ Admin API (no auth, never delayed or faulted; bodies and answers are JSON, answe
 
 from __future__ import annotations
 
+import hmac
+
 from aiohttp import web
 
+from scheduler_async.emulator.booking_page import BOOKING_PAGE_PATH
 from scheduler_async.emulator.clock import Clock
 from scheduler_async.emulator.errors import EmulatorError
 from scheduler_async.emulator.web_common import (
     CLOCK_HOOKS_KEY,
     FAULTS_KEY,
+    SETTINGS_KEY,
     STORE_KEY,
+    bearer,
     int_value,
     ok,
     optional_str,
@@ -48,7 +58,39 @@ from scheduler_async.emulator.web_common import (
     required_int,
 )
 
-__all__ = ["setup_routes"]
+__all__ = ["ADMIN_PREFIX", "HEALTH_PATH", "is_admin_request", "require_admin_key", "setup_routes"]
+
+ADMIN_PREFIX = "/_emulator/"
+HEALTH_PATH = "/_emulator/health"
+
+
+def _open_path(path: str) -> bool:
+    return path in (HEALTH_PATH, BOOKING_PAGE_PATH) or path.startswith(BOOKING_PAGE_PATH + "/")
+
+
+def is_admin_request(request: web.Request) -> bool:
+    """True for a request to the guarded admin API: a route under ``/_emulator/`` other than
+    ``/_emulator/health`` and the booking page's page and assets.
+
+    Judged by the route the request matched (so no spelling of the path can reach a guarded
+    handler as an open one), else by its path (unknown routes, refused methods, preflights).
+    """
+    resource = request.match_info.route.resource
+    where = resource.canonical if resource is not None else request.path
+    return where.startswith(ADMIN_PREFIX) and not _open_path(where)
+
+
+def require_admin_key(request: web.Request) -> None:
+    """401 unless the request carries one of the emulator's API keys, when it has any."""
+    keys = request.app[SETTINGS_KEY].api_keys
+    if not keys:
+        return
+    token = bearer(request)
+    given = (token or "").encode("utf-8")
+    if token is None or not any(hmac.compare_digest(given, k.encode("utf-8")) for k in keys):
+        raise EmulatorError.unauthorized(
+            "the admin API needs one of the emulator's API keys (Authorization: Bearer <API key>)"
+        )
 
 
 # --------------------------------------------------------------------------- admin API

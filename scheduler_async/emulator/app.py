@@ -7,7 +7,9 @@ availability, bookings), :mod:`.admin_routes` (``/_emulator/...``), :mod:`.group
 :mod:`.ui_settings` (``GET /v3/scheduling/ui-settings``, the booking page's first call).
 :func:`.cors.cors_middleware` wraps everything (outermost), so a browser page on another
 origin can call the emulator.  Shared plumbing
-(app keys, envelopes, body parsing, auth) is in :mod:`.web_common`.
+(app keys, envelopes, body parsing, auth) is in :mod:`.web_common`.  Admin routes
+(``/_emulator/...`` but health and the booking page) need an API key whenever the app has
+``api_keys`` (:func:`.admin_routes.require_admin_key`), and CORS never applies to them.
 
 Every response carries a ``request_id`` (body and ``X-Request-Id`` header).  Errors are
 ``{"request_id", "error": {"type", "message"}}``: 400 ``invalid_request_error`` (also malformed,
@@ -141,6 +143,11 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
     rid = str(uuid.uuid4())
     request[REQUEST_ID] = rid
     if request.path.startswith("/_emulator/"):
+        if admin_routes.is_admin_request(request):
+            try:
+                admin_routes.require_admin_key(request)
+            except EmulatorError as exc:
+                return error_response(rid, exc.status, exc.error_type, exc.message)
         return await _run(handler, request, rid)
     faults = request.app[FAULTS_KEY]
     if faults.latency_ms:
@@ -209,16 +216,18 @@ def create_app(
 
     CORS (:mod:`.cors`) is the outermost middleware: ``cors_origins`` None (default) or ``"*"``
     allows any origin; else the allowed origins (an iterable, or one comma-separated string;
-    empty = none, i.e. browsers on other origins are refused).  ``booking_page`` also serves
-    the ``<nylas-scheduling>`` page at ``/_emulator/booking-page`` (:mod:`.booking_page`), its
-    component loaded from ``web_elements_dir`` (the directory holding
-    ``nylas-scheduling.es.js``) or else from the public CDN.
+    empty = none, i.e. browsers on other origins are refused).  It never applies to the admin
+    API (:func:`.admin_routes.is_admin_request`): browsers on other origins are refused there.
+    With ``api_keys``, the admin API needs one of them (:func:`.admin_routes.require_admin_key`).
+    ``booking_page`` also serves the ``<nylas-scheduling>`` page at ``/_emulator/booking-page``
+    (:mod:`.booking_page`), its component loaded from ``web_elements_dir`` (the directory
+    holding ``nylas-scheduling.es.js``) or else from the public CDN.
     """
     if store is None:
         store = Store(clock, strict=strict)
     else:
         store.strict = strict
-    cors = cast(Middleware, cors_middleware(cors_origins))
+    cors = cast(Middleware, cors_middleware(cors_origins, exclude=admin_routes.is_admin_request))
     app = web.Application(middlewares=[cors, _middleware, *MIDDLEWARES])
     app[STORE_KEY] = store
     app[FAULTS_KEY] = faults if faults is not None else FaultConfig()

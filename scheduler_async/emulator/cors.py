@@ -15,6 +15,11 @@ origins get no CORS headers (the browser then blocks the call) and their preflig
 A preflight asking ``Access-Control-Request-Private-Network`` (Chromium, public page calling
 a loopback emulator) is granted for allowed origins.
 
+``exclude`` names requests CORS never applies to (the emulator passes its admin API): their
+preflight is a 403 without CORS headers, a request whose ``Origin`` is not the emulator's own
+origin (a browser page elsewhere; browsers send ``Origin`` on cross-origin POSTs even when no
+preflight is needed) is refused with 403 before it runs, and answers carry no CORS headers.
+
 A small middleware rather than ``aiohttp-cors``: the emulator ships in the core package whose
 dependencies stay aiohttp/attrs/cattrs/anyio, aiohttp-cors needs every route registered with it
 (and an explicit ``OPTIONS`` resource each), and it adds nothing to answers it does not route
@@ -68,13 +73,27 @@ def _parse_origins(allowed_origins: str | Iterable[str] | None) -> frozenset[str
     return frozenset(origins)
 
 
-def cors_middleware(allowed_origins: str | Iterable[str] | None = None) -> Middleware:
+def cors_middleware(
+    allowed_origins: str | Iterable[str] | None = None,
+    *,
+    exclude: Callable[[web.Request], bool] | None = None,
+) -> Middleware:
     """Build the CORS middleware.
 
     ``allowed_origins``: None, ``"*"`` or an iterable containing ``"*"`` = any origin; else
     origins such as ``"http://localhost:8000"`` (an iterable, or one comma-separated string).
+    ``exclude(request)`` true: CORS does not apply, cross-origin browser requests are refused.
     """
     origins = _parse_origins(allowed_origins)
+
+    def excluded(request: web.Request) -> web.StreamResponse | None:
+        # None: let the request through (no CORS headers); else the refusal.
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            return web.Response(status=403, text="CORS does not apply to this path")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.rstrip("/") != f"{request.scheme}://{request.host}":
+            return web.Response(status=403, text="cross-origin requests are refused here")
+        return None
 
     def allow_origin(request: web.Request) -> str | None:
         if origins is None:
@@ -92,6 +111,9 @@ def cors_middleware(allowed_origins: str | Iterable[str] | None = None) -> Middl
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if exclude is not None and exclude(request):
+            refusal = excluded(request)
+            return refusal if refusal is not None else await handler(request)
         allowed = allow_origin(request)
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             headers: dict[str, str] = {}

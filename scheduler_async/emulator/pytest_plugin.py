@@ -12,6 +12,11 @@ available in any project that installs ``scheduler-client``:
 ``scheduler_emulator_url`` (function scope)
     ``scheduler_emulator.url``, e.g. ``"http://127.0.0.1:41237"``.
 
+The fixtures' emulator enforces no API key, so its admin API (``/_emulator/...``) needs no
+``Authorization``.  An ``Emulator(api_keys=[...])`` of your own requires one of its keys there
+(``/_emulator/health`` and the booking page aside): send ``headers=emu.admin_headers``.  The
+Python methods (``emu.reset()``, ``emu.add_grant(...)``, ...) never need a key.
+
 The server runs on its own event loop in its own thread, so the fixtures serve sync tests and
 async tests (each on its own function-scoped loop) alike.  The emulator is imported lazily so
 that merely loading the plugin never imports aiohttp.web.

@@ -10,12 +10,15 @@ sync facade can all call it without deadlocking the caller's loop::
         emu.clock.advance(3600)                   # business time; no sleeping
         emu.set_faults("POST /v3/scheduling/bookings", error_503=1.0, times=1)
 
-Webhooks (the store's :class:`~.webhooks.WebhookHub`, wired into the app): destinations come from
-``POST /v3/webhooks`` (with the challenge handshake) or :meth:`Emulator.add_webhook`; every
-booking change is queued and sent by a background worker.  :meth:`Emulator.deliver_webhooks`
+Webhooks (the store's :class:`~.webhook_delivery.WebhookHub`, wired into the app): destinations
+come from ``POST /v3/webhooks`` (with the challenge handshake) or :meth:`Emulator.add_webhook`;
+every booking change is queued and sent by a background worker.  :meth:`Emulator.deliver_webhooks`
 sends what is due now (after ``emu.clock.advance(...)``: reminders and retries) and waits for
 the answers; :meth:`Emulator.webhook_deliveries` is the log; :meth:`Emulator.set_webhook_faults`
 duplicates or delays deliveries.
+
+The admin API over HTTP (``/_emulator/...``) needs one of the API keys when ``api_keys`` are
+given (:attr:`Emulator.admin_headers` carries one); the Python methods here never do.
 """
 
 from __future__ import annotations
@@ -42,12 +45,15 @@ from scheduler_async.emulator.webhooks import (
     StoredWebhook,
     WebhookFaults,
     WebhookHub,
-    webhook_hub,
 )
 
 __all__ = ["Emulator"]
 
 DEFAULT_API_KEY = "emulator-api-key"
+#: Seconds a connection may stay idle (between requests, or before its first one is complete)
+#: before the server closes it (aiohttp's own default is an hour).  Longer than the client's
+#: pool expiry (15 s), so a pooled connection is not reused just as the server closes it.
+DEFAULT_IDLE_TIMEOUT = 30.0
 
 _T = TypeVar("_T")
 
@@ -65,7 +71,9 @@ class Emulator:
     restores the startup settings.  ``cors_origins``: origins browsers may call from (default
     any; see :func:`~scheduler_async.emulator.app.create_app`).  ``booking_page`` serves the
     ``<nylas-scheduling>`` page at :meth:`booking_page_url` (component from
-    ``web_elements_dir``, else the public CDN).
+    ``web_elements_dir``, else the public CDN).  ``idle_timeout`` (seconds, default 30) closes a
+    connection that stays idle that long, between requests (keep-alive) or before its first
+    request is complete, so a long-running emulator sheds the connections clients left open.
     """
 
     def __init__(
@@ -84,7 +92,11 @@ class Emulator:
         cors_origins: str | Iterable[str] | None = None,
         booking_page: bool = False,
         web_elements_dir: str | Path | None = None,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     ) -> None:
+        if not idle_timeout > 0:
+            raise ValueError("idle_timeout must be a positive number of seconds")
+        self.idle_timeout = float(idle_timeout)
         self.host = host
         self.port = port
         self.strict = strict
@@ -115,6 +127,12 @@ class Emulator:
         if self.api_keys:
             return sorted(self.api_keys)[0]
         return DEFAULT_API_KEY
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """Headers for the admin API over HTTP (``/_emulator/...``): ``Authorization: Bearer
+        <api_key>`` when the emulator was given API keys (it then requires one), else none."""
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_keys else {}
 
     @property
     def running(self) -> bool:
@@ -197,7 +215,12 @@ class Emulator:
             booking_page=self.booking_page,
             web_elements_dir=self.web_elements_dir,
         )
-        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=self._shutdown_timeout)
+        runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            shutdown_timeout=self._shutdown_timeout,
+            keepalive_timeout=self.idle_timeout,
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port, backlog=1024)
@@ -300,7 +323,7 @@ class Emulator:
     @property
     def webhooks(self) -> WebhookHub:
         """The webhook hub: destinations, delivery queue, log and fault knobs."""
-        return webhook_hub(self.store, application_id=self.client_id)
+        return self.store.webhook_hub(application_id=self.client_id)
 
     def add_webhook(
         self,
@@ -354,8 +377,11 @@ class Emulator:
 
         Call it after moving the clock from Python (``emu.clock.advance(...)``) to fire due
         reminders and retries deterministically (``POST /_emulator/clock`` does it by itself).
-        Returns this round's attempts.  Blocks the calling thread: from async code use
-        :meth:`deliver_webhooks_async`, so a receiver served on your event loop can answer.
+        Returns the attempts that finished.  Each webhook is served on its own, and the wait
+        is bounded by the attempt timeout: an attempt stuck behind a hanging destination keeps
+        going in the background (see :meth:`webhook_deliveries`).  Blocks the calling thread:
+        from async code use :meth:`deliver_webhooks_async`, so a receiver served on your event
+        loop can answer.
         """
         try:
             asyncio.get_running_loop()

@@ -39,6 +39,8 @@ Choices this module makes (the real service leaves them unconfirmed):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scheduler_async.emulator.bookings import SALT_BYTES, BookingsMixin
 from scheduler_async.emulator.clock import Clock, FakeClock
 from scheduler_async.emulator.configurations import ConfigurationsMixin
@@ -65,6 +67,9 @@ from scheduler_async.emulator.validation import (
     ROUND_ROBIN_METHODS,
     normalize_configuration,
 )
+
+if TYPE_CHECKING:
+    from scheduler_async.emulator.webhook_delivery import WebhookHub
 
 __all__ = [
     "AVAILABILITY_METHODS",
@@ -100,3 +105,21 @@ class Store(GroupStoreMixin, ConfigurationsMixin, BookingsMixin):
     ``sessions``, ``bookings``, ``events``) are for inspection; hold :attr:`lock` while iterating
     them if the server is running.
     """
+
+    def __init__(self, clock: Clock | None = None, *, strict: bool = False) -> None:
+        super().__init__(clock, strict=strict)
+        self._webhook_hub: WebhookHub | None = None
+
+    def webhook_hub(self, *, application_id: str = "scheduler-emulator") -> WebhookHub:
+        """The store's webhook hub, created and wired on first use (``application_id`` then).
+
+        It is subscribed to the store's booking changes and reset with it, and lives as long
+        as the store, so webhooks survive an emulator restart like the rest of the state.
+        """
+        with self.lock:
+            if self._webhook_hub is None:
+                # Imported here: the store itself stays free of aiohttp.
+                from scheduler_async.emulator.webhooks import attach_webhook_hub
+
+                self._webhook_hub = attach_webhook_hub(self, application_id=application_id)
+            return self._webhook_hub

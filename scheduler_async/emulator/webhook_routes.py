@@ -13,7 +13,7 @@
     PUT    /v3/webhooks/{id}                     partial update (status active|pause)
     DELETE /v3/webhooks/{id}                     delete -> {"data": {"status": "success"}}
 
-    GET    /_emulator/webhooks                   destinations with secrets
+    GET    /_emulator/webhooks                   destinations (secrets masked: "****" + last 4)
     GET    /_emulator/webhooks/deliveries        the delivery log (?webhook_id=&notification_id=)
     POST   /_emulator/webhooks/deliver           send what is due now (after a clock change)
     GET|PUT|DELETE /_emulator/webhooks/faults    {duplicate, delay_seconds}
@@ -50,7 +50,8 @@ from .web_common import (
     request_id_of,
     require_api_key,
 )
-from .webhooks import WebhookHub, WebhookHubError, webhook_hub
+from .webhook_delivery import WebhookHub
+from .webhook_state import WebhookHubError
 
 __all__ = [
     "HUB_KEY",
@@ -196,7 +197,12 @@ class _Routes:
     # admin
 
     async def admin_list(self, request: web.Request) -> dict[str, Any]:
-        return {"data": [h.to_json(with_secret=True) for h in self.hub.list_webhooks()]}
+        return {
+            "data": [
+                {**h.to_json(), "webhook_secret": h.masked_secret()}
+                for h in self.hub.list_webhooks()
+            ]
+        }
 
     async def admin_deliveries(self, request: web.Request) -> dict[str, Any]:
         q = request.query
@@ -207,7 +213,7 @@ class _Routes:
 
     async def admin_deliver(self, request: web.Request) -> dict[str, Any]:
         attempts = await self.hub.deliver_due()
-        return {"data": [a.to_json() for a in attempts]}
+        return {"data": [a.to_json() for a in attempts], "pending": self.hub.pending}
 
     async def admin_get_faults(self, request: web.Request) -> dict[str, Any]:
         return {"data": self.hub.faults.to_json()}
@@ -270,7 +276,8 @@ def register_webhook_admin_routes(
     prefix: str = "/_emulator/webhooks",
     request_id: RequestId = _default_request_id,
 ) -> None:
-    """Add the admin routes (no auth, like the rest of ``/_emulator``)."""
+    """Add the admin routes (no auth of their own: in the emulator, its middleware guards every
+    ``/_emulator`` route with the API keys when it has any, and keeps CORS off them)."""
     routes = _Routes(hub, _default_authorize, request_id)
 
     def w(fn: Callable[[web.Request], Awaitable[Any]]) -> Handler:
@@ -288,12 +295,12 @@ def register_webhook_admin_routes(
 def setup_routes(app: web.Application) -> None:
     """Wire webhooks into the emulator app (an entry of ``app.ROUTE_MODULES``).
 
-    The store's hub (:func:`~.webhooks.webhook_hub`: subscribed to booking changes, reset with
+    The store's hub (``store.webhook_hub()``: subscribed to booking changes, reset with
     the store) serves ``/v3/webhooks`` with the emulator's API-key check and request ids, and
     ``/_emulator/webhooks/...``; its worker runs with the app.  Moving the clock through
     ``POST /_emulator/clock`` sends what became due (reminders, retries) before answering.
     """
-    hub = webhook_hub(app[STORE_KEY], application_id=app[SETTINGS_KEY].client_id)
+    hub = app[STORE_KEY].webhook_hub(application_id=app[SETTINGS_KEY].client_id)
     register_webhook_routes(app, hub, authorize=require_api_key, request_id=request_id_of)
     register_webhook_admin_routes(app, hub, request_id=request_id_of)
 
