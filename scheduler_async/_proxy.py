@@ -19,8 +19,7 @@ import logging
 import urllib.request
 from collections.abc import Mapping
 from typing import NamedTuple
-
-from yarl import URL
+from urllib.parse import unquote, urlsplit
 
 __all__ = ["DIRECT", "EnvProxies", "Route"]
 
@@ -33,7 +32,7 @@ _MAX_ORIGINS = 64
 class Route(NamedTuple):
     """How to reach one origin: directly (``proxy`` is ``None``) or through a proxy."""
 
-    proxy: URL | None
+    proxy: str | None
     """The proxy URL, its credentials removed."""
     proxy_headers: Mapping[str, str] | None = None
     """Headers of the ``CONNECT`` that opens an https tunnel (``Proxy-Authorization``)."""
@@ -54,43 +53,42 @@ class EnvProxies:
         raw = urllib.request.getproxies_environment() if table is None else table
         self._table = {k: v for k, v in raw.items() if v}
         self._cache: dict[tuple[str, str | None, int | None], Route] = {}
-        urls = [_url(self._table[s]) for s in ("http", "https") if s in self._table]
-        self.credentials: tuple[str, ...] = tuple(u.password for u in urls if u.password)
+        urls = [_split(self._table[s]) for s in ("http", "https") if s in self._table]
+        self.credentials: tuple[str, ...] = tuple(u[2] for u in urls if u[2])
         """Proxy passwords (the client hides them in every error text)."""
 
     def __repr__(self) -> str:
         return f"<EnvProxies schemes={sorted(k for k in self._table if k != 'no')}>"
 
-    def for_url(self, url: URL) -> Route:
-        """The :class:`Route` of a request to ``url`` (:data:`DIRECT` when no proxy applies)."""
-        key = (url.scheme, url.host, url.port)
+    def for_url(self, scheme: str, host: str | None, port: int | None) -> Route:
+        """The :class:`Route` of a request to ``scheme://host:port`` (:data:`DIRECT` when no
+        proxy applies)."""
+        key = (scheme, host, port)
         choice = self._cache.get(key)
         if choice is None:
-            choice = self._choose(url)
+            choice = self._choose(scheme, host, port)
             if len(self._cache) >= _MAX_ORIGINS:
                 self._cache.clear()
             self._cache[key] = choice
         return choice
 
-    def _choose(self, url: URL) -> Route:
-        configured = self._table.get(url.scheme)
-        if not configured or url.host is None:
+    def _choose(self, scheme: str, host: str | None, port: int | None) -> Route:
+        configured = self._table.get(scheme)
+        if not configured or host is None:
             return DIRECT
-        if _bypassed(url.host, url.port, self._table.get("no", "")):
+        if _bypassed(host, port, self._table.get("no", "")):
             return DIRECT
-        proxy = _url(configured)
-        if proxy.scheme != "http":
-            logger.warning(
-                "%s proxy ignored: only http:// proxies are supported", url.scheme.upper()
-            )
+        proxy, user, password = _split(configured)
+        if not proxy.startswith("http://"):
+            logger.warning("%s proxy ignored: only http:// proxies are supported", scheme.upper())
             return DIRECT
-        if not proxy.user:
+        if user is None:
             return Route(proxy)
-        basic = base64.b64encode(f"{proxy.user}:{proxy.password or ''}".encode()).decode()
+        basic = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
         auth = {"Proxy-Authorization": f"Basic {basic}"}
-        if url.scheme == "https":  # said once, on the CONNECT of the tunnel
-            return Route(proxy.with_user(None), proxy_headers=auth)
-        return Route(proxy.with_user(None), headers=auth)  # said on each request
+        if scheme == "https":  # said once, on the CONNECT of the tunnel
+            return Route(proxy, proxy_headers=auth)
+        return Route(proxy, headers=auth)  # said on each request
 
 
 def _bypassed(host: str, port: int | None, no_proxy: str) -> bool:
@@ -125,6 +123,13 @@ def _bypassed(host: str, port: int | None, no_proxy: str) -> bool:
     return False
 
 
-def _url(value: str) -> URL:
-    """A proxy URL from the environment (``host:port`` means ``http://host:port``)."""
-    return URL(value if "://" in value else f"http://{value}")
+def _split(value: str) -> tuple[str, str | None, str | None]:
+    """A proxy URL from the environment (``host:port`` means ``http://host:port``): the URL
+    without its credentials, then the user and password (decoded) if it had any."""
+    parts = urlsplit(value if "://" in value else f"http://{value}")
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    url = parts._replace(netloc=hostport).geturl()
+    if not at:
+        return url, None, None
+    user, _, password = userinfo.partition(":")
+    return url, unquote(user), unquote(password) or None

@@ -584,7 +584,11 @@ class Transport:
             if self._closed:  # closed while this call waited (a retry delay, a 429 pause)
                 raise errors.ClientClosedError("the client was closed during the call")
             try:
-                route = self._proxies.for_url(cur_url) if self._proxies else _DIRECT
+                route = (
+                    self._proxies.for_url(cur_url.scheme, cur_url.host, cur_url.port)
+                    if self._proxies
+                    else _DIRECT
+                )
                 sent = self._headers(request, cur_data, send_auth)
                 if route.headers:  # Proxy-Authorization of a plain-http proxy request
                     sent = {**(sent or {}), **route.headers}
