@@ -11,20 +11,22 @@ from urllib.parse import quote
 
 __all__ = ["TimeLike", "as_tuple", "check_int", "check_str", "path_id", "to_unix", "window"]
 
-TimeLike: TypeAlias = datetime | int
-"""A timezone-aware ``datetime`` or Unix seconds."""
+TimeLike: TypeAlias = datetime | int | float
+"""A timezone-aware ``datetime`` or Unix seconds (a float is floored to whole seconds)."""
 
 MAX_UNIX_SECONDS = 32_503_680_000
 """3000-01-01T00:00:00Z: a larger "Unix seconds" value is almost surely milliseconds."""
 
 
 def to_unix(value: TimeLike, name: str) -> int:
-    """Unix seconds from an aware datetime (fractions of a second dropped) or an int.
+    """Unix seconds from an aware datetime or a number, fractions of a second dropped (floored).
 
-    Naive datetimes and bools are refused.
+    ``time.time() + 3600`` works: the API counts whole seconds, so ``1.9`` is ``1``. Naive
+    datetimes, bools, NaN and infinities are refused, and so are values before 1970 or after
+    the year 3000 (milliseconds by mistake).
     """
     if isinstance(value, bool):
-        raise TypeError(f"{name} must be an aware datetime or Unix seconds (int), not a bool")
+        raise TypeError(f"{name} must be an aware datetime or Unix seconds, not a bool")
     if isinstance(value, datetime):
         if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
             raise ValueError(
@@ -32,6 +34,10 @@ def to_unix(value: TimeLike, name: str) -> int:
                 "(e.g. datetime(..., tzinfo=timezone.utc)) or Unix seconds"
             )
         return math.floor(value.timestamp())  # the API counts whole seconds
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number of Unix seconds, not {value}")
+        value = math.floor(value)
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"{name} must be >= 0 Unix seconds")
@@ -42,7 +48,8 @@ def to_unix(value: TimeLike, name: str) -> int:
             )
         return value
     raise TypeError(
-        f"{name} must be an aware datetime or Unix seconds (int), not {type(value).__name__}"
+        f"{name} must be an aware datetime or Unix seconds (int or float), "
+        f"not {type(value).__name__}"
     )
 
 

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ._fields import checked
+
 __all__ = ["Availability", "Session", "TimeSlot"]
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class TimeSlot:
     """A bookable slot and the participants free for it.
 
@@ -55,7 +57,7 @@ class TimeSlot:
 _GROUP_FIELDS = frozenset(("event_id", "master_id", "calendar_id", "capacity"))
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Availability:
     """Bookable slots; ``order`` only for round-robin configurations."""
 
@@ -63,7 +65,7 @@ class Availability:
     order: tuple[str, ...] | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Session:
     """A scheduler session; ``session_id`` is a bearer secret and is hidden from ``repr``."""
 
