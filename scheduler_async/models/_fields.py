@@ -32,18 +32,20 @@ def _is_str_tuple(annotation: Any) -> bool:
 
 def _strings(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A tuple-of-strings field: a list or tuple of ``str`` (``None`` where the type allows)."""
+    kind = type(value)
+    if kind is tuple or kind is list:  # the usual case first: it runs in every model's __init__
+        for item in value:
+            if type(item) is not str and not isinstance(item, str):
+                where = f"{type(instance).__name__}.{attribute.name}"
+                raise TypeError(f"{where} items must be str, not {type(item).__name__}")
+        return
     if value is None:
-        return  # an optional field left out; a required one is caught by its annotation's users
-    where = f"{type(instance).__name__}.{attribute.name}"
+        return  # an optional field left out
     if isinstance(value, str | bytes | bytearray):
         raise TypeError(
-            f"{where} must be a list of strings, not a single {type(value).__name__}: "
-            f"write ({value[:40]!r},) for one item"
+            f"{type(instance).__name__}.{attribute.name} must be a list of strings, not a single "
+            f"{kind.__name__}: write ({value[:40]!r},) for one item"
         )
-    if isinstance(value, list | tuple):
-        for item in value:
-            if not isinstance(item, str):
-                raise TypeError(f"{where} items must be str, not {type(item).__name__}")
 
 
 def checked(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
