@@ -69,7 +69,7 @@ def test_participant_availability_refuses_a_bare_string() -> None:
     with pytest.raises(TypeError) as info:
         ParticipantAvailability(calendar_ids="primary")  # type: ignore[arg-type]
     assert str(info.value) == (
-        "ParticipantAvailability.calendar_ids must be a list of strings, not a single str: "
+        "ParticipantAvailability.calendar_ids must be a list, not a single str: "
         "write ('primary',) for one item"
     )
     assert ParticipantAvailability(calendar_ids=["primary"]).calendar_ids == ["primary"]
@@ -80,6 +80,40 @@ def test_participant_availability_refuses_a_bare_string() -> None:
     base = ParticipantAvailability(calendar_ids=("primary",))
     with pytest.raises(TypeError, match=r"ParticipantAvailability\.calendar_ids"):
         attrs.evolve(base, calendar_ids="work")
+
+
+LIST_FIELDS = [
+    (cls, field)
+    for cls in _model_classes()
+    for field in attrs.fields(cls)
+    if str(field.type).startswith("tuple[")
+]
+
+
+@pytest.mark.parametrize(
+    ("cls", "field"), LIST_FIELDS, ids=[f"{c.__name__}.{f.name}" for c, f in LIST_FIELDS]
+)
+def test_every_list_field_refuses_a_single_item(cls: type, field: Any) -> None:
+    assert field.validator is not None, "declare the model with field_transformer=checked"
+    instance = object.__new__(cls)
+    one = ParticipantAvailability(calendar_ids=())
+    for bad in ("x", {"a": 1}, one):
+        with pytest.raises(TypeError, match=rf"^{cls.__name__}\.{field.name} must be a list"):
+            field.validator(instance, field, bad)
+    field.validator(instance, field, ())
+    field.validator(instance, field, [])
+
+
+def test_one_model_where_a_list_of_models_is_due_is_refused() -> None:
+    hours = OpenHours(days=(1,), start="9:00", end="17:00")
+    with pytest.raises(TypeError) as info:
+        ParticipantAvailability(calendar_ids=("primary",), open_hours=hours)  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "ParticipantAvailability.open_hours must be a list, not a single OpenHours: "
+        "write (OpenHours(...),) for one item"
+    )
+    with pytest.raises(TypeError, match=r"^OpenHours\.days must be a list, not a single str"):
+        OpenHours(days="12345", start="9:00", end="17:00")  # type: ignore[arg-type]
 
 
 async def test_a_nested_bare_string_stops_create_and_update_before_any_call(
