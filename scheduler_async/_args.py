@@ -9,7 +9,17 @@ from datetime import datetime
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
-__all__ = ["TimeLike", "as_tuple", "check_int", "check_str", "path_id", "to_unix", "window"]
+__all__ = [
+    "TimeLike",
+    "as_tuple",
+    "check_int",
+    "check_str",
+    "check_token",
+    "has_control",
+    "path_id",
+    "to_unix",
+    "window",
+]
 
 TimeLike: TypeAlias = datetime | int | float
 """A timezone-aware ``datetime`` or Unix seconds (a float is floored to whole seconds)."""
@@ -81,6 +91,29 @@ def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]").search
+_CONTROL_OR_C1 = re.compile(r"[\x00-\x1f\x7f-\x9f]").search
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a control character (C0, DEL or C1: a line break, tab, NUL...)."""
+    return _CONTROL_OR_C1(text) is not None
+
+
+def check_token(value: Any, name: str) -> str:
+    """A credential argument (a session token): a non-empty str without control characters.
+
+    The error names the argument and never shows the value (a line break would otherwise fail
+    later, inside aiohttp, as header injection).
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str")
+    if not value.strip():
+        raise ValueError(f"{name} must not be empty")
+    if has_control(value):
+        raise ValueError(f"{name} contains a control character (a line break, tab or NUL)")
+    return value
+
+
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 
 

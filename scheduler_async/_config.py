@@ -8,6 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
+from ._args import has_control
+
 __all__ = ["REGIONS", "Limits", "Timeout", "resolve_base_url", "resolve_setting"]
 
 REGIONS = {"us": "https://api.us.nylas.com", "eu": "https://api.eu.nylas.com"}
@@ -66,16 +68,12 @@ def resolve_setting(
         shown = "" if secret else f", not {type(value).__name__}"
         raise TypeError(f"{source} must be a str{shown}")
     value = value.strip()
-    if _has_control(value):
+    if has_control(value):
         raise ValueError(
             f"{source} contains a control character (a line break, tab or NUL inside the "
             "value): check how it was read"
         )
     return value or None
-
-
-def _has_control(text: str) -> bool:
-    return any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text)
 
 
 def _check_base_url(value: str, source: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from aioresponses import aioresponses
 from anyio.from_thread import start_blocking_portal
 from yarl import URL
 
@@ -274,3 +275,14 @@ def test_an_https_proxy_url_is_ignored_with_a_warning(caplog: pytest.LogCaptureF
     proxies = EnvProxies({"https": "https://proxy.internal:3128"})
     assert proxies.for_url("https", "api.us.nylas.com", 443) == DIRECT
     assert "only http:// proxies are supported" in caplog.text
+
+
+async def test_a_session_token_with_a_control_character_is_refused_unshown(
+    mock: aioresponses,
+) -> None:
+    token = "sess_abcdefgh\r\nX-Injected: 1"
+    async with AsyncScheduler(base_url="https://api.test") as client:
+        with pytest.raises(ValueError, match=r"^session_id contains a control character") as info:
+            await client.availability.get(start_time=10, end_time=20, session_id=token)
+    assert "sess_abcdefgh" not in str(info.value) and "Injected" not in str(info.value)
+    assert mock.requests == {}
