@@ -21,14 +21,14 @@ from scheduler_async import APIConnectionError, AsyncScheduler
 from scheduler_async._proxy import DIRECT, EnvProxies, Route
 from scheduler_sync import Scheduler
 
-PROXY_VARS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy")
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authorization", "transfer-encoding", "te"}
 KEY = "nyk_v0_abcdefghijklmnop"
 
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (*PROXY_VARS, "NYLAS_API_KEY", "NYLAS_GRANT_ID", "NYLAS_API_URI"):
+    # (the proxy variables are cleared for every test by the root conftest)
+    for name in ("NYLAS_API_KEY", "NYLAS_GRANT_ID", "NYLAS_API_URI"):
         monkeypatch.delenv(name, raising=False)
 
 
