@@ -41,3 +41,15 @@ def _readme_block_environment(
     monkeypatch.setenv("NYLAS_API_URI", emulator.url)
     monkeypatch.setenv("NYLAS_API_KEY", README_API_KEY)
     monkeypatch.setenv("NYLAS_GRANT_ID", README_GRANT_ID)
+
+
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients honour HTTP(S)_PROXY: a proxy set on the test machine must not carry the tests'
+    loopback traffic. Tests of proxy support set the variables themselves."""
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)

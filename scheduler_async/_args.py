@@ -9,22 +9,34 @@ from datetime import datetime
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
-__all__ = ["TimeLike", "as_tuple", "check_int", "check_str", "path_id", "to_unix", "window"]
+__all__ = [
+    "TimeLike",
+    "as_tuple",
+    "check_int",
+    "check_str",
+    "check_token",
+    "has_control",
+    "path_id",
+    "to_unix",
+    "window",
+]
 
-TimeLike: TypeAlias = datetime | int
-"""A timezone-aware ``datetime`` or Unix seconds."""
+TimeLike: TypeAlias = datetime | int | float
+"""A timezone-aware ``datetime`` or Unix seconds (a float is floored to whole seconds)."""
 
 MAX_UNIX_SECONDS = 32_503_680_000
 """3000-01-01T00:00:00Z: a larger "Unix seconds" value is almost surely milliseconds."""
 
 
 def to_unix(value: TimeLike, name: str) -> int:
-    """Unix seconds from an aware datetime (fractions of a second dropped) or an int.
+    """Unix seconds from an aware datetime or a number, fractions of a second dropped (floored).
 
-    Naive datetimes and bools are refused.
+    ``time.time() + 3600`` works: the API counts whole seconds, so ``1.9`` is ``1``. Naive
+    datetimes, bools, NaN and infinities are refused, and so are values before 1970 or after
+    the year 3000 (milliseconds by mistake).
     """
     if isinstance(value, bool):
-        raise TypeError(f"{name} must be an aware datetime or Unix seconds (int), not a bool")
+        raise TypeError(f"{name} must be an aware datetime or Unix seconds, not a bool")
     if isinstance(value, datetime):
         if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
             raise ValueError(
@@ -32,6 +44,10 @@ def to_unix(value: TimeLike, name: str) -> int:
                 "(e.g. datetime(..., tzinfo=timezone.utc)) or Unix seconds"
             )
         return math.floor(value.timestamp())  # the API counts whole seconds
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number of Unix seconds, not {value}")
+        value = math.floor(value)
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"{name} must be >= 0 Unix seconds")
@@ -42,7 +58,8 @@ def to_unix(value: TimeLike, name: str) -> int:
             )
         return value
     raise TypeError(
-        f"{name} must be an aware datetime or Unix seconds (int), not {type(value).__name__}"
+        f"{name} must be an aware datetime or Unix seconds (int or float), "
+        f"not {type(value).__name__}"
     )
 
 
@@ -74,6 +91,29 @@ def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]").search
+_CONTROL_OR_C1 = re.compile(r"[\x00-\x1f\x7f-\x9f]").search
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a control character (C0, DEL or C1: a line break, tab, NUL...)."""
+    return _CONTROL_OR_C1(text) is not None
+
+
+def check_token(value: Any, name: str) -> str:
+    """A credential argument (a session token): a non-empty str without control characters.
+
+    The error names the argument and never shows the value (a line break would otherwise fail
+    later, inside aiohttp, as header injection).
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str")
+    if not value.strip():
+        raise ValueError(f"{name} must not be empty")
+    if has_control(value):
+        raise ValueError(f"{name} contains a control character (a line break, tab or NUL)")
+    return value
+
+
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch
 
 

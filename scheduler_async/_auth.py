@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import attrs
 
-from ._args import check_str
+from ._args import check_str, check_token
 
 __all__ = ["NO_AUTH", "Credential", "scheduling_auth"]
 
@@ -41,7 +41,7 @@ def scheduling_auth(
     """
     if session_id is not None:
         if configuration_id is None and slug is None:
-            return Credential(check_str(session_id, "session_id"), "session"), {}
+            return Credential(check_token(session_id, "session_id"), "session"), {}
     elif configuration_id is not None:
         if slug is None:
             return NO_AUTH, {"configuration_id": check_str(configuration_id, "configuration_id")}

@@ -8,7 +8,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
-__all__ = ["REGIONS", "Limits", "Timeout", "resolve_base_url"]
+from ._args import has_control
+
+__all__ = ["REGIONS", "Limits", "Timeout", "resolve_base_url", "resolve_setting"]
 
 REGIONS = {"us": "https://api.us.nylas.com", "eu": "https://api.eu.nylas.com"}
 """Base URLs of the Nylas API regions."""
@@ -44,6 +46,34 @@ def resolve_base_url(base_url: str | None, region: str | None, environ: Mapping[
     if base_url is None:
         return REGIONS["us"]
     return _check_base_url(base_url, source)
+
+
+def resolve_setting(
+    value: str | None, name: str, env_name: str, environ: Mapping[str, str], *, secret: bool = False
+) -> str | None:
+    """A string setting: the argument, else ``environ[env_name]``; ``None`` when neither is set.
+
+    Surrounding whitespace is stripped (a key read from a file keeps its trailing newline) and an
+    empty result means "not set". A control character left inside (a line break in the middle, a
+    NUL) is a ``ValueError`` naming where the value came from; the value itself is never shown
+    (``secret=True`` also keeps its type out of messages).
+    """
+    source = name
+    if value is None:
+        value = environ.get(env_name)
+        source = env_name
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        shown = "" if secret else f", not {type(value).__name__}"
+        raise TypeError(f"{source} must be a str{shown}")
+    value = value.strip()
+    if has_control(value):
+        raise ValueError(
+            f"{source} contains a control character (a line break, tab or NUL inside the "
+            "value): check how it was read"
+        )
+    return value or None
 
 
 def _check_base_url(value: str, source: str) -> str:

@@ -39,6 +39,8 @@ from yarl import URL
 from . import _fork, errors
 from ._auth import NO_AUTH, Credential
 from ._config import Limits, Timeout
+from ._proxy import DIRECT as _DIRECT
+from ._proxy import EnvProxies
 from ._retry import Failure, RetryBudget, RetryPolicy, decide, parse_retry_after
 from ._scrub import ScrubbedCause, Secrets, forget_locals, safe_repr
 from ._version import __version__
@@ -216,6 +218,7 @@ class Transport:
         max_response_bytes: int = 16 * 1024 * 1024,
         rand: random.Random | None = None,
         rate_limiter: RateLimiter | None = None,
+        trust_env: bool = True,
     ) -> None:
         self.base_url = URL(base_url.rstrip("/"))
         if not self.base_url.is_absolute() or self.base_url.scheme not in ("http", "https"):
@@ -235,6 +238,10 @@ class Transport:
         self.budget = RetryBudget(retry.budget_capacity)
         self._session = session
         self._owns_session = session is None
+        # HTTP(S)_PROXY / NO_PROXY, for our own session only (a given session has its own).
+        self._proxies = EnvProxies() if trust_env and session is None else None
+        for credential in self._proxies.credentials if self._proxies else ():
+            self.secrets.add(credential)
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         # Consulted before every attempt, told of every 429 (the per-client pause lives there).
@@ -584,13 +591,23 @@ class Transport:
             if self._closed:  # closed while this call waited (a retry delay, a 429 pause)
                 raise errors.ClientClosedError("the client was closed during the call")
             try:
+                route = (
+                    self._proxies.for_url(cur_url.scheme, cur_url.host, cur_url.port)
+                    if self._proxies
+                    else _DIRECT
+                )
+                sent = self._headers(request, cur_data, send_auth)
+                if route.headers:  # Proxy-Authorization of a plain-http proxy request
+                    sent = {**(sent or {}), **route.headers}
                 async with session.request(
                     method,
                     cur_url,
                     data=cur_data,
-                    headers=self._headers(request, cur_data, send_auth),
+                    headers=sent,
                     timeout=timeout,
                     allow_redirects=False,
+                    proxy=route.proxy,
+                    proxy_headers=route.proxy_headers,
                 ) as resp:
                     status = resp.status
                     headers = resp.headers

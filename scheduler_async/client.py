@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from ._config import REGIONS, Limits, Timeout, resolve_base_url
+from ._config import REGIONS, Limits, Timeout, resolve_base_url, resolve_setting
 from ._retry import RetryPolicy
 from ._transport import Transport
 from .ratelimit import RateLimiter, RateLimitSpec, coerce_rate_limit
@@ -50,6 +50,12 @@ class AsyncScheduler:
     :class:`RateLimiter` such as ``RedisRateLimiter`` is shared, and stays yours to close. A
     call whose wait would outlast its ``timeout`` or the retry deadline fails at once with
     :class:`RateLimitWaitError` (a ``RateLimitError``) and sends nothing.
+
+    Settings are stripped of surrounding whitespace (a key read from a file with its newline
+    works); a key with a control character inside is a ``ValueError`` naming the setting, never
+    showing the key. ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` are honoured, read when the
+    client is created (``~/.netrc`` is not read); ``trust_env=False`` ignores them. With
+    ``session=`` your session decides.
     """
 
     configurations: AsyncConfigurations
@@ -87,10 +93,12 @@ class AsyncScheduler:
         user_agent: str | None = None,
         max_response_bytes: int = 16 * 1024 * 1024,
         rate_limit: RateLimitSpec = None,
+        trust_env: bool = True,
     ) -> None:
-        api_key = api_key if api_key is not None else os.environ.get("NYLAS_API_KEY") or None
-        grant_id = grant_id if grant_id is not None else os.environ.get("NYLAS_GRANT_ID") or None
-        base_url = resolve_base_url(base_url, region, os.environ)
+        environ = os.environ
+        api_key = resolve_setting(api_key, "api_key", "NYLAS_API_KEY", environ, secret=True)
+        grant_id = resolve_setting(grant_id, "grant_id", "NYLAS_GRANT_ID", environ)
+        base_url = resolve_base_url(base_url, region, environ)
         policy = retry if retry is not None else RetryPolicy()
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)
@@ -98,6 +106,8 @@ class AsyncScheduler:
             raise TypeError("max_response_bytes must be an int")
         if max_response_bytes <= 0:
             raise ValueError("max_response_bytes must be > 0")
+        if not isinstance(trust_env, bool):
+            raise TypeError("trust_env must be a bool")
         limiter = coerce_rate_limit(rate_limit)
         self._owns_limiter = limiter is not rate_limit
         self._transport = Transport(
@@ -110,6 +120,7 @@ class AsyncScheduler:
             user_agent=user_agent,
             max_response_bytes=max_response_bytes,
             rate_limiter=limiter,
+            trust_env=trust_env,
         )
         self.grant_id = grant_id
         self.configurations = AsyncConfigurations(self._transport, grant_id)

@@ -29,8 +29,8 @@ import functools
 import logging
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, Generic, TypeVar
 
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -38,6 +38,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from scheduler_async import _fork
 from scheduler_async.errors import ClientClosedError, LoopThreadCallError
+from scheduler_async.pagination import PageLike, Pager
 
 __all__ = ["LoopThreadCallError", "PageLike", "SyncFacade", "SyncRuntime", "loop_bound_argument"]
 
@@ -51,7 +52,6 @@ except ImportError:  # pragma: no cover - depends on the environment
     _BACKEND_OPTIONS = {}
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 C = TypeVar("C")
 
 
@@ -63,20 +63,6 @@ def loop_bound_argument(cls: str, param: str, async_cls: str) -> TypeError:
         f"loop in a private thread, where it creates its own session. Tune the pool with "
         f"limits=, or use scheduler_async.{async_cls} to bring your own {param}."
     )
-
-
-class PageLike(Protocol[T_co]):
-    """What a ``<name>_page`` method returns: the items and the cursor of the next page."""
-
-    @property
-    def data(self) -> Sequence[T_co]:
-        """The items of this page."""
-        ...
-
-    @property
-    def next_cursor(self) -> str | None:
-        """The token of the next page; ``None`` (or empty) on the last page."""
-        ...
 
 
 class _PortalOwner:
@@ -313,14 +299,12 @@ class SyncRuntime:
         """Yield the items of every page, crossing to the loop once per page.
 
         ``fetch(**{token_param: cursor})`` returns one page; the first call passes ``None``.
+        The loop is the async one's (:class:`scheduler_async.pagination.Pager`): a repeated
+        cursor raises ``MalformedResponseError``.
         """
-        token: str | None = None
-        while True:
-            page = self.call(functools.partial(fetch, **{token_param: token}))
+        pager = Pager(fetch, token_param)
+        while not pager.finished and (page := self.call(pager.next_page)) is not None:
             yield from page.data
-            if not page.next_cursor:
-                return
-            token = page.next_cursor
 
     def iterate(self, agen_fn: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
         """Yield the items of an async iterator that runs whole in ONE task on the loop.

@@ -76,6 +76,7 @@ class Scheduler(SyncFacade):
         user_agent: str | None = None,
         max_response_bytes: int = 16 * 1024 * 1024,
         rate_limit: RateLimitSpec = None,
+        trust_env: bool = True,
     ) -> None:
         """Start the client's loop thread and build the async client on it.
 
@@ -102,6 +103,7 @@ class Scheduler(SyncFacade):
                 user_agent=user_agent,
                 max_response_bytes=max_response_bytes,
                 rate_limit=rate_limit,
+                trust_env=trust_env,
             ),
             AsyncScheduler.aclose,
         )

@@ -406,7 +406,11 @@ class Configurations(SyncFacade):
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
     ) -> Iterator[AnyConfiguration]:
-        """Iterate over every configuration (standard, group or unknown type), page by page."""
+        """Iterate over every configuration (standard, group or unknown type), page by page.
+
+        A server that hands out a cursor it already gave ends the iteration with
+        ``MalformedResponseError`` (the list would otherwise never end).
+        """
         yield from self._rt.iter_pages(
             functools.partial(
                 self._inner.list_page,

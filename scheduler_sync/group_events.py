@@ -525,7 +525,11 @@ class GroupEvents(SyncFacade):
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
     ) -> Iterator[GroupEvent]:
-        """Iterate over every group event in the window, fetching pages as needed."""
+        """Iterate over every group event in the window, fetching pages as needed.
+
+        A server that hands out a cursor it already gave ends the iteration with
+        ``MalformedResponseError`` (the list would otherwise never end).
+        """
         yield from self._rt.iter_pages(
             functools.partial(
                 self._inner.list_page,

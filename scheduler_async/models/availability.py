@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._convert import converter, register_preprocessor
+from ._fields import checked
 
 __all__ = ["Availability", "Session", "TimeSlot"]
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class TimeSlot:
     """A bookable slot and the participants free for it.
 
@@ -64,7 +65,7 @@ _GROUP_FIELDS = frozenset(f.name for f in attrs.fields(TimeSlot) if f.default is
 """The fields of a group slot (those with a default), unset on a plain slot of the fast path."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Availability:
     """Bookable slots; ``order`` only for round-robin configurations."""
 
@@ -72,7 +73,7 @@ class Availability:
     order: tuple[str, ...] | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Session:
     """A scheduler session; ``session_id`` is a bearer secret and is hidden from ``repr``."""
 

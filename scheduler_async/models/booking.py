@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import attrs
 
+from ._fields import checked
 from .booking_ref import BookingRef, parse_booking_ref
 from .enums import BookingStatus
 
 __all__ = ["AdditionalGuest", "Booking", "BookingOrganizer", "BookingParticipant", "Guest"]
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Guest:
     """The person who books."""
 
@@ -18,7 +19,7 @@ class Guest:
     email: str
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class AdditionalGuest:
     """Another person invited to the booked event."""
 
@@ -26,14 +27,14 @@ class AdditionalGuest:
     email: str
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class BookingParticipant:
     """A configuration participant chosen for a booking."""
 
     email: str
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class BookingOrganizer:
     """The organizer of a booked event."""
 
@@ -41,7 +42,7 @@ class BookingOrganizer:
     name: str | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Booking:
     """A booking. The server may send a partial object (the seed's create shows only the id).
 

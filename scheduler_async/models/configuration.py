@@ -6,6 +6,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from ._fields import checked
 from .enums import AvailabilityMethod, BookingType
 
 __all__ = [
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class OpenHours:
     """A weekly window when a participant can be booked."""
 
@@ -48,7 +49,7 @@ class OpenHours:
     """Dates (``YYYY-MM-DD``) excluded."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class SpecificTimeAvailability:
     """Hours on one date replacing the weekly open hours (``00:00``-``00:00`` blocks it)."""
 
@@ -58,7 +59,7 @@ class SpecificTimeAvailability:
     timezone: str | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class ParticipantAvailability:
     """Which calendars make a participant busy, and their open hours."""
 
@@ -66,14 +67,14 @@ class ParticipantAvailability:
     open_hours: tuple[OpenHours, ...] | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class ParticipantBooking:
     """The calendar a booking's event is written to."""
 
     calendar_id: str
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class ConfigurationParticipant:
     """A person whose calendar takes part in a configuration."""
 
@@ -88,7 +89,7 @@ class ConfigurationParticipant:
     only_specific_time_availability: bool | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Buffer:
     """Minutes kept free before and after each meeting (0-120, multiples of 5)."""
 
@@ -96,7 +97,7 @@ class Buffer:
     after: int | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class AvailabilityRules:
     """How slots are computed across participants."""
 
@@ -109,7 +110,7 @@ class AvailabilityRules:
     only_specific_time_availability: bool | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class ConfigurationAvailability:
     """Meeting length and slot spacing."""
 
@@ -119,7 +120,7 @@ class ConfigurationAvailability:
     availability_rules: AvailabilityRules | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Conferencing:
     """Video conferencing attached to booked events."""
 
@@ -128,7 +129,7 @@ class Conferencing:
     details: dict[str, Any] | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Reminder:
     """A reminder sent before a booked event."""
 
@@ -138,7 +139,7 @@ class Reminder:
     email_subject: str | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class EventBooking:
     """The event that a booking creates."""
 
@@ -154,7 +155,7 @@ class EventBooking:
     notify_participants: bool | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class BookingConfirmedTemplate:
     """Custom text of the booking-confirmed email."""
 
@@ -162,14 +163,14 @@ class BookingConfirmedTemplate:
     body: str | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class EmailTemplate:
     """Email customisation."""
 
     booking_confirmed: BookingConfirmedTemplate | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class AdditionalField:
     """An extra field the booking form asks for."""
 
@@ -181,7 +182,7 @@ class AdditionalField:
     options: tuple[str, ...] | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class SchedulerSettings:
     """Booking rules and hosted-UI settings."""
 
@@ -200,7 +201,7 @@ class SchedulerSettings:
     additional_fields: dict[str, AdditionalField] | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Configuration:
     """A scheduling configuration: who meets, for how long, on which calendars."""
 
@@ -217,7 +218,7 @@ class Configuration:
     """Absent or ``""`` for a standard configuration."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class GroupBooking:
     """How a group configuration books seats on its group events."""
 
@@ -232,7 +233,7 @@ class GroupBooking:
     conferencing: Conferencing | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class GroupConfiguration:
     """A group configuration (``type: "group"``): guests book seats on group events.
 
@@ -250,7 +251,7 @@ class GroupConfiguration:
     """Always ``"group"``; sent on every write."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class UnknownConfiguration:
     """A configuration of a ``type`` this library does not know yet.
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import attrs
 
+from ._fields import checked
+
 __all__ = ["Calendar", "Grant"]
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Grant:
     """A connected account (``GET /v3/grants/{grant_id}``)."""
 
@@ -20,7 +22,7 @@ class Grant:
     updated_at: int | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Calendar:
     """A calendar of a grant; its ``id`` is what configurations' ``calendar_ids`` take."""
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import attrs
 
+from ._fields import checked
+
 __all__ = [
     "GroupEvent",
     "GroupEventException",
@@ -32,7 +34,7 @@ __all__ = [
 ]
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class GroupEventWhen:
     """The time span of a group event (Unix seconds; time zones given in pairs)."""
 
@@ -43,7 +45,7 @@ class GroupEventWhen:
     object: str | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class GroupEventParticipant:
     """A participant of a group event (organizer or booked guest)."""
 
@@ -56,7 +58,7 @@ class GroupEventParticipant:
     phone_number: str | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class GroupEventOrganizer:
     """The organizer of a group event."""
 
@@ -64,7 +66,7 @@ class GroupEventOrganizer:
     name: str | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class GroupEventException:
     """A modified instance of a recurring group event, with its own capacity."""
 
@@ -73,7 +75,7 @@ class GroupEventException:
     participants: tuple[GroupEventParticipant, ...] | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class GroupEventInfo:
     """Scheduler's bookkeeping of a group event (seats, recurrence, exceptions)."""
 
@@ -93,7 +95,7 @@ class GroupEventInfo:
     exceptions: tuple[GroupEventException, ...] | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class GroupEvent:
     """A group event: a calendar event with a capacity, optionally recurring."""
 
@@ -120,7 +122,7 @@ class GroupEvent:
     """Present when the server answers in the ``{event, group_event_info}`` shape."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class ImportException:
     """Capacity of one modified instance of an imported recurring event."""
 
@@ -128,7 +130,7 @@ class ImportException:
     capacity: int
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class GroupEventImport:
     """One existing calendar event to turn into a group event (an item of an import call)."""
 
@@ -140,7 +142,7 @@ class GroupEventImport:
     participants: tuple[GroupEventParticipant, ...] | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class GroupEventImportFailure:
     """An event an import call did not import, and why (e.g. ``Event already imported``)."""
 
@@ -148,7 +150,7 @@ class GroupEventImportFailure:
     reason: str
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class GroupEventImportResult:
     """The outcome of an import: imported event ids and per-event failures."""
 

@@ -6,12 +6,14 @@ from typing import Generic, TypeVar
 
 import attrs
 
+from ._fields import checked
+
 __all__ = ["Page"]
 
 T = TypeVar("T")
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Page(Generic[T]):
     """Items of one page and the cursor of the next (``None`` on the last page)."""
 

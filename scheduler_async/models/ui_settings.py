@@ -6,12 +6,13 @@ from typing import Any
 
 import attrs
 
+from ._fields import checked
 from .booking import AdditionalGuest, Guest
 
 __all__ = ["UISettings", "UISettingsBooking", "UISettingsOrganizer"]
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class UISettingsOrganizer:
     """The organizer the booking page shows."""
 
@@ -19,7 +20,7 @@ class UISettingsOrganizer:
     email: str | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class UISettingsBooking:
     """The booking to prefill when rescheduling (present when ``booking_id`` was given).
 
@@ -35,7 +36,7 @@ class UISettingsBooking:
     event_organizer: dict[str, Any] | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class UISettings:
     """A configuration as the booking page sees it.
 

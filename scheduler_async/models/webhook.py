@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from .._convert import converter
+from ._fields import checked
 from .booking_ref import BookingRef, parse_booking_ref
 from .enums import BookingType
 
@@ -62,7 +63,7 @@ class WebhookStatus(enum.StrEnum):
 # --------------------------------------------------------------------------- destinations
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Webhook:
     """A webhook destination."""
 
@@ -78,14 +79,14 @@ class Webhook:
     updated_at: int | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class WebhookWithSecret(Webhook):
     """A destination as create and rotate-secret return it: with its signing secret (shown once)."""
 
     webhook_secret: str = attrs.field(repr=False)
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class WebhookIpAddresses:
     """The addresses notifications come from."""
 
@@ -93,21 +94,21 @@ class WebhookIpAddresses:
     updated_at: int | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class WebhookDeleteResult:
     """The ``data`` of a delete answer."""
 
     status: str | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class WebhookMockPayload:
     """An example notification for a trigger (``POST /v3/webhooks/mock-payload``), as raw JSON."""
 
     data: dict[str, Any]
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class CreateWebhookRequest:
     """Body of ``POST /v3/webhooks``."""
 
@@ -118,7 +119,7 @@ class CreateWebhookRequest:
     compressed_delivery: bool | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class UpdateWebhookRequest:
     """Body of ``PUT /v3/webhooks/{id}``: only the fields that change."""
 
@@ -133,7 +134,7 @@ class UpdateWebhookRequest:
 # --------------------------------------------------------------------------- notifications
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class NotificationParticipant:
     """A participant listed in ``booking_info.participants``."""
 
@@ -141,7 +142,7 @@ class NotificationParticipant:
     name: str | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class BookingInfo:
     """``data.object.booking_info`` of a booking notification (fields vary by trigger)."""
 
@@ -176,7 +177,7 @@ class BookingInfo:
     notetaker_id: str | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class BookingObject:
     """``data.object`` of a booking notification; ``booking_ref`` is decoded when present."""
 
@@ -188,7 +189,7 @@ class BookingObject:
     booking_type: BookingType | str | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class BookingNotificationData:
     """``data`` of a booking notification."""
 
@@ -197,7 +198,7 @@ class BookingNotificationData:
     grant_id: str | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class _Envelope:
     specversion: str
     type: str
@@ -207,14 +208,14 @@ class _Envelope:
     webhook_delivery_attempt: int | None = None
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class Notification(_Envelope):
     """Any notification; ``data`` stays raw JSON (types this library does not model)."""
 
     data: dict[str, Any]
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class BookingNotification(_Envelope):
     """Base of the five booking notifications."""
 
@@ -226,27 +227,27 @@ class BookingNotification(_Envelope):
         return self.data.object
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class BookingCreated(BookingNotification):
     """``booking.created``: a booking was made (or a pending one confirmed)."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class BookingPending(BookingNotification):
     """``booking.pending``: a booking waits for the organizer's confirmation."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class BookingRescheduled(BookingNotification):
     """``booking.rescheduled``: new times in ``start_time``/``end_time``, old ones in ``old_*``."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class BookingCancelled(BookingNotification):
     """``booking.cancelled`` (no ``booking_ref`` in this payload)."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
 class BookingReminder(BookingNotification):
     """``booking.reminder``: fired ``minutes_before_event`` before a booked event."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,7 @@ from .._args import check_int, check_str, path_id
 from .._config import Timeout
 from .._response import APIResponse
 from ..models import Calendar, Page
+from ..pagination import paginate, read_page
 from ._base import PlainResource, Request, Resource, plain, structure_data
 
 if TYPE_CHECKING:
@@ -19,12 +21,7 @@ __all__ = ["AsyncCalendars", "AsyncCalendarsWithResponse"]
 
 def _page(request: Request, response: Response) -> Page[Calendar]:
     items = structure_data(request, response, tuple[Calendar, ...])
-    cursor = response.body.get("next_cursor")
-    return Page(
-        data=items,
-        next_cursor=cursor if isinstance(cursor, str) and cursor else None,
-        request_id=response.request_id,
-    )
+    return read_page(request, response, items)
 
 
 class AsyncCalendarsWithResponse(Resource):
@@ -86,17 +83,8 @@ class AsyncCalendars(PlainResource[AsyncCalendarsWithResponse]):
         max_retries: int | None = None,
     ) -> AsyncIterator[Calendar]:
         """Iterate over every calendar of the grant, page by page."""
-        token: str | None = None
-        while True:
-            page = await self.list_page(
-                limit=limit,
-                page_token=token,
-                grant_id=grant_id,
-                timeout=timeout,
-                max_retries=max_retries,
-            )
-            for item in page.data:
-                yield item
-            if not page.next_cursor:
-                return
-            token = page.next_cursor
+        fetch = functools.partial(
+            self.list_page, limit=limit, grant_id=grant_id, timeout=timeout, max_retries=max_retries
+        )
+        async for item in paginate(fetch, "page_token"):
+            yield item

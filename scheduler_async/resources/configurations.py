@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from ..models import (
     Page,
     SchedulerSettings,
 )
+from ..pagination import paginate, read_page
 from ._base import PlainResource, Request, Resource, plain, structure_data
 
 if TYPE_CHECKING:
@@ -92,14 +94,8 @@ def _any_configuration(request: Request, response: Response) -> AnyConfiguration
 
 
 def _page(request: Request, response: Response) -> Page[AnyConfiguration]:
-    request_id = response.request_id
     items = structure_data(request, response, tuple[AnyConfiguration, ...])
-    cursor = response.body.get("next_cursor")
-    return Page(
-        data=items,
-        next_cursor=cursor if isinstance(cursor, str) and cursor else None,
-        request_id=request_id,
-    )
+    return read_page(request, response, items)
 
 
 class AsyncConfigurationsWithResponse(Resource):
@@ -304,18 +300,13 @@ class AsyncConfigurations(PlainResource[AsyncConfigurationsWithResponse]):
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
     ) -> AsyncIterator[AnyConfiguration]:
-        """Iterate over every configuration (standard, group or unknown type), page by page."""
-        token: str | None = None
-        while True:
-            page = await self.list_page(
-                limit=limit,
-                page_token=token,
-                grant_id=grant_id,
-                timeout=timeout,
-                max_retries=max_retries,
-            )
-            for item in page.data:
-                yield item
-            if not page.next_cursor:
-                return
-            token = page.next_cursor
+        """Iterate over every configuration (standard, group or unknown type), page by page.
+
+        A server that hands out a cursor it already gave ends the iteration with
+        ``MalformedResponseError`` (the list would otherwise never end).
+        """
+        fetch = functools.partial(
+            self.list_page, limit=limit, grant_id=grant_id, timeout=timeout, max_retries=max_retries
+        )
+        async for item in paginate(fetch, "page_token"):
+            yield item

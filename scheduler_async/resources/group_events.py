@@ -8,6 +8,7 @@ application-level import path) and decodes every answer variant the sources disa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from ..models import (
     Page,
     TimeSlot,
 )
+from ..pagination import paginate, read_page
 from ._base import PlainResource, Request, Resource, plain, structure_data
 
 if TYPE_CHECKING:
@@ -124,12 +126,7 @@ def _check_imports(items: tuple[Any, ...]) -> None:
 
 def _page(request: Request, response: Response) -> Page[GroupEvent]:
     items = structure_data(request, response, tuple[GroupEvent, ...])
-    cursor = response.body.get("next_cursor")
-    return Page(
-        data=items,
-        next_cursor=cursor if isinstance(cursor, str) and cursor else None,
-        request_id=response.request_id,
-    )
+    return read_page(request, response, items)
 
 
 def _events_path(self: Resource, grant_id: str | None, configuration_id: str) -> str:
@@ -417,25 +414,24 @@ class AsyncGroupEvents(PlainResource[AsyncGroupEventsWithResponse]):
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
     ) -> AsyncIterator[GroupEvent]:
-        """Iterate over every group event in the window, fetching pages as needed."""
-        token: str | None = None
-        while True:
-            page = await self.list_page(
-                configuration_id,
-                start_time=start_time,
-                end_time=end_time,
-                calendar_id=calendar_id,
-                limit=limit,
-                page_token=token,
-                grant_id=grant_id,
-                timeout=timeout,
-                max_retries=max_retries,
-            )
-            for item in page.data:
-                yield item
-            if not page.next_cursor:
-                return
-            token = page.next_cursor
+        """Iterate over every group event in the window, fetching pages as needed.
+
+        A server that hands out a cursor it already gave ends the iteration with
+        ``MalformedResponseError`` (the list would otherwise never end).
+        """
+        fetch = functools.partial(
+            self.list_page,
+            configuration_id,
+            start_time=start_time,
+            end_time=end_time,
+            calendar_id=calendar_id,
+            limit=limit,
+            grant_id=grant_id,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        async for item in paginate(fetch, "page_token"):
+            yield item
 
     async def import_events(
         self,
