@@ -31,8 +31,6 @@ from scheduler_async.emulator.entities import (
     GroupOverride,
     Session,
     StoredConfiguration,
-    b64url,
-    b64url_decode,
 )
 from scheduler_async.emulator.errors import EmulatorError
 
@@ -70,7 +68,7 @@ class SnapshotError(EmulatorError):
 
 def _new(cls: type[Any], fields: Mapping[str, Any]) -> Any:
     """An instance of dataclass ``cls`` from its fields, without running ``__init__`` (fast)."""
-    obj = cls.__new__(cls)
+    obj = object.__new__(cls)
     obj.__dict__.update(fields)
     return obj
 
@@ -326,7 +324,7 @@ PARTS: tuple[Part, ...] = (
         _load_grants,
         rows=lambda s: s.grants,
         dump_row=_dump_grant,
-    ),  # fmt: skip
+    ),
     Part("events", ("events",), _load_events, rows=lambda s: s.events, dump_row=_dump_event),
     Part(
         "configurations",
@@ -334,27 +332,27 @@ PARTS: tuple[Part, ...] = (
         _load_configurations,
         rows=lambda s: s.configurations,
         dump_row=_dump_configuration,
-    ),  # fmt: skip
+    ),
     Part(
         "sessions", ("sessions",), _load_sessions, rows=lambda s: s.sessions, dump_row=_dump_session
-    ),  # fmt: skip
+    ),
     Part(
         "bookings",
         ("bookings", "_bookings_by_config"),
         _load_bookings,
         rows=lambda s: s.bookings,
         dump_row=_dump_booking,
-    ),  # fmt: skip
+    ),
     Part(
         "group_events",
         ("group_events",),
         _load_group_events,
         rows=lambda s: s.group_events,
         dump_row=_dump_group_event,
-    ),  # fmt: skip
+    ),
     Part(
         "seats", ("_seats", "_booking_seat", "_group_bookings"), _load_seats, dump_blob=_dump_seats
-    ),  # fmt: skip
+    ),
     Part("seq", ("_seq",), _load_seq, dump_blob=_dump_seq),
     Part("clock", ("clock",), _load_clock, dump_blob=_dump_clock),
     Part("webhooks", ("_webhook_hub",), _load_webhooks, dump_blob=_dump_webhooks),

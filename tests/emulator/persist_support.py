@@ -79,40 +79,80 @@ def _ok(r: requests.Response) -> Any:
 def build_world(emu: Emulator, hook_url: str) -> dict[str, str]:
     """Seed every kind of state through the HTTP API; the ids, by name."""
     u, ids = emu.url, {}
-    _ok(requests.post(f"{u}/_emulator/grants", json={"grant_id": GRANT, "email": "host@example.com", "calendars": ["work"]}))  # fmt: skip
-    event = {"when": {"start_time": T0 + DAY + 10 * HOUR, "end_time": T0 + DAY + 11 * HOUR},
-             "title": "Busy", "location": "Room 1"}  # fmt: skip
-    ids["event"] = _ok(requests.post(f"{u}/v3/grants/{GRANT}/events", params={"calendar_id": "primary"}, json=event, headers=KEY))["id"]  # fmt: skip
+    _ok(
+        requests.post(
+            f"{u}/_emulator/grants",
+            json={"grant_id": GRANT, "email": "host@example.com", "calendars": ["work"]},
+        )
+    )
+    event = {
+        "when": {"start_time": T0 + DAY + 10 * HOUR, "end_time": T0 + DAY + 11 * HOUR},
+        "title": "Busy",
+        "location": "Room 1",
+    }
+    ids["event"] = _ok(
+        requests.post(
+            f"{u}/v3/grants/{GRANT}/events",
+            params={"calendar_id": "primary"},
+            json=event,
+            headers=KEY,
+        )
+    )["id"]
     hook = {"trigger_types": ["booking.created"], "webhook_url": hook_url}
     ids["webhook"] = _ok(requests.post(f"{u}/v3/webhooks", json=hook, headers=KEY))["id"]
     ids["config"] = _ok(requests.post(u + CFGS, json=config_body(slug="intro"), headers=KEY))["id"]
     pending = config_body(event_booking={"title": "Call", "booking_type": "organizer-confirmation"})
     ids["pending_config"] = _ok(requests.post(u + CFGS, json=pending, headers=KEY))["id"]
     session = {"configuration_id": ids["config"], "time_to_live": 30}
-    ids["session"] = _ok(requests.post(f"{u}/v3/scheduling/sessions", json=session, headers=KEY))["session_id"]  # fmt: skip
+    ids["session"] = _ok(requests.post(f"{u}/v3/scheduling/sessions", json=session, headers=KEY))[
+        "session_id"
+    ]
 
     def book(config: str, start: int) -> str:
         body = {"start_time": start, "end_time": start + 1800, "guest": GUEST}
-        r = requests.post(f"{u}/v3/scheduling/bookings", params={"configuration_id": config}, json=body)  # fmt: skip
+        r = requests.post(
+            f"{u}/v3/scheduling/bookings", params={"configuration_id": config}, json=body
+        )
         return str(_ok(r)["booking_id"])
 
     ids["booked"] = book(ids["config"], T0 + DAY + 9 * HOUR)
     ids["moved"] = book(ids["config"], T0 + DAY + 12 * HOUR)
-    r = requests.patch(f"{u}/v3/scheduling/bookings/{ids['moved']}", params={"configuration_id": ids["config"]},
-                       json={"start_time": T0 + DAY + 13 * HOUR, "end_time": T0 + DAY + 13 * HOUR + 1800})  # fmt: skip
+    r = requests.patch(
+        f"{u}/v3/scheduling/bookings/{ids['moved']}",
+        params={"configuration_id": ids["config"]},
+        json={"start_time": T0 + DAY + 13 * HOUR, "end_time": T0 + DAY + 13 * HOUR + 1800},
+    )
     _ok(r)
     ids["deleted"] = book(ids["config"], T0 + DAY + 14 * HOUR)
-    _ok(requests.delete(f"{u}/v3/scheduling/bookings/{ids['deleted']}", params={"configuration_id": ids["config"]}))  # fmt: skip
+    _ok(
+        requests.delete(
+            f"{u}/v3/scheduling/bookings/{ids['deleted']}",
+            params={"configuration_id": ids["config"]},
+        )
+    )
     ids["pending"] = book(ids["pending_config"], T0 + 2 * DAY + 9 * HOUR)
     group = {"type": "group", "name": "Yoga", "group_booking": {"calendar_id": "primary"}}
     ids["group_config"] = _ok(requests.post(u + CFGS, json=group, headers=KEY))["id"]
-    gev = {"title": "Class", "calendar_id": "primary", "capacity": 3,
-           "participants": [{"name": "Host", "email": "host@example.com", "is_organizer": True}],
-           "when": {"start_time": T0 + 3 * DAY, "end_time": T0 + 3 * DAY + HOUR}}  # fmt: skip
-    ids["group_event"] = _ok(requests.post(f"{u}{CFGS}/{ids['group_config']}/group-events", json=gev, headers=KEY))["id"]  # fmt: skip
-    seat = {"start_time": T0 + 3 * DAY, "end_time": T0 + 3 * DAY + HOUR, "guest": GUEST,
-            "event_id": ids["group_event"], "calendar_id": "primary"}  # fmt: skip
-    r = requests.post(f"{u}/v3/scheduling/bookings", params={"configuration_id": ids["group_config"]}, json=seat)  # fmt: skip
+    gev = {
+        "title": "Class",
+        "calendar_id": "primary",
+        "capacity": 3,
+        "participants": [{"name": "Host", "email": "host@example.com", "is_organizer": True}],
+        "when": {"start_time": T0 + 3 * DAY, "end_time": T0 + 3 * DAY + HOUR},
+    }
+    ids["group_event"] = _ok(
+        requests.post(f"{u}{CFGS}/{ids['group_config']}/group-events", json=gev, headers=KEY)
+    )["id"]
+    seat = {
+        "start_time": T0 + 3 * DAY,
+        "end_time": T0 + 3 * DAY + HOUR,
+        "guest": GUEST,
+        "event_id": ids["group_event"],
+        "calendar_id": "primary",
+    }
+    r = requests.post(
+        f"{u}/v3/scheduling/bookings", params={"configuration_id": ids["group_config"]}, json=seat
+    )
     ids["seat"] = _ok(r)["booking_id"]
     return ids
 
@@ -139,14 +179,20 @@ def observe(emu: Emulator, ids: dict[str, str]) -> dict[str, Any]:
         "bookings": get("/_emulator/bookings"),
         "availability": get(
             "/v3/scheduling/availability", configuration_id=ids["config"], **window
-        ),  # fmt: skip
+        ),
         "group_events": get(f"{CFGS}/{ids['group_config']}/group-events", **window),
         "group_slots": get(
             "/v3/scheduling/availability", configuration_id=ids["group_config"], **window
-        ),  # fmt: skip
+        ),
         "webhooks": get("/v3/webhooks"),
     }
     for name in ("booked", "moved", "pending", "seat"):
-        config = ids["group_config" if name == "seat" else "pending_config" if name == "pending" else "config"]  # fmt: skip
+        config = ids[
+            "group_config"
+            if name == "seat"
+            else "pending_config"
+            if name == "pending"
+            else "config"
+        ]
         out[name] = get(f"/v3/scheduling/bookings/{ids[name]}", configuration_id=config)
     return out

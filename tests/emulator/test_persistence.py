@@ -87,7 +87,9 @@ def test_snapshot_restore_brings_back_every_answer(emu: Emulator, world: dict[st
     assert observe(emu, world) == before
 
 
-def test_restore_does_not_share_records_between_restores(emu: Emulator, world: dict[str, str]) -> None:  # fmt: skip
+def test_restore_does_not_share_records_between_restores(
+    emu: Emulator, world: dict[str, str]
+) -> None:
     snap = emu.snapshot()
     url = f"{emu.url}/v3/scheduling/bookings/{world['booked']}"
     r = requests.delete(url, params={"configuration_id": world["config"]})
@@ -121,7 +123,7 @@ def test_admin_snapshot_routes_need_the_admin_key(hook: Receiver) -> None:
         (
             json.dumps(
                 {"format": "scheduler-emulator-state", "version": SNAPSHOT_VERSION + 1, "parts": {}}
-            ).encode(),  # fmt: skip
+            ).encode(),
             "newer emulator",
         ),
         (encode_snapshot({"bookings": [{"booking_id": "b"}]}), "part 'bookings' is malformed"),
@@ -142,8 +144,11 @@ def scheduler_emulator_world_builder() -> Callable[[Emulator], None]:
     def build(emu: Emulator) -> None:
         emu.clock.set(T0)
         emu.add_grant("grant-1", email="host@example.com")
-        r = requests.post(f"{emu.url}/v3/grants/grant-1/scheduling/configurations",
-                          json=config_body(slug="world"), headers=KEY)  # fmt: skip
+        r = requests.post(
+            f"{emu.url}/v3/grants/grant-1/scheduling/configurations",
+            json=config_body(slug="world"),
+            headers=KEY,
+        )
         assert r.status_code == 200, r.text
 
     return build
@@ -154,9 +159,16 @@ def test_world_fixture_isolates_tests(scheduler_emulator_world: Emulator, run: i
     emu = scheduler_emulator_world
     assert emu.clock.now() == T0  # the previous run advanced it
     (config,) = emu.store.configurations.values()
-    body = {"start_time": T0 + DAY + 9 * HOUR, "end_time": T0 + DAY + 9 * HOUR + 1800, "guest": GUEST}  # fmt: skip
-    r = requests.post(f"{emu.url}/v3/scheduling/bookings",
-                      params={"configuration_id": config.configuration_id}, json=body)  # fmt: skip
+    body = {
+        "start_time": T0 + DAY + 9 * HOUR,
+        "end_time": T0 + DAY + 9 * HOUR + 1800,
+        "guest": GUEST,
+    }
+    r = requests.post(
+        f"{emu.url}/v3/scheduling/bookings",
+        params={"configuration_id": config.configuration_id},
+        json=body,
+    )
     assert r.status_code == 200, r.text  # the previous run's booking of this slot is gone
     emu.clock.advance(run * HOUR)
 
@@ -174,8 +186,11 @@ def test_restart_with_the_state_file_answers_the_same(tmp_path: Path, hook: Rece
     with Emulator(clock=FakeClock(0), state_path=path) as emu:
         assert observe(emu, ids) == before
         session = {"Authorization": f"Bearer {ids['session']}"}  # the session still works
-        r = requests.get(f"{emu.url}/v3/scheduling/availability", headers=session,
-                         params={"start_time": T0 + DAY, "end_time": T0 + 2 * DAY})  # fmt: skip
+        r = requests.get(
+            f"{emu.url}/v3/scheduling/availability",
+            headers=session,
+            params={"start_time": T0 + DAY, "end_time": T0 + 2 * DAY},
+        )
         assert r.status_code == 200, r.text
         hook.status = 200
         r = requests.post(f"{emu.url}/_emulator/clock", json={"advance": 600})
@@ -190,24 +205,36 @@ def test_writes_are_in_the_file_before_the_answer(tmp_path: Path) -> None:
     # no autosave: only the write-through can have put the booking there
     with Emulator(clock=FakeClock(T0), state_path=path, autosave_interval=3600) as emu:
         emu.add_grant("grant-1", email="host@example.com")
-        r = requests.post(f"{emu.url}/v3/grants/grant-1/scheduling/configurations",
-                          json=config_body(), headers=KEY)  # fmt: skip
+        r = requests.post(
+            f"{emu.url}/v3/grants/grant-1/scheduling/configurations",
+            json=config_body(),
+            headers=KEY,
+        )
         config = r.json()["data"]["id"]
-        body = {"start_time": T0 + DAY + 9 * HOUR, "end_time": T0 + DAY + 9 * HOUR + 1800, "guest": GUEST}  # fmt: skip
-        r = requests.post(f"{emu.url}/v3/scheduling/bookings",
-                          params={"configuration_id": config}, json=body)  # fmt: skip
+        body = {
+            "start_time": T0 + DAY + 9 * HOUR,
+            "end_time": T0 + DAY + 9 * HOUR + 1800,
+            "guest": GUEST,
+        }
+        r = requests.post(
+            f"{emu.url}/v3/scheduling/bookings", params={"configuration_id": config}, json=body
+        )
         booking_id = r.json()["data"]["booking_id"]
         with sqlite3.connect(path) as db:
-            kinds = dict(db.execute("SELECT id, kind FROM rows WHERE kind IN ('bookings', 'configurations')"))  # fmt: skip
+            kinds = dict(
+                db.execute("SELECT id, kind FROM rows WHERE kind IN ('bookings', 'configurations')")
+            )
         db.close()
         assert kinds == {booking_id: "bookings", config: "configurations"}
 
 
 def test_a_second_emulator_on_the_same_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    with Emulator(state_path=path):
-        with pytest.raises(StateFileError, match="in use by another emulator process"):
-            Emulator(state_path=path)
+    with (
+        Emulator(state_path=path),
+        pytest.raises(StateFileError, match="in use by another emulator process"),
+    ):
+        Emulator(state_path=path)
     Emulator(state_path=path).stop()  # released by stop()
 
 
@@ -217,7 +244,7 @@ def test_a_state_file_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     db.close()
-    with pytest.raises(StateFileError, match="newer emulator.*schema version 99"):
+    with pytest.raises(StateFileError, match=r"newer emulator.*schema version 99"):
         Emulator(state_path=path)
     Emulator(state_path=tmp_path / "other.db").stop()  # the lock of the refused file was freed
     with pytest.raises(StateFileError, match="newer"):
@@ -244,7 +271,10 @@ def test_an_older_state_file_is_migrated(tmp_path: Path, monkeypatch: pytest.Mon
     StateFile(path, store).close()
 
     def v1_to_v2(db: sqlite3.Connection) -> None:
-        db.execute("UPDATE rows SET data = json_set(data, '$.email', 'b@example.com') WHERE kind = 'grants'")  # fmt: skip
+        db.execute(
+            "UPDATE rows SET data = json_set(data, '$.email', 'b@example.com') "
+            "WHERE kind = 'grants'"
+        )
 
     monkeypatch.setattr(persistence_module, "SCHEMA_VERSION", 2)
     monkeypatch.setattr(persistence_module, "MIGRATIONS", {1: v1_to_v2})
