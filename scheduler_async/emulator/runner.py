@@ -39,6 +39,7 @@ from scheduler_async.emulator.app import DEFAULT_CLIENT_ID, create_app
 from scheduler_async.emulator.faults import FaultConfig, RouteFaults
 from scheduler_async.emulator.persistence import STATE_FILE_KEY, StateFile
 from scheduler_async.emulator.rate_limit import EmulatorRateLimit, coerce_emulator_rate_limit
+from scheduler_async.emulator.seed import load_seed_file
 from scheduler_async.emulator.snapshots import SNAPSHOTS_KEY, Snapshots
 from scheduler_async.emulator.store import Booking, Clock, Event, Grant, Store
 from scheduler_async.emulator.webhooks import (
@@ -84,7 +85,9 @@ class Emulator:
     (:class:`~.persistence.StateFileError` if another process holds it, or if it comes from a
     newer version) and loaded here, written through after every API write, flushed and
     unlocked by :meth:`stop`.  :meth:`snapshot`/:meth:`restore` save and bring back the whole
-    state in memory (bytes).
+    state in memory (bytes).  ``seed_file`` (see :mod:`.seed`) seeds grants, events,
+    configurations and webhooks from a JSON file when the state is empty (no state file, or
+    a new one); :class:`~.seed.SeedError` names the file, the place in it and the field.
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class Emulator:
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         state_path: str | Path | None = None,
         autosave_interval: float = DEFAULT_AUTOSAVE_INTERVAL,
+        seed_file: str | Path | None = None,
     ) -> None:
         if not idle_timeout > 0:
             raise ValueError("idle_timeout must be a positive number of seconds")
@@ -138,11 +142,16 @@ class Emulator:
         if self.state_path is not None:
             self.state_file = StateFile(self.state_path, self.store)
             try:
-                self.state_file.load()
+                loaded = self.state_file.load()
+                if seed_file is not None and not loaded:
+                    load_seed_file(self.store, seed_file)
+                    self.state_file.flush(verify=True)
             except BaseException:
                 self.state_file.close()
                 self.state_file = None
                 raise
+        elif seed_file is not None:
+            load_seed_file(self.store, seed_file)
         self.snapshots = Snapshots(self.store, self.state_file)
 
     # ------------------------------------------------------------------ lifecycle
