@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from scheduler_async.emulator.entities import Grant
 from scheduler_async.emulator.state_parts import PARTS, dump_hub, load_state
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ SCHEMA_VERSION = 1
 #: opening transaction).  Parts a file lacks (added after it was written) simply load empty.
 MIGRATIONS: Mapping[int, Callable[[sqlite3.Connection], None]] = MappingProxyType({})
 #: Row parts compared in full (re-dumped) at every flush: few entities, mutated in place.
-_SMALL_PARTS = frozenset({"grants", "group_events"})
+_SMALL_PARTS = frozenset({"group_events"})
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 _SCHEMA = (
@@ -81,7 +82,25 @@ def _json(value: Any) -> str:
 def _fingerprint(obj: Any) -> tuple[Any, ...]:
     # Field values by reference: the store replaces (never mutates in place) the nested
     # values of these entities, so an unchanged tuple means an unchanged entity.
+    if isinstance(obj, Grant):  # its calendars are added in place (never removed)
+        return (obj.email, obj.primary_calendar_id, len(obj.calendars))
     return tuple(obj.__dict__.values())
+
+
+def _appended(live: Mapping[str, Any], known: Mapping[str, Any]) -> list[str] | None:
+    """The keys added to ``live`` since ``known`` was taken, when nothing was removed (new
+    keys of a dict come last); None when that cannot be told without a full comparison."""
+    grown = len(live) - len(known)
+    if grown < 0:
+        return None
+    added: list[str] = []
+    for key in reversed(live):  # type: ignore[call-overload]
+        if key in known:
+            break
+        added.append(key)
+        if len(added) > grown:
+            return None
+    return added if len(added) == grown else None
 
 
 class _FileLock:
@@ -322,15 +341,24 @@ class StateFile:
                         known[key] = text
                         upserts.append((p.name, key, text))
             else:
-                if verify:
+                added = None if verify else _appended(live, known)
+                if added is None:  # compare every entity
                     dirty = {k for k, o in live.items() if known.get(k) != _fingerprint(o)}
-                else:
-                    dirty = hints.get(p.name, set()) | (live.keys() - known.keys())
+                    gone = known.keys() - live.keys()
+                else:  # trust the hints: only additions to find
+                    dirty = hints.get(p.name, set()).union(added)
+                    gone = set()
                 for key in dirty:
                     obj = live.get(key)
                     if obj is not None:
                         known[key] = _fingerprint(obj)
                         upserts.append((p.name, key, _json(p.dump_row(obj))))
+                    else:
+                        gone.add(key)
+                for key in gone:
+                    if known.pop(key, None) is not None:
+                        deletes.append((p.name, key))
+                continue
             for key in known.keys() - live.keys():
                 del known[key]
                 deletes.append((p.name, key))
@@ -448,5 +476,6 @@ async def middleware(
         response = await handler(request)
     finally:
         state.hint(v for v in request.match_info.values() if v)
-        state.flush()
+        # admin writes (seeding, reset, clock) are few: compare everything for them
+        state.flush(verify=request.path.startswith("/_emulator/"))
     return response
