@@ -25,7 +25,7 @@ from scheduler_async.emulator.state_parts import (
     load_state,
 )
 
-from .persist_support import GUEST, Receiver, build_world, observe, receiver
+from .persist_support import CFGS, GUEST, Receiver, build_world, observe, receiver
 from .support import DAY, HOUR, KEY, T0, config_body
 
 
@@ -322,3 +322,39 @@ def test_state_changed_from_python_reaches_the_file(tmp_path: Path) -> None:
         assert n == 1
     with Emulator(clock=FakeClock(0), state_path=path) as emu:
         assert [e.title for e in emu.events("g")] == ["seeded"] and emu.clock.now() == T0 + 90
+
+
+def test_every_api_write_is_in_the_file_before_its_answer(tmp_path: Path) -> None:
+    """Without the background flush, the file matches the store after a run of API writes."""
+    path = tmp_path / "state.db"
+    with (
+        receiver() as hook,
+        Emulator(clock=FakeClock(T0), state_path=path, autosave_interval=3600) as emu,
+    ):
+        ids = build_world(emu, hook.url)
+        u = emu.url
+        r = requests.post(
+            f"{u}/_emulator/grants", json={"grant_id": "grant-1", "email": "new@example.com"}
+        )
+        assert r.status_code == 200, r.text
+        r = requests.put(
+            f"{u}/v3/grants/grant-1/events/{ids['event']}", json={"title": "Moved"}, headers=KEY
+        )
+        assert r.status_code == 200, r.text
+        r = requests.put(f"{u}{CFGS}/{ids['config']}", json={"name": "Renamed"}, headers=KEY)
+        assert r.status_code == 200, r.text
+        r = requests.put(
+            f"{u}{CFGS}/{ids['group_config']}/group-events/{ids['group_event']}",
+            json={"title": "Renamed class"},
+            headers=KEY,
+        )
+        assert r.status_code == 200, r.text
+        r = requests.delete(f"{u}/v3/scheduling/sessions/{ids['session']}", headers=KEY)
+        assert r.status_code == 200, r.text
+        assert emu.state_file is not None
+        with emu.store.lock:
+            in_file = emu.state_file.read_parts()
+            in_memory = json.loads(json.dumps(dump_state(emu.store)))
+        for name in in_memory:
+            if name != "webhooks":  # deliveries run in the background, between API writes
+                assert in_file.get(name) == in_memory[name], name
