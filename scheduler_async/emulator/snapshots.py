@@ -16,7 +16,6 @@ the parsed snapshot, so it costs only rebuilding the records.
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -38,9 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["MAX_SNAPSHOT_BYTES", "SNAPSHOTS_KEY", "Snapshots", "setup_routes"]
 
 MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
-# Parts whose records share nested values with the parsed snapshot on restore (the store
-# replaces those values, never mutates them in place); the others are copied.
-_SHARED_PARTS = frozenset({"events", "configurations", "sessions", "bookings", "seq", "clock"})
 
 
 @contextmanager
@@ -74,10 +70,10 @@ class Snapshots:
         else:
             cached = decode_snapshot(data)
             self._last = (data, cached)
-        return {
-            name: value if name in _SHARED_PARTS else json.loads(json.dumps(value))
-            for name, value in cached.items()
-        }
+        # The records built from it share its nested values (a configuration's data, a
+        # booking's guest...): the store replaces those values and never mutates them in
+        # place, so the cached parse stays as it was for the next restore.
+        return cached
 
     def restore(self, data: bytes) -> dict[str, int]:
         """Replace the store's state with a snapshot's; the number of records per part.

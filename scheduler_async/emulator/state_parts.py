@@ -6,6 +6,11 @@ not state: the lock, hooks, settings).  Snapshots (:func:`encode_snapshot`), the
 file (:mod:`.persistence`) and the tests are all built on these pairs, so a new attribute
 added to the store without a part fails ``tests/emulator/test_persistence.py``.
 
+A part's ``load`` may share nested values with the data it is given (a snapshot's parse is
+reused by every restore of it): the store replaces nested values (a configuration's ``data``,
+an event's ``extra``, a booking's ``participants``) and never mutates them in place; a load
+copies the containers the store does mutate in place (a grant's calendars, seats, overrides).
+
 A *row* part (``rows`` set) is a collection of entities by id, dumped as a list of one
 JSON-able dict per entity (in the store's order); the state file keeps one row per entity.
 A *blob* part is one JSON-able value.  :func:`load_state` replaces the store's whole state:

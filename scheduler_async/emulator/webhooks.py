@@ -93,10 +93,11 @@ class BookingNotifier:
 
     def resync(self) -> None:
         """Learn the store's bookings anew (its state was loaded from a snapshot or file)."""
-        self._known.clear()
-        for booking in self._store.bookings.values():
-            if not booking.deleted:
-                self._remember(booking)
+        self._known = {
+            b.booking_id: (b.start_time, b.end_time, b.status)
+            for b in self._store.bookings.values()
+            if not b.deleted
+        }
 
     def _remember(self, booking: Booking) -> None:
         self._known[booking.booking_id] = (booking.start_time, booking.end_time, booking.status)
