@@ -285,6 +285,7 @@ class StateFile:
 
     def hint(self, ids: Iterable[str]) -> None:
         """Mark entities (any kind, by id) as possibly changed: the next flush writes them."""
+        ids = tuple(ids)
         with self.store.lock:
             for p in PARTS:
                 if p.rows is not None and p.name not in _SMALL_PARTS:
