@@ -87,14 +87,14 @@ def _fingerprint(obj: Any) -> tuple[Any, ...]:
     return tuple(obj.__dict__.values())
 
 
-def _appended(live: Mapping[str, Any], known: Mapping[str, Any]) -> list[str] | None:
+def _appended(live: dict[str, Any], known: Mapping[str, Any]) -> list[str] | None:
     """The keys added to ``live`` since ``known`` was taken, when nothing was removed (new
     keys of a dict come last); None when that cannot be told without a full comparison."""
     grown = len(live) - len(known)
     if grown < 0:
         return None
     added: list[str] = []
-    for key in reversed(live):  # type: ignore[call-overload]
+    for key in reversed(live):
         if key in known:
             break
         added.append(key)

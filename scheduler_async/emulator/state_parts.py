@@ -311,7 +311,7 @@ class Part:
     attrs: tuple[str, ...]
     load: Callable[[Store, Any], None]
     dump_blob: Callable[[Store], Any] | None = None
-    rows: Callable[[Store], Mapping[str, Any]] | None = None
+    rows: Callable[[Store], dict[str, Any]] | None = None
     dump_row: Callable[[Any], Any] | None = None
 
     def dump(self, store: Store) -> Any:
