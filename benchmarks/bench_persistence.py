@@ -8,15 +8,19 @@ SQLite state file (``--state``) vs in memory.
    (the parse is reused, as by the ``scheduler_emulator_world`` fixture).
 2. Bookings per second through ``POST /v3/scheduling/bookings`` (aiohttp, 16 in flight),
    the emulator in memory vs with ``state_path`` (one SQLite transaction per write), and
-   the ratio; run on a store already holding the restored world, so the write-through's
-   per-write cost at that size is in the figure.
+   the ratio; on an empty store and on one holding the world above (the write-through's
+   per-write cost at that size).  The emulator runs on a thread of this process (as under
+   the pytest fixtures: client and server share the GIL), then as the CLI in its own
+   process (``--state`` vs none: as a long-lived server runs).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -85,7 +89,9 @@ def restore_times(configurations: int, bookings: int, reps: int) -> dict[str, fl
     }
 
 
-async def _book(url: str, config_ids: list[str], n: int, concurrency: int) -> float:
+async def _book(
+    url: str, config_ids: list[str], n: int, concurrency: int, t0: int = T0
+) -> float:
     queue: asyncio.Queue[int] = asyncio.Queue()
     for k in range(n):
         queue.put_nowait(k)
@@ -94,7 +100,7 @@ async def _book(url: str, config_ids: list[str], n: int, concurrency: int) -> fl
     async def worker(http: aiohttp.ClientSession) -> None:
         while not queue.empty():
             k = queue.get_nowait()
-            start = T0 + 20 * DAY + (k // len(config_ids)) * 1800
+            start = t0 + 20 * DAY + (k // len(config_ids)) * 1800
             body = {"start_time": start, "end_time": start + 1800, "guest": guest}
             params = {"configuration_id": config_ids[k % len(config_ids)]}
             async with http.post(f"{url}/v3/scheduling/bookings", params=params, json=body) as r:
@@ -128,6 +134,39 @@ def write_throughput(
     return out
 
 
+def write_throughput_cli(n: int, configs: int = 20, concurrency: int = 16) -> dict[str, float]:
+    """As :func:`write_throughput`, against ``python -m scheduler_async emulator`` in its own
+    process (as a long-lived server runs), without and with ``--state``."""
+    out: dict[str, float] = {}
+    t0 = (int(time.time()) // DAY + 1) * DAY
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, extra in (("memory", []), ("state", ["--state", f"{tmp}/state.db"])):
+            cmd = [sys.executable, "-m", "scheduler_async", "emulator", "--port", "0", *extra]
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+            try:
+                assert proc.stdout is not None
+                url = proc.stdout.readline().split("listening on ")[1].split()[0]
+                ids = asyncio.run(_configs(url, configs))
+                out[f"{label}_per_s"] = n / asyncio.run(_book(url, ids, n, concurrency, t0))
+            finally:
+                proc.send_signal(signal.SIGINT)
+                proc.wait(30)
+                if proc.stdout is not None:
+                    proc.stdout.close()
+    out["ratio"] = out["state_per_s"] / out["memory_per_s"]
+    return out
+
+
+async def _configs(url: str, n: int) -> list[str]:
+    ids = []
+    async with aiohttp.ClientSession(headers={"Authorization": "Bearer k"}) as http:
+        for i in range(n):
+            path = f"{url}/v3/grants/g{i}/scheduling/configurations"
+            async with http.post(path, json=_config(i)) as r:
+                ids.append((await r.json())["data"]["id"])
+    return ids
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run both benchmarks and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -146,6 +185,11 @@ def main(argv: list[str] | None = None) -> int:
             f"bookings/s on a store of {world[1]} bookings: in memory {w['memory_per_s']:.0f}, "
             f"--state {w['state_per_s']:.0f}, ratio {w['ratio']:.2f}"
         )
+    w = write_throughput_cli(200 if args.quick else 2_000)
+    print(
+        f"bookings/s, emulator in its own process: in memory {w['memory_per_s']:.0f}, "
+        f"--state {w['state_per_s']:.0f}, ratio {w['ratio']:.2f}"
+    )
     return 0
 
 

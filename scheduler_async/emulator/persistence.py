@@ -76,7 +76,7 @@ class StateFileError(RuntimeError):
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _fingerprint(obj: Any) -> tuple[Any, ...]:
@@ -150,6 +150,7 @@ class StateFile:
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             try:
                 self._open_schema()
+                self._conn.isolation_level = "IMMEDIATE"  # writes begin their transaction
             except BaseException:
                 self._conn.close()
                 raise
@@ -376,21 +377,24 @@ class StateFile:
             if not upserts and not deletes:
                 return 0
             conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
+            # One transaction, begun by the first statement (isolation_level IMMEDIATE): few
+            # calls into SQLite, each of which lets other threads take the GIL.
             try:
                 rows = []
                 for kind, key, text in upserts:
                     self._pos += 1
                     rows.append((kind, key, self._pos, text))
-                conn.executemany(
-                    "INSERT INTO rows (kind, id, pos, data) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data",
-                    rows,
-                )
-                conn.executemany("DELETE FROM rows WHERE kind = ? AND id = ?", deletes)
-                conn.execute("COMMIT")
+                if rows:
+                    conn.executemany(
+                        "INSERT INTO rows (kind, id, pos, data) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data",
+                        rows,
+                    )
+                if deletes:
+                    conn.executemany("DELETE FROM rows WHERE kind = ? AND id = ?", deletes)
+                conn.commit()
             except BaseException:
-                conn.execute("ROLLBACK")
+                conn.rollback()
                 self._remember_nothing()
                 raise
             return len(upserts) + len(deletes)
@@ -405,12 +409,11 @@ class StateFile:
     def rewrite(self) -> None:
         """Replace the file's content with the store's whole state (after a restore)."""
         with self.store.lock, self._flush_lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.execute("DELETE FROM rows")
-                self._conn.execute("COMMIT")
+                self._conn.commit()
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.rollback()
                 raise
             self._pos = 0
             self._remember_nothing()
