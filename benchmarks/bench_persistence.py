@@ -89,9 +89,7 @@ def restore_times(configurations: int, bookings: int, reps: int) -> dict[str, fl
     }
 
 
-async def _book(
-    url: str, config_ids: list[str], n: int, concurrency: int, t0: int = T0
-) -> float:
+async def _book(url: str, config_ids: list[str], n: int, concurrency: int, t0: int = T0) -> float:
     queue: asyncio.Queue[int] = asyncio.Queue()
     for k in range(n):
         queue.put_nowait(k)
