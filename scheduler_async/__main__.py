@@ -6,6 +6,13 @@
         [--api-key KEY ...] [--latency-ms N] [--client-id ID] [--seed N] [--rate-limit R]
         [--idle-timeout S] [--cors-origins ORIGIN ...] [--booking-page [--web-elements-dir DIR]
         [--configuration-id ID]] [--editor [--editor-port PORT]]
+        [--state FILE] [--seed-file FILE]
+
+``--state FILE`` keeps the emulator's state in that SQLite file: a restart with the same file
+answers as before (same ids, bookings, webhooks and their pending deliveries); two emulators
+never share one file (the second refuses to start).  ``--seed-file FILE`` loads grants,
+calendars, events, configurations and webhooks from a JSON file in the API's own shapes
+(``GET /_emulator/export`` writes one) when the state is empty.
 
 ``--booking-page`` also serves Nylas's ``<nylas-scheduling>`` booking page against the emulator
 at ``/_emulator/booking-page``.  Without ``--configuration-id`` it seeds a demo grant and a
@@ -117,6 +124,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help="port of the editor page (default 0 = any free; never the API's)",
     )
+    emu.add_argument(
+        "--state",
+        default=None,
+        metavar="FILE",
+        help="keep the state in this SQLite file (created if missing) across restarts",
+    )
+    emu.add_argument(
+        "--seed-file",
+        default=None,
+        metavar="FILE",
+        help="seed grants, events, configurations and webhooks from this JSON file "
+        "(API shapes, as GET /_emulator/export writes) when the state is empty",
+    )
     demo = sub.add_parser("demo", help="run the demo (arguments are passed through)")
     demo.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -124,25 +144,33 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run_emulator(args: argparse.Namespace) -> int:
     from scheduler_async.emulator.app import DEFAULT_CLIENT_ID
+    from scheduler_async.emulator.persistence import StateFileError
     from scheduler_async.emulator.runner import Emulator
+    from scheduler_async.emulator.seed import SeedError
 
     if args.strict and not args.api_keys:
         print("--strict needs at least one --api-key", file=sys.stderr)
         return 2
-    emulator = Emulator(
-        args.host,
-        args.port,
-        strict=args.strict,
-        api_keys=args.api_keys,
-        client_id=args.client_id or DEFAULT_CLIENT_ID,
-        latency_ms=args.latency_ms,
-        seed=args.seed,
-        rate_limit=args.rate_limit,
-        cors_origins=args.cors_origins,
-        booking_page=args.booking_page,
-        web_elements_dir=args.web_elements_dir,
-        **({"idle_timeout": args.idle_timeout} if args.idle_timeout is not None else {}),
-    )
+    try:
+        emulator = Emulator(
+            args.host,
+            args.port,
+            strict=args.strict,
+            api_keys=args.api_keys,
+            client_id=args.client_id or DEFAULT_CLIENT_ID,
+            latency_ms=args.latency_ms,
+            seed=args.seed,
+            rate_limit=args.rate_limit,
+            cors_origins=args.cors_origins,
+            booking_page=args.booking_page,
+            web_elements_dir=args.web_elements_dir,
+            state_path=args.state,
+            seed_file=args.seed_file,
+            **({"idle_timeout": args.idle_timeout} if args.idle_timeout is not None else {}),
+        )
+    except (StateFileError, SeedError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     try:
         emulator.start()
     except (RuntimeError, FileNotFoundError) as exc:
@@ -158,6 +186,8 @@ def _run_emulator(args: argparse.Namespace) -> int:
                 "Authorization: Bearer <one of the --api-key keys>",
                 flush=True,
             )
+        if args.state is not None:
+            print(f"state file: {args.state} (kept across restarts)", flush=True)
         if args.rate_limit is not None:
             print(
                 f"rate limit: {args.rate_limit:g} requests/s per API key "
@@ -185,9 +215,13 @@ def _booking_page_lines(emulator: Any, configuration_id: str | None) -> list[str
     """The booking page URL(s) to print (seeding the demo configuration if none is given)."""
     if configuration_id is not None:
         return [f"booking page: {emulator.booking_page_url(configuration_id=configuration_id)}"]
-    from scheduler_async.emulator.booking_page import seed_demo_configuration
+    from scheduler_async.emulator.booking_page import DEMO_SLUG, seed_demo_configuration
+    from scheduler_async.emulator.errors import EmulatorError
 
-    stored = seed_demo_configuration(emulator.store)
+    try:  # kept from an earlier run (--state)
+        stored = emulator.store.find_configuration(slug=DEMO_SLUG)
+    except EmulatorError:
+        stored = seed_demo_configuration(emulator.store)
     slug_url = emulator.booking_page_url(slug=stored.slug or "", client_id=emulator.client_id)
     return [
         f"booking page: {emulator.booking_page_url(configuration_id=stored.configuration_id)}",

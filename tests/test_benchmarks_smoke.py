@@ -48,3 +48,12 @@ def test_profile_mode_names_our_functions() -> None:
     assert "## AsyncScheduler.availability.get" in text and "## scheduler_sync" in text
     assert "scheduler_async/_transport.py" in text  # our code is listed, per call
     assert any(line.strip().startswith("ours") for line in lines)
+
+
+def test_persistence_benchmark_runs_tiny() -> None:
+    from benchmarks import bench_persistence
+
+    restore = bench_persistence.restore_times(5, 20, reps=1)
+    assert restore["median_ms"] > 0 and restore["snapshot_mb"] > 0
+    writes = bench_persistence.write_throughput(20, (2, 10), reps=1)
+    assert writes["memory_per_s"] > 0 and writes["state_per_s"] > 0

@@ -62,13 +62,22 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
     editor_compat.py   group events also in the Scheduler Editor's {event, group_event_info}
                        form (middleware in MIDDLEWARES); group events via the events API
     editor_page.py     the <nylas-scheduler-editor> page (its own origin: EditorPageServer)
+    state_parts.py     the store's state as JSON-able parts: one dump/load pair per part (PARTS),
+                       every store attribute in one part or in NOT_STATE (a test checks it)
+    snapshots.py       Snapshots (emu.snapshot()/restore()), /_emulator/snapshot, /restore,
+                       /export  setup_routes(app)
+    persistence.py     StateFile: the SQLite state file (--state; WAL, file lock, schema version),
+                       written through after every API write (middleware, in MIDDLEWARES)
+    seed.py            seed files (--seed-file) and export_world, in the API's own JSON shapes
 
 Adding a feature (webhooks, the booking page's calls, a rate limiter) without
 editing the big shared files:
 
 1. State: a module ``<feature>.py`` with a class holding the feature's own records, built from
    the :class:`Store` (use ``store.lock`` for atomicity; ``store.on_reset(self.reset)`` so
-   ``POST /_emulator/reset`` clears it; ``store.subscribe(listener)`` to hear of
+   ``POST /_emulator/reset`` clears it; state the store holds gets a part in
+   :mod:`.state_parts`, so snapshots and the state file keep it; ``store.subscribe(listener)``
+   to hear of
    ``configuration.*``, ``session.*`` and ``booking.created|rescheduled|confirmed|cancelled|
    deleted`` changes, e.g. to queue webhook deliveries).  State that the store's own operations
    must consult can instead be a mixin subclassing ``state.StoreBase``, added to ``Store``'s

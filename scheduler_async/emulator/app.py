@@ -41,6 +41,8 @@ from scheduler_async.emulator import (
     editor_compat,
     grants_routes,
     group_routes,
+    persistence,
+    snapshots,
     ui_settings,
     webhook_routes,
 )
@@ -91,11 +93,13 @@ ROUTE_MODULES: Sequence[Callable[[web.Application], None]] = (
     ui_settings.setup_routes,
     grants_routes.setup_routes,  # grants, calendars, events
     connect.setup_routes,  # hosted login (/v3/connect/*)
+    snapshots.setup_routes,  # /_emulator/snapshot, /restore, /export
 )
 
 #: Extra ``@web.middleware`` functions (e.g. CORS, a per-API-key rate limiter), run inside the
 #: emulator's own middleware (so they see the request id and their errors become envelopes).
 MIDDLEWARES: Sequence[Middleware] = (
+    persistence.middleware,  # write-through to the state file after each API write
     rate_limit_feature.middleware,
     connect.grant_me_middleware,  # `me` and access tokens on /v3/grants/{grant_id}/...
     editor_compat.group_event_shape_middleware,  # group events also as {event, group_event_info}

@@ -11,6 +11,13 @@ available in any project that installs ``scheduler-client``:
     The same emulator after :meth:`Emulator.reset` (state, faults and clock back to start).
 ``scheduler_emulator_url`` (function scope)
     ``scheduler_emulator.url``, e.g. ``"http://127.0.0.1:41237"``.
+``scheduler_emulator_world`` (function scope)
+    The session emulator restored to a *world* built once per session: override the
+    session-scoped ``scheduler_emulator_world_builder`` fixture to return a function
+    ``build(emu)`` that seeds it (Python calls or HTTP); the world is snapshotted once
+    (``scheduler_emulator_world_snapshot``, bytes) and restored before every test, clock
+    included, with faults off, so tests start from the same state and cannot leak into each
+    other.  Restoring 1,000 configurations and 10,000 bookings takes a few tens of ms.
 
 The fixtures' emulator enforces no API key, so its admin API (``/_emulator/...``) needs no
 ``Authorization``.  An ``Emulator(api_keys=[...])`` of your own requires one of its keys there
@@ -63,7 +70,7 @@ back in clock time.  The fresh fixture's reset forgets webhooks, deliveries and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -93,3 +100,33 @@ def scheduler_emulator_fresh(scheduler_emulator: Emulator) -> Emulator:
 def scheduler_emulator_url(scheduler_emulator: Emulator) -> str:
     """Base URL of the session emulator (no trailing slash)."""
     return scheduler_emulator.url
+
+
+@pytest.fixture(scope="session")
+def scheduler_emulator_world_builder() -> Callable[[Emulator], None]:
+    """Override (session scope) to return ``build(emu)``, which seeds the shared world."""
+
+    def build(emulator: Emulator) -> None:
+        del emulator  # the default world is empty
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def scheduler_emulator_world_snapshot(
+    scheduler_emulator: Emulator, scheduler_emulator_world_builder: Callable[[Emulator], None]
+) -> bytes:
+    """The world built once per session (on a reset emulator), as snapshot bytes."""
+    scheduler_emulator.reset()
+    scheduler_emulator_world_builder(scheduler_emulator)
+    return scheduler_emulator.snapshot()
+
+
+@pytest.fixture
+def scheduler_emulator_world(
+    scheduler_emulator: Emulator, scheduler_emulator_world_snapshot: bytes
+) -> Emulator:
+    """The session emulator restored to the world snapshot (faults off) for this test."""
+    scheduler_emulator.faults.reset()
+    scheduler_emulator.restore(scheduler_emulator_world_snapshot)
+    return scheduler_emulator

@@ -37,7 +37,10 @@ from aiohttp import web
 
 from scheduler_async.emulator.app import DEFAULT_CLIENT_ID, create_app
 from scheduler_async.emulator.faults import FaultConfig, RouteFaults
+from scheduler_async.emulator.persistence import STATE_FILE_KEY, StateFile
 from scheduler_async.emulator.rate_limit import EmulatorRateLimit, coerce_emulator_rate_limit
+from scheduler_async.emulator.seed import load_seed_file
+from scheduler_async.emulator.snapshots import SNAPSHOTS_KEY, Snapshots
 from scheduler_async.emulator.store import Booking, Clock, Event, Grant, Store
 from scheduler_async.emulator.webhooks import (
     BOOKING_TRIGGERS,
@@ -54,6 +57,9 @@ DEFAULT_API_KEY = "emulator-api-key"
 #: before the server closes it (aiohttp's own default is an hour).  Longer than the client's
 #: pool expiry (15 s), so a pooled connection is not reused just as the server closes it.
 DEFAULT_IDLE_TIMEOUT = 30.0
+#: Seconds between background flushes of the state file (changes made from Python, webhook
+#: deliveries); API writes are written before their answer anyway.
+DEFAULT_AUTOSAVE_INTERVAL = 1.0
 
 _T = TypeVar("_T")
 
@@ -74,6 +80,14 @@ class Emulator:
     ``web_elements_dir``, else the public CDN).  ``idle_timeout`` (seconds, default 30) closes a
     connection that stays idle that long, between requests (keep-alive) or before its first
     request is complete, so a long-running emulator sheds the connections clients left open.
+
+    ``state_path`` keeps the state in that SQLite file (see :mod:`.persistence`): opened, locked
+    (:class:`~.persistence.StateFileError` if another process holds it, or if it comes from a
+    newer version) and loaded here, written through after every API write, flushed and
+    unlocked by :meth:`stop`.  :meth:`snapshot`/:meth:`restore` save and bring back the whole
+    state in memory (bytes).  ``seed_file`` (see :mod:`.seed`) seeds grants, events,
+    configurations and webhooks from a JSON file when the state is empty (no state file, or
+    a new one); :class:`~.seed.SeedError` names the file, the place in it and the field.
     """
 
     def __init__(
@@ -93,6 +107,9 @@ class Emulator:
         booking_page: bool = False,
         web_elements_dir: str | Path | None = None,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        state_path: str | Path | None = None,
+        autosave_interval: float = DEFAULT_AUTOSAVE_INTERVAL,
+        seed_file: str | Path | None = None,
     ) -> None:
         if not idle_timeout > 0:
             raise ValueError("idle_timeout must be a positive number of seconds")
@@ -118,6 +135,24 @@ class Emulator:
         self._stop_event: asyncio.Event | None = None
         self._bound_port: int | None = None
         self._startup_error: BaseException | None = None
+        self.state_path = Path(state_path) if state_path is not None else None
+        self.autosave_interval = autosave_interval
+        self.state_file: StateFile | None = None
+        """The open state file (between construction or :meth:`start` and :meth:`stop`)."""
+        if self.state_path is not None:
+            self.state_file = StateFile(self.state_path, self.store)
+            try:
+                loaded = self.state_file.load()
+                if seed_file is not None and not loaded:
+                    load_seed_file(self.store, seed_file)
+                    self.state_file.flush(verify=True)
+            except BaseException:
+                self.state_file.close()
+                self.state_file = None
+                raise
+        elif seed_file is not None:
+            load_seed_file(self.store, seed_file)
+        self.snapshots = Snapshots(self.store, self.state_file)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -164,6 +199,10 @@ class Emulator:
         with self._lock:
             if self._thread is not None:
                 return self
+            if self.state_path is not None and self.state_file is None:
+                self.state_file = StateFile(self.state_path, self.store)  # restarted
+                self.snapshots.state_file = self.state_file
+                self.state_file.rewrite()
             ready = threading.Event()
             self._startup_error = None
             thread = threading.Thread(
@@ -173,16 +212,19 @@ class Emulator:
             ready.wait()
             if self._startup_error is not None:
                 thread.join()
+                self._close_state_file()
                 error, self._startup_error = self._startup_error, None
                 raise RuntimeError(f"emulator failed to start: {error}") from error
             self._thread = thread
             return self
 
     def stop(self) -> None:
-        """Stop serving, close the sockets and join the thread (idempotent)."""
+        """Stop serving, close the sockets, join the thread and flush, close and unlock the
+        state file, if any (idempotent)."""
         with self._lock:
             thread, loop, stop_event = self._thread, self._loop, self._stop_event
             if thread is None:
+                self._close_state_file()
                 return
             if loop is not None and stop_event is not None and not loop.is_closed():
                 with contextlib.suppress(RuntimeError):  # loop already closed
@@ -192,6 +234,13 @@ class Emulator:
             self._loop = None
             self._stop_event = None
             self._bound_port = None
+            self._close_state_file()
+
+    def _close_state_file(self) -> None:
+        state_file, self.state_file = self.state_file, None
+        self.snapshots.state_file = None
+        if state_file is not None:
+            state_file.close()
 
     def _thread_main(self, ready: threading.Event) -> None:
         try:
@@ -215,6 +264,10 @@ class Emulator:
             booking_page=self.booking_page,
             web_elements_dir=self.web_elements_dir,
         )
+        self.app[SNAPSHOTS_KEY] = self.snapshots
+        if self.state_file is not None:
+            self.app[STATE_FILE_KEY] = self.state_file
+            self.state_file.start_autosave(self.autosave_interval)
         runner = web.AppRunner(
             self.app,
             access_log=None,
@@ -254,6 +307,16 @@ class Emulator:
         self.store.reset()
         self.clock.reset()
         self.faults.reset()
+
+    def snapshot(self) -> bytes:
+        """The whole state (grants to webhooks, the clock included) as bytes; see
+        :meth:`restore` and ``POST /_emulator/snapshot``."""
+        return self.snapshots.snapshot()
+
+    def restore(self, snapshot: bytes) -> None:
+        """Bring back the state of a :meth:`snapshot` (replacing the current one; faults are
+        left as they are).  Restoring the same bytes again is fast (the parse is reused)."""
+        self.snapshots.restore(snapshot)
 
     def add_grant(
         self,

@@ -91,6 +91,14 @@ class BookingNotifier:
         """Forget what was known about bookings (the store was reset)."""
         self._known.clear()
 
+    def resync(self) -> None:
+        """Learn the store's bookings anew (its state was loaded from a snapshot or file)."""
+        self._known = {
+            b.booking_id: (b.start_time, b.end_time, b.status)
+            for b in self._store.bookings.values()
+            if not b.deleted
+        }
+
     def _remember(self, booking: Booking) -> None:
         self._known[booking.booking_id] = (booking.start_time, booking.end_time, booking.status)
 
