@@ -216,7 +216,9 @@ class AsyncBookingsWithResponse(Resource):
             query=params,
             body=body,
         )
-        moved = await self._call(request, None, timeout=timeout, max_retries=max_retries)
+        moved: APIResponse[Booking | None] = await self._call(
+            request, None, timeout=timeout, max_retries=max_retries
+        )
         if not fetch:
             return moved
         read = Request(method="GET", path=path, credential=credential, query=params)
