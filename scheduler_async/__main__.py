@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shlex
 import sys
 import threading
 from typing import Any
@@ -117,7 +118,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help="port of the editor page (default 0 = any free; never the API's)",
     )
-    demo = sub.add_parser("demo", help="run the demo (arguments are passed through)")
+    demo = sub.add_parser(
+        "demo",
+        help="book a meeting end to end on an embedded emulator: create a configuration, a "
+        "session, read availability, book, reschedule, delete (see demo --help)",
+    )
     demo.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
@@ -171,6 +176,8 @@ def _run_emulator(args: argparse.Namespace) -> int:
             editor = _start_editor(emulator, args)
             for line in _editor_lines(emulator, editor.url):
                 print(line, flush=True)
+        for line in _client_lines(emulator, args.api_keys, strict=args.strict):
+            print(line, flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
@@ -179,6 +186,31 @@ def _run_emulator(args: argparse.Namespace) -> int:
             editor.stop()
         emulator.stop()
     return 0
+
+
+def _client_lines(emulator: Any, api_keys: list[str] | None, *, strict: bool) -> list[str]:
+    """The ``export`` line that points a client (``AsyncScheduler()``, ``Scheduler()``, the
+    ``nylas`` SDK) at this emulator: the variables ``_config.py`` reads.
+
+    The grant is the first one stored (the booking page's or the editor's), else
+    ``demo-grant`` (any grant id works unless ``--strict``, which then gets that grant). A key
+    given with ``--api-key`` is not echoed: the line names the option instead.
+    """
+    from scheduler_async.emulator.booking_page import DEMO_GRANT_ID
+
+    store = emulator.store
+    with store.lock:
+        grant_id = next(iter(store.grants), None)
+    if grant_id is None:
+        grant_id = DEMO_GRANT_ID
+        if strict:
+            store.add_grant(grant_id, email="host@example.com")
+    key = "'<one of your --api-key keys>'" if api_keys else shlex.quote(emulator.api_key)
+    return [
+        "point a client at it (scheduler_async/scheduler_sync read these):",
+        f"  export NYLAS_API_URI={shlex.quote(emulator.url)} NYLAS_API_KEY={key} "
+        f"NYLAS_GRANT_ID={shlex.quote(grant_id)}",
+    ]
 
 
 def _booking_page_lines(emulator: Any, configuration_id: str | None) -> list[str]:

@@ -46,7 +46,9 @@ class AsyncScheduler:
 
     The aiohttp session is created lazily inside the running event loop on first use. Pass
     ``session=`` to use your own ``aiohttp.ClientSession`` (it is then never closed by us).
-    A client belongs to the event loop it first ran on; share it across tasks, not loops.
+    A client belongs to the event loop it first ran on; share it across tasks, not loops. A
+    client dropped without :meth:`aclose` closes its connections as it is collected and warns
+    with a ``ResourceWarning`` naming it (shown under ``python -X dev`` and in pytest).
 
     ``rate_limit`` is the budget consulted before every attempt (retries included) and told of
     every 429: ``None`` (default) only pauses this client's calls while a 429's ``Retry-After``
