@@ -31,7 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
-from scheduler_async.emulator.booking_page import COMPONENT_VERSION
+from scheduler_async.emulator.booking_page import COMPONENT_VERSION, component_loader_js
 
 __all__ = [
     "DEFAULT_EDITOR_URL",
@@ -131,7 +131,7 @@ if (settings.auth === "api-key") {{
 }}
 if (settings.configurationId) element.configurationId = settings.configurationId;
 document.body.appendChild(element);
-const module = await import(settings.componentUrl);
+{load_component}
 module.defineCustomElement();
 await customElements.whenDefined("nylas-scheduler-editor");
 window.nylasComponentDefined = true;
@@ -177,6 +177,7 @@ def render_editor_page(
         api_label=html.escape(api_url),
         mode="hosted login" if auth == "hosted" else "API key",
         settings=_script_json(settings),
+        load_component=component_loader_js("nylas-scheduler-editor"),
     )
 
 
