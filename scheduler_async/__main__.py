@@ -1,4 +1,5 @@
-"""Command line: ``python -m scheduler_async {emulator,demo} ...`` (also ``scheduler-client``).
+"""Command line: ``python -m scheduler_async {emulator,fetch-web-elements,demo} ...`` (also
+``scheduler-client``).
 
 ``emulator`` serves the local Scheduler API emulator until Ctrl-C::
 
@@ -11,7 +12,9 @@
 at ``/_emulator/booking-page``.  Without ``--configuration-id`` it seeds a demo grant and a
 public configuration (weekdays 09:00-17:00 UTC, 30 minutes, slug ``intro-call``) and prints
 the page's URLs for it; the component loads from ``--web-elements-dir`` (the directory holding
-``nylas-scheduling.es.js``, see ``scripts/fetch_web_elements.sh``) or else from the public CDN.
+``nylas-scheduling.es.js``, see ``fetch-web-elements``) or else from the public CDN.
+
+``fetch-web-elements`` downloads those bundles (:mod:`scheduler_async.web_elements`).
 
 ``--editor`` also serves Nylas's Scheduler Editor (``<nylas-scheduler-editor>``) on a second
 port (another origin than the API, which its hosted login needs), seeds a grant
@@ -117,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
         default=0,
         metavar="PORT",
         help="port of the editor page (default 0 = any free; never the API's)",
+    )
+    sub.add_parser(
+        "fetch-web-elements",
+        help="download Nylas's <nylas-scheduling>/<nylas-scheduler-editor> bundles from the npm "
+        "registry (no npm needed; checksum verified) for --web-elements-dir",
+        add_help=False,
     )
     demo = sub.add_parser(
         "demo",
@@ -268,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         # Imported lazily: the demo (and the client it drives) is not needed to serve.
         demo = importlib.import_module("scheduler_async.demo")
         return int(demo.main(argv[1:]))
+    if argv[:1] == ["fetch-web-elements"]:
+        from scheduler_async import web_elements
+
+        return web_elements.main(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "emulator":
         return _run_emulator(args)

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from scheduler_async.web_elements import DEFAULT_VERSION
+
 if TYPE_CHECKING:
     from scheduler_async.emulator.store import Store, StoredConfiguration
 
@@ -44,7 +46,7 @@ __all__ = [
 
 # Under /_emulator/: like the admin API, the page is never delayed or faulted.
 BOOKING_PAGE_PATH = "/_emulator/booking-page"
-COMPONENT_VERSION = "2.6.0"
+COMPONENT_VERSION = DEFAULT_VERSION  # what `fetch-web-elements` fetches by default
 COMPONENT_FILE = "nylas-scheduling.es.js"
 DEFAULT_COMPONENT_URL = (
     f"https://cdn.jsdelivr.net/npm/@nylas/web-elements@{COMPONENT_VERSION}"

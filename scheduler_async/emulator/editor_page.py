@@ -15,7 +15,8 @@
 and the API share an origin with ``hosted: true``, so the hosted login would never complete.
 
 The editor script comes from ``component_dir`` (a directory holding
-``nylas-scheduler-editor.es.js``, see ``scripts/fetch_web_elements.sh``), else the public CDN.
+``nylas-scheduler-editor.es.js``, see ``python -m scheduler_async fetch-web-elements``), else
+the public CDN.
 The page records the editor's events in ``window.nylasEvents`` (``[{type, detail}]``) and sets
 ``window.nylasComponentDefined = true`` once the element is defined.
 """
