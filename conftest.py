@@ -8,8 +8,10 @@ through the same environment variables a user sets for a real account: ``NYLAS_A
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
+from unittest import mock
 
 import pytest
 
@@ -41,6 +43,19 @@ def _readme_block_environment(
     monkeypatch.setenv("NYLAS_API_URI", emulator.url)
     monkeypatch.setenv("NYLAS_API_KEY", README_API_KEY)
     monkeypatch.setenv("NYLAS_GRANT_ID", README_GRANT_ID)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """README blocks print like any test: captured, shown when one fails (``-s`` shows all).
+
+    pytest-markdown-docs turns pytest's capture off around each block; this keeps it on.
+    """
+    if item.get_closest_marker("markdown-docs") is None:
+        return (yield)
+    capman = item.config.pluginmanager.getplugin("capturemanager")
+    with mock.patch.object(capman, "global_and_fixture_disabled", contextlib.nullcontext):
+        return (yield)
 
 
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY")

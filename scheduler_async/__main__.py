@@ -1,4 +1,5 @@
-"""Command line: ``python -m scheduler_async {emulator,demo} ...`` (also ``scheduler-client``).
+"""Command line: ``python -m scheduler_async {emulator,fetch-web-elements,demo} ...`` (also
+``scheduler-client``).
 
 ``emulator`` serves the local Scheduler API emulator until Ctrl-C::
 
@@ -18,7 +19,9 @@ calendars, events, configurations and webhooks from a JSON file in the API's own
 at ``/_emulator/booking-page``.  Without ``--configuration-id`` it seeds a demo grant and a
 public configuration (weekdays 09:00-17:00 UTC, 30 minutes, slug ``intro-call``) and prints
 the page's URLs for it; the component loads from ``--web-elements-dir`` (the directory holding
-``nylas-scheduling.es.js``, see ``scripts/fetch_web_elements.sh``) or else from the public CDN.
+``nylas-scheduling.es.js``, see ``fetch-web-elements``) or else from the public CDN.
+
+``fetch-web-elements`` downloads those bundles (:mod:`scheduler_async.web_elements`).
 
 ``--editor`` also serves Nylas's Scheduler Editor (``<nylas-scheduler-editor>``) on a second
 port (another origin than the API, which its hosted login needs), seeds a grant
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shlex
 import sys
 import threading
 from typing import Any
@@ -137,7 +141,17 @@ def _parser() -> argparse.ArgumentParser:
         help="seed grants, events, configurations and webhooks from this JSON file "
         "(API shapes, as GET /_emulator/export writes) when the state is empty",
     )
-    demo = sub.add_parser("demo", help="run the demo (arguments are passed through)")
+    sub.add_parser(
+        "fetch-web-elements",
+        help="download Nylas's <nylas-scheduling>/<nylas-scheduler-editor> bundles from the npm "
+        "registry (no npm needed; checksum verified) for --web-elements-dir",
+        add_help=False,
+    )
+    demo = sub.add_parser(
+        "demo",
+        help="book a meeting end to end on an embedded emulator: create a configuration, a "
+        "session, read availability, book, reschedule, delete (see demo --help)",
+    )
     demo.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
@@ -201,6 +215,8 @@ def _run_emulator(args: argparse.Namespace) -> int:
             editor = _start_editor(emulator, args)
             for line in _editor_lines(emulator, editor.url):
                 print(line, flush=True)
+        for line in _client_lines(emulator, args.api_keys, strict=args.strict):
+            print(line, flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
@@ -209,6 +225,31 @@ def _run_emulator(args: argparse.Namespace) -> int:
             editor.stop()
         emulator.stop()
     return 0
+
+
+def _client_lines(emulator: Any, api_keys: list[str] | None, *, strict: bool) -> list[str]:
+    """The ``export`` line that points a client (``AsyncScheduler()``, ``Scheduler()``, the
+    ``nylas`` SDK) at this emulator: the variables ``_config.py`` reads.
+
+    The grant is the first one stored (the booking page's or the editor's), else
+    ``demo-grant`` (any grant id works unless ``--strict``, which then gets that grant). A key
+    given with ``--api-key`` is not echoed: the line names the option instead.
+    """
+    from scheduler_async.emulator.booking_page import DEMO_GRANT_ID
+
+    store = emulator.store
+    with store.lock:
+        grant_id = next(iter(store.grants), None)
+    if grant_id is None:
+        grant_id = DEMO_GRANT_ID
+        if strict:
+            store.add_grant(grant_id, email="host@example.com")
+    key = "'<one of your --api-key keys>'" if api_keys else shlex.quote(emulator.api_key)
+    return [
+        "point a client at it (scheduler_async/scheduler_sync read these):",
+        f"  export NYLAS_API_URI={shlex.quote(emulator.url)} NYLAS_API_KEY={key} "
+        f"NYLAS_GRANT_ID={shlex.quote(grant_id)}",
+    ]
 
 
 def _booking_page_lines(emulator: Any, configuration_id: str | None) -> list[str]:
@@ -270,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         # Imported lazily: the demo (and the client it drives) is not needed to serve.
         demo = importlib.import_module("scheduler_async.demo")
         return int(demo.main(argv[1:]))
+    if argv[:1] == ["fetch-web-elements"]:
+        from scheduler_async import web_elements
+
+        return web_elements.main(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "emulator":
         return _run_emulator(args)

@@ -39,6 +39,7 @@ from yarl import URL
 from . import _fork, errors
 from ._auth import NO_AUTH, Credential
 from ._config import Limits, Timeout
+from ._leak import close_without_awaiting
 from ._proxy import DIRECT as _DIRECT
 from ._proxy import EnvProxies
 from ._retry import Failure, RetryBudget, RetryPolicy, decide, parse_retry_after
@@ -295,6 +296,7 @@ class Transport:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             if self._loop is not None:
+                self._drop_if_loop_closed()
                 raise errors.EventLoopMismatchError(
                     "this AsyncScheduler was first used on another event loop, which owns its "
                     "connection pool; create one client per event loop (e.g. inside the "
@@ -321,6 +323,25 @@ class Transport:
             # it, e.g. to report a retried DELETE that finds 404 as done), so switch that off.
             self._session._retry_connection = False
         return self._session
+
+    def _drop_if_loop_closed(self) -> None:
+        """Our session of a first loop that is closed now: nothing else will ever close it."""
+        loop, session = self._loop, self._session
+        if session is not None and self._owns_session and loop is not None and loop.is_closed():
+            self._session = None
+            close_without_awaiting(session)
+
+    def abandon(self) -> bool:
+        """For an owner collected without ``aclose``: close our session without awaiting.
+
+        Returns whether there was an open session of ours (a leak worth a warning).
+        """
+        session = self._session
+        if self._closed or not self._owns_session or session is None or session.closed:
+            return False
+        self._session = None
+        close_without_awaiting(session)
+        return True
 
     async def _sleep(self, delay: float) -> None:
         """Wait ``delay`` seconds, or until :meth:`aclose` (then ``ClientClosedError``)."""

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from ._config import REGIONS, Limits, Timeout, resolve_base_url, resolve_setting
+from ._raw import QueryValue, raw_request
+from ._response import APIResponse
 from ._retry import RetryPolicy
 from ._transport import Transport
 from .ratelimit import RateLimiter, RateLimitSpec, coerce_rate_limit
@@ -42,7 +46,9 @@ class AsyncScheduler:
 
     The aiohttp session is created lazily inside the running event loop on first use. Pass
     ``session=`` to use your own ``aiohttp.ClientSession`` (it is then never closed by us).
-    A client belongs to the event loop it first ran on; share it across tasks, not loops.
+    A client belongs to the event loop it first ran on; share it across tasks, not loops. A
+    client dropped without :meth:`aclose` closes its connections as it is collected and warns
+    with a ``ResourceWarning`` naming it (shown under ``python -X dev`` and in pytest).
 
     ``rate_limit`` is the budget consulted before every attempt (retries included) and told of
     every 429: ``None`` (default) only pauses this client's calls while a 429's ``Retry-After``
@@ -123,6 +129,7 @@ class AsyncScheduler:
             trust_env=trust_env,
         )
         self.grant_id = grant_id
+        self._has_api_key = api_key is not None
         self.configurations = AsyncConfigurations(self._transport, grant_id)
         self.sessions = AsyncSessions(self._transport, grant_id)
         self.availability = AsyncAvailability(self._transport, grant_id, client_id)
@@ -151,6 +158,21 @@ class AsyncScheduler:
     def __repr__(self) -> str:
         return f"AsyncScheduler(base_url={self.base_url!r}, grant_id={self.grant_id!r})"
 
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        # Dropped without aclose(): say which client leaked (aiohttp's own warning names only
+        # "client session") and close its connections without awaiting.
+        try:
+            leaked = self._transport.abandon()
+        except Exception:  # pragma: no cover - interpreter shutdown, a half-built client
+            return
+        if leaked:
+            _warn(
+                f"unclosed {self!r}: use 'async with AsyncScheduler(...) as client:' or "
+                "'await client.aclose()'",
+                ResourceWarning,
+                source=self,
+            )
+
     async def __aenter__(self) -> AsyncScheduler:
         return self
 
@@ -161,6 +183,53 @@ class AsyncScheduler:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        session_id: str | None = None,
+        idempotent: bool | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[dict[str, Any]]:
+        """Call an endpoint this client does not wrap, through the same transport.
+
+        ``path`` is the path under ``base_url`` (``"/v3/grants/<grant_id>/calendars"``;
+        percent-encode ids yourself), ``query`` its parameters, ``json`` the request body. It
+        authenticates with ``session_id`` (a session token) if given, else with the client's
+        API key (none when it has none). Limits, the rate budget, scrubbing of secrets and the
+        typed errors are those of every call. Retries follow the method: GET, HEAD, OPTIONS,
+        PUT and DELETE are retried; POST and PATCH never once they may have reached the
+        server (``OutcomeUnknownError``), unless you pass ``idempotent=True``
+        (``idempotent=False`` stops retries of a PUT/DELETE).
+
+        Returns an :class:`APIResponse` whose ``data`` is the whole decoded JSON object
+        (``request_id``, ``data``, ``next_cursor``, ...). An answer that is not a JSON object
+        is a ``MalformedResponseError``.
+        """
+        request = raw_request(
+            method,
+            path,
+            query=query,
+            json=json,
+            session_id=session_id,
+            api_key=self._transport.api_key_credential() if self._has_api_key else None,
+            idempotent=idempotent,
+        )
+        response = await self._transport.send(request, timeout=timeout, max_retries=max_retries)
+        return APIResponse(
+            data=response.body,
+            status_code=response.status,
+            headers=response.headers,
+            request_id=response.request_id,
+            retries_taken=response.retries,
+            elapsed=response.elapsed,
+            gone_after_retry=response.gone_after_retry,
+        )
 
     async def aclose(self) -> None:
         """Close the connection pool (not a session or a rate limiter you passed in). Safe to

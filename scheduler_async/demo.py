@@ -1,4 +1,4 @@
-"""The main job: the seed guide's whole Scheduler flow, run with our client.
+"""The demo: one meeting booked end to end with this client, on an embedded emulator.
 
 A *configuration* says who meets, for how long and on which calendars; a *session* is a short-lived
 token that lets a booking page act on one configuration; a *booking* is a meeting made in a free
@@ -75,7 +75,8 @@ def _slot_table(slots: Sequence[TimeSlot], tz: ZoneInfo, limit: int = 12) -> str
 
 
 async def run_flow(base_url: str, api_key: str, grant_id: str, emails: Sequence[str]) -> int:
-    """Run the seed guide's flow against ``base_url``; return an exit code."""
+    """Run the demo's flow (configuration, session, availability, book, reschedule, delete)
+    against ``base_url``; return an exit code."""
     tz = ZoneInfo(ORGANIZER[3])
     day = _next_weekday(datetime.now(UTC))
     participants = [

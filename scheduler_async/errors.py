@@ -9,6 +9,7 @@ Every error the library raises derives from :class:`SchedulerError`, except
     ├── LoopThreadCallError (RuntimeError)      (sync facade) called from its own loop thread
     ├── MissingCredentialsError (ValueError)    no API key / grant id where one is needed
     ├── DistributedSweepError                   a chunk of a distributed sweep failed as a whole
+    ├── WebElementsError (RuntimeError)         fetch-web-elements failed (registry, checksum)
     ├── WebhookError                            a webhook notification was refused
     │   ├── WebhookSignatureError               missing or wrong ``x-nylas-signature``
     │   └── WebhookPayloadError (ValueError)    not the documented envelope
@@ -60,6 +61,7 @@ __all__ = [
     "ResponseTooLargeError",
     "SchedulerError",
     "UnprocessableEntityError",
+    "WebElementsError",
     "WebhookError",
     "WebhookPayloadError",
     "WebhookSignatureError",
@@ -106,6 +108,11 @@ class MissingCredentialsError(SchedulerError, ValueError):
 
 class DistributedSweepError(SchedulerError):
     """A chunk of a distributed sweep failed as a whole (worker error, lost result)."""
+
+
+class WebElementsError(SchedulerError, RuntimeError):
+    """``fetch-web-elements`` could not fetch the bundles: registry unreachable or unexpected,
+    checksum mismatch, a file missing from the tarball (nothing is then written)."""
 
 
 class InvalidBookingRefError(ValueError):

@@ -113,13 +113,20 @@ class BookingsWithResponse(SyncFacade):
         configuration_id: str | None = None,
         slug: str | None = None,
         client_id: str | None = None,
+        fetch: bool = False,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> APIResponse[None]:
+    ) -> APIResponse[Booking | None]:
         """Move a booking to another available slot (PATCH; absolute times, safe to repeat).
 
         Pass ``slot=`` (a :class:`TimeSlot`) or ``start_time``/``end_time``; a group slot also
         sends ``event_id``, ``calendar_id`` and ``master_event_id`` (the spec's spelling).
+
+        The API answers a reschedule with its ``request_id`` only, so this returns ``None``.
+        With ``fetch=True`` it then reads the booking back (one GET, same credential) and
+        returns the rescheduled :class:`Booking`; the status, headers and request id are the
+        PATCH's. If only that GET fails, the booking *was* moved: the error raised says so in
+        a note (do not reschedule again because of it).
         """
         return self._rt.call(
             functools.partial(
@@ -132,6 +139,7 @@ class BookingsWithResponse(SyncFacade):
                 configuration_id=configuration_id,
                 slug=slug,
                 client_id=client_id,
+                fetch=fetch,
                 timeout=timeout,
                 max_retries=max_retries,
             )
@@ -177,7 +185,12 @@ class BookingsWithResponse(SyncFacade):
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
     ) -> APIResponse[None]:
-        """Decline a pending booking (PUT ``status: cancelled`` with its salt); frees the slot."""
+        """Decline a pending booking (PUT ``status: cancelled`` with its salt); frees the slot.
+
+        Only a *pending* (organizer-confirmation) booking can be cancelled this way: to cancel a
+        confirmed booking use :meth:`delete`. The server refuses the former with a 400
+        (``BadRequestError``) whose message this client extends with that hint.
+        """
         return self._rt.call(
             functools.partial(
                 self._inner.cancel,
@@ -323,15 +336,22 @@ class Bookings(SyncFacade):
         configuration_id: str | None = None,
         slug: str | None = None,
         client_id: str | None = None,
+        fetch: bool = False,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> None:
+    ) -> Booking | None:
         """Move a booking to another available slot (PATCH; absolute times, safe to repeat).
 
         Pass ``slot=`` (a :class:`TimeSlot`) or ``start_time``/``end_time``; a group slot also
         sends ``event_id``, ``calendar_id`` and ``master_event_id`` (the spec's spelling).
+
+        The API answers a reschedule with its ``request_id`` only, so this returns ``None``.
+        With ``fetch=True`` it then reads the booking back (one GET, same credential) and
+        returns the rescheduled :class:`Booking`; the status, headers and request id are the
+        PATCH's. If only that GET fails, the booking *was* moved: the error raised says so in
+        a note (do not reschedule again because of it).
         """
-        self._rt.call(
+        return self._rt.call(
             functools.partial(
                 self._inner.reschedule,
                 booking_id,
@@ -342,6 +362,7 @@ class Bookings(SyncFacade):
                 configuration_id=configuration_id,
                 slug=slug,
                 client_id=client_id,
+                fetch=fetch,
                 timeout=timeout,
                 max_retries=max_retries,
             )
@@ -387,7 +408,12 @@ class Bookings(SyncFacade):
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
     ) -> None:
-        """Decline a pending booking (PUT ``status: cancelled`` with its salt); frees the slot."""
+        """Decline a pending booking (PUT ``status: cancelled`` with its salt); frees the slot.
+
+        Only a *pending* (organizer-confirmation) booking can be cancelled this way: to cancel a
+        confirmed booking use :meth:`delete`. The server refuses the former with a 400
+        (``BadRequestError``) whose message this client extends with that hint.
+        """
         self._rt.call(
             functools.partial(
                 self._inner.cancel,

@@ -5,12 +5,15 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 import aiohttp
 
 from scheduler_async._config import Limits, Timeout
+from scheduler_async._raw import QueryValue
+from scheduler_async._response import APIResponse
 from scheduler_async._retry import RetryPolicy
 from scheduler_async.client import AsyncScheduler
 from scheduler_async.ratelimit import RateLimiter, RateLimitSpec
@@ -144,6 +147,47 @@ class Scheduler(SyncFacade):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        session_id: str | None = None,
+        idempotent: bool | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int | None = None,
+    ) -> APIResponse[dict[str, Any]]:
+        """Call an endpoint this client does not wrap, through the same transport.
+
+        ``path`` is the path under ``base_url`` (``"/v3/grants/<grant_id>/calendars"``;
+        percent-encode ids yourself), ``query`` its parameters, ``json`` the request body. It
+        authenticates with ``session_id`` (a session token) if given, else with the client's
+        API key (none when it has none). Limits, the rate budget, scrubbing of secrets and the
+        typed errors are those of every call. Retries follow the method: GET, HEAD, OPTIONS,
+        PUT and DELETE are retried; POST and PATCH never once they may have reached the
+        server (``OutcomeUnknownError``), unless you pass ``idempotent=True``
+        (``idempotent=False`` stops retries of a PUT/DELETE).
+
+        Returns an :class:`APIResponse` whose ``data`` is the whole decoded JSON object
+        (``request_id``, ``data``, ``next_cursor``, ...). An answer that is not a JSON object
+        is a ``MalformedResponseError``.
+        """
+        return self._rt.call(
+            functools.partial(
+                self._inner.request,
+                method,
+                path,
+                query=query,
+                json=json,
+                session_id=session_id,
+                idempotent=idempotent,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        )
 
     def close(self) -> None:
         """Close the connection pool and stop the client's loop thread. Safe to call twice."""

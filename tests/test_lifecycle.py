@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -236,3 +238,50 @@ def test_transports_and_sync_runtimes_share_the_one_fork_registry() -> None:
             if path.name != "_fork.py":
                 text = path.read_text()
                 assert "register_at_fork" not in text and "Py_IncRef" not in text, path
+
+
+# -- a client dropped without aclose() ------------------------------------------------------
+
+
+def _leak_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+async def test_a_dropped_client_warns_with_its_name(scheduler_emulator_url: str) -> None:
+    client = AsyncScheduler(api_key=KEY, grant_id="g-org", base_url=scheduler_emulator_url)
+    await client.configurations.list_page(limit=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del client
+        gc.collect()
+        await asyncio.sleep(0)  # the loop closes the pooled connection
+    # One warning, naming the client; not aiohttp's "Unclosed client session"/"connector".
+    (only,) = _leak_warnings(caught)
+    assert only.startswith("unclosed AsyncScheduler(base_url=") and "aclose()" in only
+
+
+def test_a_client_dropped_after_its_loop_closed_warns_once(scheduler_emulator_url: str) -> None:
+    client = AsyncScheduler(api_key=KEY, grant_id="g-org", base_url=scheduler_emulator_url)
+    asyncio.run(client.configurations.list_page(limit=1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del client
+        gc.collect()
+    # No "unclosed transport"/"unclosed socket" either: its socket was closed.
+    (only,) = _leak_warnings(caught)
+    assert only.startswith("unclosed AsyncScheduler(")
+
+
+def test_the_pool_of_a_closed_loop_is_closed_on_mismatch(scheduler_emulator_url: str) -> None:
+    client = AsyncScheduler(api_key=KEY, grant_id="g-org", base_url=scheduler_emulator_url)
+    asyncio.run(client.configurations.list_page(limit=1))
+    first = client._transport._session
+    assert first is not None and not first.closed
+    with pytest.raises(sa.EventLoopMismatchError):
+        asyncio.run(client.configurations.list_page(limit=1))
+    assert first.closed  # nothing else could ever close it: its loop is gone
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del first, client
+        gc.collect()
+    assert _leak_warnings(caught) == []

@@ -34,3 +34,25 @@ def test_python_blocks_run_and_fragments_are_few() -> None:
         compile(code, "README.md", "exec")
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert "--markdown-docs" in pyproject and '"README.md"' in pyproject
+
+
+def test_readme_blocks_print_only_when_they_fail_and_skips_say_why(tmp_path: Path) -> None:
+    """pytest-markdown-docs turns capture off around a block; the root conftest keeps it on."""
+    import subprocess
+    import sys
+    import tomllib
+
+    addopts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"][
+        "addopts"
+    ]
+    assert "-rs" in addopts.split()
+    page = tmp_path / "page.md"
+    page.write_text('```python\nprint("QUIET-" + "BLOCK")\n```\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "conftest", "--markdown-docs", str(page)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "QUIET-BLOCK" not in run.stdout + run.stderr

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from scheduler_async.web_elements import DEFAULT_VERSION
+
 if TYPE_CHECKING:
     from scheduler_async.emulator.store import Store, StoredConfiguration
 
@@ -44,7 +46,7 @@ __all__ = [
 
 # Under /_emulator/: like the admin API, the page is never delayed or faulted.
 BOOKING_PAGE_PATH = "/_emulator/booking-page"
-COMPONENT_VERSION = "2.6.0"
+COMPONENT_VERSION = DEFAULT_VERSION  # what `fetch-web-elements` fetches by default
 COMPONENT_FILE = "nylas-scheduling.es.js"
 DEFAULT_COMPONENT_URL = (
     f"https://cdn.jsdelivr.net/npm/@nylas/web-elements@{COMPONENT_VERSION}"
@@ -109,7 +111,7 @@ element.setAttribute("enable-user-feedback", "false");
 for (const [name, value] of Object.entries(settings.attributes)) {{
   element.setAttribute(name, value);
 }}
-const module = await import(settings.componentUrl);
+{load_component}
 module.defineCustomElement();
 await customElements.whenDefined("nylas-scheduling");
 window.nylasComponentDefined = true;
@@ -117,6 +119,34 @@ window.nylasComponentDefined = true;
 </body>
 </html>
 """
+
+
+def component_loader_js(tag: str) -> str:
+    """The page script's ``const module = await import(settings.componentUrl)``, which, when
+    the bundle cannot load (no network for the CDN, a wrong directory), writes the error and
+    what to do on the page (``#component-load-error``, ``window.nylasComponentError``) instead
+    of leaving it blank."""
+    return (
+        "let module;\n"
+        "try {\n"
+        "  module = await import(settings.componentUrl);\n"
+        "} catch (error) {\n"
+        "  window.nylasComponentError = String(error);\n"
+        '  const note = document.createElement("div");\n'
+        '  note.id = "component-load-error";\n'
+        '  note.setAttribute("role", "alert");\n'
+        '  note.style.cssText = "max-width:960px;margin:0 auto 16px;padding:12px 16px;'
+        "border:1px solid #dc2626;border-radius:6px;background:#fef2f2;color:#991b1b;"
+        'font-size:14px;white-space:pre-wrap";\n'
+        f"  note.textContent = `Could not load the <{tag}> component from "
+        "${settings.componentUrl}\\n${error}\\n\\n` +\n"
+        '    "Without network access the public CDN cannot be reached: fetch the bundle "'
+        ' + "once with\\n  python -m scheduler_async fetch-web-elements\\n" +\n'
+        '    "and start the emulator with --web-elements-dir <the directory it prints>.";\n'
+        "  document.body.insertBefore(note, document.body.children[1] || null);\n"
+        "  throw error;\n"
+        "}"
+    )
 
 
 def _script_json(value: Any) -> str:
@@ -146,6 +176,7 @@ def render_booking_page(
         title=html.escape(title),
         api_label=html.escape(api_url or "(this origin)"),
         settings=_script_json(settings),
+        load_component=component_loader_js("nylas-scheduling"),
     )
 
 

@@ -15,7 +15,8 @@
 and the API share an origin with ``hosted: true``, so the hosted login would never complete.
 
 The editor script comes from ``component_dir`` (a directory holding
-``nylas-scheduler-editor.es.js``, see ``scripts/fetch_web_elements.sh``), else the public CDN.
+``nylas-scheduler-editor.es.js``, see ``python -m scheduler_async fetch-web-elements``), else
+the public CDN.
 The page records the editor's events in ``window.nylasEvents`` (``[{type, detail}]``) and sets
 ``window.nylasComponentDefined = true`` once the element is defined.
 """
@@ -31,7 +32,7 @@ from typing import Any
 
 from aiohttp import web
 
-from scheduler_async.emulator.booking_page import COMPONENT_VERSION
+from scheduler_async.emulator.booking_page import COMPONENT_VERSION, component_loader_js
 
 __all__ = [
     "DEFAULT_EDITOR_URL",
@@ -131,7 +132,7 @@ if (settings.auth === "api-key") {{
 }}
 if (settings.configurationId) element.configurationId = settings.configurationId;
 document.body.appendChild(element);
-const module = await import(settings.componentUrl);
+{load_component}
 module.defineCustomElement();
 await customElements.whenDefined("nylas-scheduler-editor");
 window.nylasComponentDefined = true;
@@ -177,6 +178,7 @@ def render_editor_page(
         api_label=html.escape(api_url),
         mode="hosted login" if auth == "hosted" else "API key",
         settings=_script_json(settings),
+        load_component=component_loader_js("nylas-scheduler-editor"),
     )
 
 

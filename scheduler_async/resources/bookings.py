@@ -12,7 +12,7 @@ from .._args import TimeLike, as_tuple, check_str, path_id, to_unix, window
 from .._config import Timeout
 from .._convert import unstructure
 from .._response import APIResponse
-from ..errors import SchedulerError
+from ..errors import BadRequestError, SchedulerError
 from ..models import (
     AdditionalGuest,
     Booking,
@@ -69,6 +69,34 @@ def _slot_body(
         if slot.calendar_id is not None:
             body["calendar_id"] = slot.calendar_id
     return body
+
+
+_NOT_PENDING = "only pending bookings"
+"""What the server's 400 says when ``cancel`` (or ``confirm``) meets a non-pending booking."""
+
+
+def _cancel_hint(exc: BadRequestError) -> BadRequestError | None:
+    """The server's "only pending bookings ..." 400 with a pointer to ``bookings.delete``.
+
+    The server's words stay first and unchanged; the hint is marked as the client's. ``None``
+    for any other 400.
+    """
+    if _NOT_PENDING not in exc.message.lower():
+        return None
+    hinted = BadRequestError(
+        f"{exc.message} [scheduler-client: bookings.cancel only declines a pending booking; "
+        "to cancel a confirmed booking call bookings.delete(booking_id)]",
+        status_code=exc.status_code,
+        error_type=exc.error_type,
+        provider_error=exc.provider_error,
+        headers=exc.headers,
+        body=exc.body,
+        method=exc.method,
+        path=exc.path,
+        request_id=exc.request_id,
+        retries_taken=exc.retries_taken,
+    )
+    return hinted
 
 
 class AsyncBookingsWithResponse(Resource):
@@ -161,14 +189,23 @@ class AsyncBookingsWithResponse(Resource):
         configuration_id: str | None = None,
         slug: str | None = None,
         client_id: str | None = None,
+        fetch: bool = False,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
-    ) -> APIResponse[None]:
+    ) -> APIResponse[Booking | None]:
         """Move a booking to another available slot (PATCH; absolute times, safe to repeat).
 
         Pass ``slot=`` (a :class:`TimeSlot`) or ``start_time``/``end_time``; a group slot also
         sends ``event_id``, ``calendar_id`` and ``master_event_id`` (the spec's spelling).
+
+        The API answers a reschedule with its ``request_id`` only, so this returns ``None``.
+        With ``fetch=True`` it then reads the booking back (one GET, same credential) and
+        returns the rescheduled :class:`Booking`; the status, headers and request id are the
+        PATCH's. If only that GET fails, the booking *was* moved: the error raised says so in
+        a note (do not reschedule again because of it).
         """
+        if not isinstance(fetch, bool):
+            raise TypeError("fetch must be a bool")
         path = f"/v3/scheduling/bookings/{path_id(booking_id, 'booking_id')}"
         body = _slot_body(slot, start_time, end_time, "master_event_id")
         credential, params = self._scheduling_auth(session_id, configuration_id, slug, client_id)
@@ -179,7 +216,21 @@ class AsyncBookingsWithResponse(Resource):
             query=params,
             body=body,
         )
-        return await self._call(request, None, timeout=timeout, max_retries=max_retries)
+        moved: APIResponse[Booking | None] = await self._call(
+            request, None, timeout=timeout, max_retries=max_retries
+        )
+        if not fetch:
+            return moved
+        read = Request(method="GET", path=path, credential=credential, query=params)
+        try:
+            got = await self._call(read, Booking, timeout=timeout, max_retries=max_retries)
+        except SchedulerError as exc:
+            exc.add_note(
+                "bookings.reschedule: the booking WAS rescheduled (the PATCH succeeded); only "
+                "reading it back with fetch=True failed"
+            )
+            raise
+        return attrs.evolve(moved, data=got.data, elapsed=moved.elapsed + got.elapsed)
 
     async def confirm(
         self,
@@ -218,7 +269,12 @@ class AsyncBookingsWithResponse(Resource):
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
     ) -> APIResponse[None]:
-        """Decline a pending booking (PUT ``status: cancelled`` with its salt); frees the slot."""
+        """Decline a pending booking (PUT ``status: cancelled`` with its salt); frees the slot.
+
+        Only a *pending* (organizer-confirmation) booking can be cancelled this way: to cancel a
+        confirmed booking use :meth:`delete`. The server refuses the former with a 400
+        (``BadRequestError``) whose message this client extends with that hint.
+        """
         path = f"/v3/scheduling/bookings/{path_id(booking_id, 'booking_id')}"
         credential, params = self._scheduling_auth(session_id, configuration_id, slug, client_id)
         body: dict[str, Any] = {
@@ -228,7 +284,13 @@ class AsyncBookingsWithResponse(Resource):
         if cancellation_reason is not None:
             body["cancellation_reason"] = check_str(cancellation_reason, "cancellation_reason")
         request = Request(method="PUT", path=path, credential=credential, query=params, body=body)
-        return await self._call(request, None, timeout=timeout, max_retries=max_retries)
+        try:
+            return await self._call(request, None, timeout=timeout, max_retries=max_retries)
+        except BadRequestError as exc:
+            hinted = _cancel_hint(exc)
+            if hinted is None:
+                raise
+            raise hinted from None
 
     async def delete(
         self,

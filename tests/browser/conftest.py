@@ -138,7 +138,7 @@ def component_path() -> Path:
     require(
         (directory / COMPONENT_FILE).is_file(),
         f"@nylas/web-elements {COMPONENT_VERSION} bundle not found in {directory}; "
-        "run scripts/fetch_web_elements.sh (needs npm)",
+        "run python -m scheduler_async fetch-web-elements",
     )
     return directory
 

@@ -38,7 +38,7 @@ def editor_page_url(browser_emulator: Emulator, component_path: Path) -> Iterato
     directory = component_path
     require(
         (directory / EDITOR_FILE).is_file(),
-        f"{EDITOR_FILE} not found in {directory}; run scripts/fetch_web_elements.sh (needs npm)",
+        f"{EDITOR_FILE} not found in {directory}; run python -m scheduler_async fetch-web-elements",
     )
     server = EditorPageServer(
         api_url=browser_emulator.url,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -768,3 +769,59 @@ def test_cli_strict_needs_a_key(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["emulator", "--strict"]) == 2
     assert "--api-key" in capsys.readouterr().err
+
+
+def test_cli_prints_the_export_line_a_client_needs() -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scheduler_async", "emulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(4)]
+        url = lines[0].split("listening on ", 1)[1].split()[0]
+        export = lines[3].strip()
+        assert export.startswith("export NYLAS_API_URI="), lines
+        values = dict(item.split("=", 1) for item in shlex.split(export)[1:])
+        assert values["NYLAS_API_URI"] == url
+        # The variables the client reads: a call with nothing else configured works.
+        client_env = {**os.environ, **values}
+        code = "from scheduler_sync import Scheduler\nprint(Scheduler().calendars.list_page())"
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=client_env, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_export_line_under_strict_never_echoes_the_key(scheduler_emulator_fresh: Emulator) -> None:
+    from scheduler_async.__main__ import _client_lines
+
+    lines = _client_lines(scheduler_emulator_fresh, ["my-SECRET-key"], strict=True)
+    assert "my-SECRET-key" not in "\n".join(lines)
+    assert "NYLAS_GRANT_ID=demo-grant" in lines[1] and "--api-key" in lines[1]
+    assert "demo-grant" in scheduler_emulator_fresh.store.grants  # strict: the grant exists
+
+
+def test_demo_help_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
+    from scheduler_async import demo
+    from scheduler_async.__main__ import _parser
+
+    text = _parser().format_help()
+    assert "book a meeting end to end" in text and "seed guide" not in text
+    with pytest.raises(SystemExit):
+        demo.main(["--help"])
+    text = capsys.readouterr().out
+    assert "one meeting booked end to end" in text and "seed guide" not in text
