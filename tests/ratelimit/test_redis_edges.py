@@ -44,7 +44,9 @@ async def test_garbage_answer_is_an_outage_with_one_warning(
     finally:
         await lim.aclose()
     assert lim.degraded and lim.outages == 1
-    warnings = [r for r in caplog.records if "Redis unreachable or its answer unusable" in r.message]
+    warnings = [
+        r for r in caplog.records if "Redis unreachable or its answer unusable" in r.message
+    ]
     assert len(warnings) == 1
 
 
