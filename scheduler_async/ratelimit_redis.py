@@ -422,6 +422,11 @@ class RedisRateLimiter:
                 continue
             return
 
+    def release(self, accepted: bool) -> None:
+        """An attempt is over (the client calls this): feeds the in-process fallback's learned
+        rate, which a fallback without a rate of its own uses after a 429."""
+        self.fallback.release(accepted)
+
     async def on_rate_limited(self, retry_after: float | None) -> None:
         """Set the shared pause: every process holds its requests for ``retry_after`` s."""
         seconds = self.default_pause if retry_after is None else max(0.0, retry_after)
