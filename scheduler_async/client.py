@@ -43,11 +43,12 @@ class AsyncScheduler:
     A client belongs to the event loop it first ran on; share it across tasks, not loops.
 
     ``rate_limit`` is the budget consulted before every attempt (retries included) and told of
-    every 429: ``None`` (default) starts gently and, after a 429, paces this client's calls at
-    a rate learned from the server's answers; a number is requests per second in this process (:class:`LocalRateLimiter`); a
-    :class:`RateLimiter` such as ``RedisRateLimiter`` is shared, and stays yours to close. A
-    call whose wait would outlast its ``timeout`` or the retry deadline fails at once with
-    :class:`RateLimitWaitError` (a ``RateLimitError``) and sends nothing.
+    every 429: ``None`` (default) starts gently and, after a 429, paces this client's calls at a
+    rate learned from the server's answers; a number is requests per second in this process
+    (:class:`LocalRateLimiter`); a :class:`RateLimiter` such as ``RedisRateLimiter`` is shared,
+    and stays yours to close. A call whose wait would outlast its ``timeout`` or the retry
+    deadline fails at once with :class:`RateLimitWaitError` (a ``RateLimitError``) and sends
+    nothing.
     """
 
     configurations: AsyncConfigurations
