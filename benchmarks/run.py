@@ -8,7 +8,9 @@
    official ``nylas`` SDK (CPU of every thread of this process, the facade's loop thread too);
 3. a sweep of 10,000 availability queries at 50 ms server latency and 200 in flight: wall time
    vs the ideal (n x latency / concurrency), vs the SDK on a 32-thread pool, peak RSS growth;
-4. the emulator engine's ``compute_availability`` (30 days x 5 participants x 1,000 busy).
+4. the emulator engine's ``compute_availability`` (30 days x 5 participants x 1,000 busy);
+5. a default client against ``Emulator(rate_limit=20)``: a 100-query sweep and a gather of 60
+   calls (``bench_storm.py``): answered, refused, wall vs the ideal n / rate.
 
 The HTTP server is ``canned_server.py`` in a separate process (fixed bodies, optional latency);
 the client and the server share this machine's CPUs. The sweep uses it too (with a 50 ms
@@ -36,7 +38,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import bench_engine, bench_http
+from benchmarks import bench_engine, bench_http, bench_storm
 from benchmarks.canned_server import CannedServer
 
 LATENCY_MS = 50.0
@@ -62,6 +64,7 @@ class Sizes:
     curve_sdk_threads: tuple[int, ...]
     curve_sdk_calls_per_thread: int
     engine_size: dict[str, int] = field(default_factory=dict)
+    storm: bool = True  # benchmark 5 (about 10 s whatever the sizes)
 
 
 FULL = Sizes(
@@ -112,6 +115,7 @@ TINY = Sizes(  # the smoke test: proves every benchmark still runs; no figure me
     curve_sdk_threads=(2,),
     curve_sdk_calls_per_thread=1,
     engine_size={"participants": 2, "events": 40, "days": 3},
+    storm=False,
 )
 
 
@@ -313,6 +317,31 @@ def bench_engine_rows(sizes: Sizes, rows: list[Row], raw: dict[str, Any]) -> Non
         )
 
 
+def bench_storm_rows(rows: list[Row], raw: dict[str, Any]) -> None:
+    """Benchmark 5: a default client against a rate-limited emulator."""
+    result = _timed("storm", bench_storm.run)
+    raw["storm"] = result
+    for name, what in (
+        ("sweep", "`availability.sweep_all` of 100 queries"),
+        ("gather", "`gather` of 60 `configurations.list_page`"),
+    ):
+        r = result[name]
+        refused = r["refused"] / r["requests"]
+        rows.append(
+            Row(
+                f"5. default client vs `Emulator(rate_limit=20)` (burst 2): {what}, wall vs "
+                f"ideal (n / rate)",
+                f"{r['wall_s']:.2f} s",
+                f"{r['ideal_s']:.2f} s",
+                r["wall_s"] / r["ideal_s"],
+                1.30,
+                f"{r['ok']}/{r['n']} answered (target all); {r['refused']}/{r['requests']} "
+                f"refused, {refused:.1%} (target <= 15%)",
+                passed=r["ok"] == r["n"] and refused <= 0.15 and r["wall_s"] <= 1.3 * r["ideal_s"],
+            )
+        )
+
+
 def plot(curve: dict[str, list[tuple[int, float]]], path: Path) -> None:
     """Sweep throughput vs concurrency: our async sweep and the SDK on thread pools."""
     import matplotlib
@@ -405,6 +434,8 @@ def run(
     bench_cpu(sizes, rows, raw)
     bench_sweep(sizes, rows, raw, subprocess=sweep_subprocess)
     bench_engine_rows(sizes, rows, raw)
+    if sizes.storm:
+        bench_storm_rows(rows, raw)
     text = render(rows, mode=mode, elapsed=time.perf_counter() - t0)
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.md").write_text(text)

@@ -68,6 +68,10 @@ class RetryPolicy:
     """Size of the per-client retry token bucket (botocore's retry quota)."""
     retry_cost: int = 5
     """Tokens a retry costs."""
+    throttle_retry_cost: int = 0
+    """Tokens a retry after a 429 with ``Retry-After`` costs: the server said when, and the
+    rate limiter slows the whole client down, so throttling never spends the budget that
+    guards against outages."""
     timeout_retry_cost: int = 10
     """Tokens a retry after a timeout or connection error costs."""
     success_refund: int = 1

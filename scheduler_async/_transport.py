@@ -247,8 +247,11 @@ class Transport:
         self._loop: asyncio.AbstractEventLoop | None = None
         # Consulted before every attempt, told of every 429 (the per-client pause lives there).
         self.rate_limiter: RateLimiter = (
-            rate_limiter if rate_limiter is not None else LocalRateLimiter()
+            rate_limiter if rate_limiter is not None else LocalRateLimiter(slow_start=True)
         )
+        # ``release(accepted)`` after each attempt, for limiters that learn from the answers
+        # (the default one does); not part of the RateLimiter protocol.
+        self._release: Callable[[bool], None] | None = getattr(self.rate_limiter, "release", None)
         self._rand = rand or random.Random()
         self.max_response_bytes = max_response_bytes
         self.user_agent = user_agent or (
@@ -406,16 +409,17 @@ class Transport:
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)
         started = time.monotonic()
+        url = URL(self._base + request.path, encoded=True)
+        if request.query:
+            url = url.with_query(request.query)
+        data = None if request.body is None else _dumps(request.body)
         # The rate budget (and any 429 pause) is waited for inside the call's bounds.
         await self._acquire(request, base, policy, started, started, 0)
         if base is self.timeout and policy.deadline is None and time.monotonic() - started < 1e-3:
             attempt_timeout = self._client_timeout  # prebuilt: the usual case
         else:
             attempt_timeout = self._attempt_timeout(base, policy, started, started)
-        url = URL(self._base + request.path, encoded=True)
-        if request.query:
-            url = url.with_query(request.query)
-        data = None if request.body is None else _dumps(request.body)
+        release = self._release
         try:
             response = await self._attempt(
                 session,
@@ -427,9 +431,17 @@ class Transport:
                 started,
             )
         except _AttemptFailed as failed:
+            if release is not None:
+                release(False)
             return await self._send_again(
                 session, request, url, data, base, policy, started, failed
             )
+        except BaseException:
+            if release is not None:
+                release(False)
+            raise
+        if release is not None:
+            release(True)
         if response.status >= 300:
             raise self._status_error(request, response, 0)
         self.budget.refund(self.retry.success_refund)
@@ -455,6 +467,8 @@ class Transport:
         try:
             await self.rate_limiter.acquire(deadline=deadline)
             if self._closed:  # closed while this call waited for its slot
+                if self._release is not None:
+                    self._release(False)
                 raise errors.ClientClosedError("the client was closed during the call")
         except errors.RateLimitWaitError as exc:
             # Nothing was sent: the error says so, with this call's details, and is not retried.
@@ -511,17 +525,26 @@ class Transport:
                     request_id=err.request_id,
                     retries_taken=retries,
                 ) from err
-            cost = (
-                self.retry.timeout_retry_cost
-                if failed.failure is not Failure.STATUS
-                else self.retry.retry_cost
-            )
+            if failed.failure is not Failure.STATUS:
+                cost = self.retry.timeout_retry_cost
+            elif failed.status == 429 and failed.retry_after is not None:
+                # The server said when; the rate limiter paces the client meanwhile.
+                cost = self.retry.throttle_retry_cost
+            else:
+                cost = self.retry.retry_cost
             if failed.status == 429:
-                # Every call of this client (of every process, with a shared limiter) holds
-                # back; a pause longer than ``max_retry_after`` is not trusted beyond it.
+                # Every call of this client (of every process, with a shared limiter) slows
+                # down; a pause longer than ``max_retry_after`` is not trusted beyond it.
                 wait = decision.delay if decision.retry else (failed.retry_after or 0.0)
                 await self.rate_limiter.on_rate_limited(min(wait, policy.max_retry_after))
-            if not decision.retry or not self.budget.acquire(cost):
+            if not decision.retry:
+                raise err from failed.__cause__
+            if not self.budget.acquire(cost):
+                err.message = (
+                    f"{err.message} (not retried: this client's retry budget is spent, "
+                    f"{self.budget.available} of {self.budget.capacity} tokens left; "
+                    f"successful calls refill it)"
+                )
                 raise err from failed.__cause__
             logger.info(
                 "retrying %s %s after %s: attempt %d in %.3fs",
@@ -535,6 +558,7 @@ class Transport:
             await self._sleep(decision.delay)
             attempt_began = time.monotonic()
             await self._acquire(request, base, policy, started, attempt_began, retries)
+            release = self._release
             try:
                 response = await self._attempt(
                     session,
@@ -546,8 +570,16 @@ class Transport:
                     started,
                 )
             except _AttemptFailed as again:
+                if release is not None:
+                    release(False)
                 failed = again
                 continue
+            except BaseException:
+                if release is not None:
+                    release(False)
+                raise
+            if release is not None:
+                release(True)
             if response.status == 404 and request.method == "DELETE" and maybe_applied:
                 # An earlier attempt of this DELETE may have succeeded: it is done.
                 self.budget.refund(self.retry.success_refund)

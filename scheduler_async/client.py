@@ -51,11 +51,12 @@ class AsyncScheduler:
     with a ``ResourceWarning`` naming it (shown under ``python -X dev`` and in pytest).
 
     ``rate_limit`` is the budget consulted before every attempt (retries included) and told of
-    every 429: ``None`` (default) only pauses this client's calls while a 429's ``Retry-After``
-    runs; a number is requests per second in this process (:class:`LocalRateLimiter`); a
-    :class:`RateLimiter` such as ``RedisRateLimiter`` is shared, and stays yours to close. A
-    call whose wait would outlast its ``timeout`` or the retry deadline fails at once with
-    :class:`RateLimitWaitError` (a ``RateLimitError``) and sends nothing.
+    every 429: ``None`` (default) starts gently and, after a 429, paces this client's calls at a
+    rate learned from the server's answers; a number is requests per second in this process
+    (:class:`LocalRateLimiter`); a :class:`RateLimiter` such as ``RedisRateLimiter`` is shared,
+    and stays yours to close. A call whose wait would outlast its ``timeout`` or the retry
+    deadline fails at once with :class:`RateLimitWaitError` (a ``RateLimitError``) and sends
+    nothing.
 
     Settings are stripped of surrounding whitespace (a key read from a file with its newline
     works); a key with a control character inside is a ``ValueError`` naming the setting, never

@@ -10,7 +10,8 @@ had to sleep it checks the shared pause once more (a second round trip) and queu
 429 arrived meanwhile. ``on_rate_limited`` sets the shared pause: every process waits from its
 next ``acquire`` on.
 
-**Redis outage.** Any Redis error (refused, reset, timeout) switches this limiter to an
+**Redis outage.** Any Redis error (refused, reset, timeout), or an answer that is not what the
+scripts return, switches this limiter to an
 in-process :class:`~scheduler_async.ratelimit.LocalRateLimiter` (``fallback_rate``, by default
 the same rate; with N processes the total may then reach N * rate, so pass ``rate / N`` when that
 matters). One warning is logged per outage. Redis is tried again at most every
@@ -49,7 +50,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from .errors import ClientClosedError, EventLoopMismatchError, RateLimitWaitError
-from .ratelimit import Clock, LocalRateLimiter, Sleep, _check_positive
+from .ratelimit import Clock, LocalRateLimiter, Sleep, _check_pause, _check_positive
 
 __all__ = ["RedisRateLimiter"]
 
@@ -120,6 +121,32 @@ _PAUSE_CHECK_AHEAD = 0.02
 """Seconds before a reserved slot at which the shared pause is checked once more."""
 
 _REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+_GARBAGE = (ValueError, TypeError, AttributeError, IndexError, KeyError, OverflowError)
+"""An answer that is not what the scripts return (a proxy, another program on the port, a
+broken server): counted as an outage, like a Redis error."""
+_CLOCK_SLACK = 0.05
+"""Seconds a granted slot may lie past the caller's deadline (clock mapping error) before
+the client refuses it itself."""
+
+
+def _acquire_answer(answer: object) -> tuple[bool, int, int]:
+    """``(granted, wait_us, now_us)`` from the acquire script's answer; raises on garbage."""
+    if not isinstance(answer, list | tuple) or len(answer) != 3:
+        raise ValueError("the acquire script answered something else than 3 values")
+    granted, wait_us, now_us = (int(v) for v in answer)
+    if granted not in (0, 1) or wait_us < 0 or now_us <= 0:
+        raise ValueError("the acquire script answered values out of range")
+    return bool(granted), wait_us, now_us
+
+
+def _micros(answer: object) -> int:
+    """A script's answer in µs (>= 0); raises on garbage."""
+    if isinstance(answer, bool) or not isinstance(answer, int | bytes | str):
+        raise TypeError("a Redis script answered something else than an integer")
+    value = int(answer)
+    if value < 0:
+        raise ValueError("a Redis script answered a negative duration")
+    return value
 
 
 class _Link:
@@ -199,8 +226,8 @@ class RedisRateLimiter:
             raise ValueError("max_connections must be >= 1")
         if (url is None) == (client is None):
             raise ValueError("pass exactly one of url= or client=")
-        if recheck_interval < 0 or default_pause < 0:
-            raise ValueError("recheck_interval and default_pause must be >= 0")
+        _check_pause(default_pause)
+        _check_pause(recheck_interval, "recheck_interval")
         self.rate = None if rate is None else float(rate)
         self.burst = burst
         self.application = application
@@ -312,7 +339,8 @@ class RedisRateLimiter:
             self._epoch += 1
             self.outages += 1
             logger.warning(
-                "rate limiter: Redis unreachable (%s); using the in-process limiter "
+                "rate limiter: Redis unreachable or its answer unusable (%s); using the "
+                "in-process limiter "
                 "(rate=%s req/s) until it is back",
                 type(exc).__name__,
                 self.fallback.rate,
@@ -338,11 +366,12 @@ class RedisRateLimiter:
                 async with link.slots:
                     epoch = self._epoch
                     sent = self._clock()
-                    granted, wait_us, now_us = await link.acquire(
+                    answer = await link.acquire(
                         keys=self._keys, args=[self._interval_us, self.burst, max_wait]
                     )
                     received = self._clock()
-            except _REDIS_ERRORS as exc:
+                granted, wait_us, now_us = _acquire_answer(answer)
+            except _REDIS_ERRORS + _GARBAGE as exc:
                 self._failed(exc, epoch)
                 await self.fallback.acquire(deadline=deadline)
                 return
@@ -361,6 +390,14 @@ class RedisRateLimiter:
             self._offset = max(self._offset, redis_now - received)
             slot = (now_us + wait_us) / _US - self._offset
             delay = slot - self._clock()
+            if deadline is not None and slot > deadline + _CLOCK_SLACK and delay > 0:
+                # Granted, yet past the deadline the script was told: never trust a wait
+                # beyond the caller's bounds (a script of another version, a clock jump).
+                raise RateLimitWaitError(
+                    "the shared rate budget cannot send this request before its deadline "
+                    f"(next slot in {delay:.3f}s)",
+                    retry_after=delay,
+                )
             if delay > _PAUSE_CHECK_AHEAD:
                 # Long wait: shortly before the slot, look at the shared pause again (a 429
                 # seen by any process meanwhile voids the slot); then sleep the rest.
@@ -369,8 +406,8 @@ class RedisRateLimiter:
                 try:
                     async with link.slots:
                         epoch = self._epoch
-                        left = await link.pause_left(keys=self._keys[1:])
-                except _REDIS_ERRORS as exc:
+                        left = _micros(await link.pause_left(keys=self._keys[1:]))
+                except _REDIS_ERRORS + _GARBAGE as exc:
                     self._failed(exc, epoch)
                     left = 0
                 if left > 0:
@@ -385,9 +422,16 @@ class RedisRateLimiter:
                 continue
             return
 
+    def release(self, accepted: bool) -> None:
+        """An attempt is over (the client calls this): feeds the in-process fallback's learned
+        rate, which a fallback without a rate of its own uses after a 429."""
+        self.fallback.release(accepted)
+
     async def on_rate_limited(self, retry_after: float | None) -> None:
         """Set the shared pause: every process holds its requests for ``retry_after`` s."""
         seconds = self.default_pause if retry_after is None else max(0.0, retry_after)
+        if not math.isfinite(seconds):
+            seconds = self.default_pause
         self.fallback.pause(seconds)
         if not self._use_redis() or self._closed:
             return
@@ -396,10 +440,12 @@ class RedisRateLimiter:
         try:
             async with link.slots:
                 epoch = self._epoch
-                await link.pause(
-                    keys=self._keys, args=[int(seconds * _US), self._interval_us, self.burst]
+                _micros(
+                    await link.pause(
+                        keys=self._keys, args=[int(seconds * _US), self._interval_us, self.burst]
+                    )
                 )
-        except _REDIS_ERRORS as exc:
+        except _REDIS_ERRORS + _GARBAGE as exc:
             self._failed(exc, epoch)
             return
         self._succeeded(epoch)
@@ -408,8 +454,8 @@ class RedisRateLimiter:
         """Seconds left of the shared pause (0 when none); raises if Redis is unreachable."""
         link = await self._link()
         async with link.slots:
-            left: Any = await link.pause_left(keys=self._keys[1:])
-        return float(left) / _US
+            left = _micros(await link.pause_left(keys=self._keys[1:]))
+        return left / _US
 
     async def aclose(self) -> None:
         """Refuse new work (``ClientClosedError``) and close this event loop's pool (``url=``).

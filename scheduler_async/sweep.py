@@ -3,8 +3,9 @@
 Results are yielded as they complete. Each result carries its query (or request) and either the
 value or the error, so one failure never aborts the rest. Leaving the ``async for`` early and
 closing the iterator (``contextlib.aclosing`` makes that immediate) cancels the work still in
-flight. When the server answers 429, the client's transport pauses every request of the client
-until the ``Retry-After`` has passed, so the whole sweep slows down together.
+flight. When the server answers 429, the client's rate limiter paces every request of the
+client at a rate learned from the server's answers (the refused one waits its ``Retry-After``),
+so the whole sweep slows down together; a fresh default client also starts gently (slow start).
 """
 
 from __future__ import annotations

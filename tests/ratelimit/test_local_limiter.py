@@ -68,24 +68,23 @@ async def test_deadline_fails_fast_without_sleeping_or_spending_a_slot() -> None
     assert clock() == t0 + 2.0
 
 
-async def test_pause_only_limiter_is_the_per_client_429_pause() -> None:
+async def test_default_limiter_is_unlimited_until_a_429_then_paces_instead_of_a_herd() -> None:
     clock = VirtualClock()
     t0 = clock()
     lim = LocalRateLimiter(clock=clock, sleep=clock.sleep)  # no rate: unlimited until a 429
     for _ in range(100):
         await lim.acquire()
     assert clock() == t0
-    await lim.on_rate_limited(3.0)
+    await lim.on_rate_limited(3.0)  # nothing accepted lately: the learned rate is 1 / 3 s
     stamps: list[float] = []
-    await clock.run(acquire_and_stamp(lim, clock, stamps) for _ in range(20))
-    assert stamps == [t0 + 3.0] * 20
-    await lim.on_rate_limited(None)  # no Retry-After: the default pause, 1 s
-    assert lim.paused_until == t0 + 4.0
+    await clock.run(acquire_and_stamp(lim, clock, stamps) for _ in range(5))
+    # released one by one, not all at the end of the pause
+    assert stamps == pytest.approx([t0 + 3.0 * i for i in range(1, 6)])
     with pytest.raises(RateLimitWaitError) as info:
         await lim.acquire(deadline=clock() + 0.5)
-    assert info.value.retry_after == pytest.approx(1.0)
-    await clock.run([lim.acquire(deadline=clock() + 1.0)])
-    assert clock() == t0 + 4.0
+    assert info.value.retry_after == pytest.approx(3.0)
+    await clock.run([lim.acquire(deadline=clock() + 3.0)])
+    assert clock() == t0 + 18.0
 
 
 async def test_pause_during_sleep_requeues_and_resumes_without_burst() -> None:
