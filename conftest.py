@@ -1,9 +1,9 @@
-"""Root test setup: README.md's Python blocks run as tests (pytest-markdown-docs).
+"""Root test setup: the Python blocks of README.md and docs/ run as tests (pytest-markdown-docs).
 
 Each block runs as written against an embedded emulator (real clock, reset before every block)
 through the same environment variables a user sets for a real account: ``NYLAS_API_URI``,
 ``NYLAS_API_KEY`` and ``NYLAS_GRANT_ID``. Blocks that cannot run alone are fenced
-``python notest`` in the README, and there are few of them.
+``python notest`` there, and there are few of them.
 """
 
 from __future__ import annotations

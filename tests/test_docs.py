@@ -85,3 +85,35 @@ def test_reference_pages_are_in_the_site_navigation() -> None:
     nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     for page in REFERENCE.glob("*.md"):
         assert f"reference/{page.name}" in nav
+
+
+GUIDE = ROOT / "docs" / "guide"
+
+
+def _resolve(identifier: str) -> object:
+    """Import the longest module prefix of ``identifier`` and walk the rest as attributes."""
+    parts = identifier.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            obj = getattr(obj, name)
+        return obj
+    raise ImportError(identifier)
+
+
+def test_guide_pages_link_to_the_api_reference_by_name() -> None:
+    """Each guide page names the reference of what it uses (mkdocstrings' autorefs:
+    ``[text][scheduler_async.x.Y]``, checked by ``mkdocs build --strict``); every such
+    identifier is a real object, so a rename shows here before the site build fails."""
+    pages = sorted(GUIDE.glob("*.md"))
+    assert len(pages) >= 12
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        identifiers = re.findall(r"\]\[(scheduler_(?:async|sync)[\w.]*)\]", text)
+        if page.stem not in {"benchmarks", "design", "frameworks"}:
+            assert identifiers or "../reference/" in text, f"{page.name} links no API reference"
+        for identifier in identifiers:
+            _resolve(identifier)

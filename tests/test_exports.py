@@ -1,5 +1,6 @@
 """Every exception a user can meet lives in ``errors.py``, is importable from the package and
-shown in the README's tree and in the tree of ``errors.py``'s docstring."""
+shown in the user guide's tree (``docs/guide/errors-and-retries.md``) and in the tree of
+``errors.py``'s docstring."""
 
 from __future__ import annotations
 
@@ -26,17 +27,17 @@ def _error_classes() -> dict[str, Path]:
     return found
 
 
-def test_every_error_is_exported_and_in_the_readme_tree() -> None:
+def test_every_error_is_exported_and_in_the_guide_tree() -> None:
     found = _error_classes()
     assert {"LoopThreadCallError", "DistributedSweepError", "InvalidBookingRefError"} <= set(found)
-    readme = (ROOT / "README.md").read_text()
-    tree = readme.split("## Errors", 1)[1].split("```", 2)[1]
+    guide = (ROOT / "docs" / "guide" / "errors-and-retries.md").read_text()
+    tree = guide.split("## Errors", 1)[1].split("```", 2)[1]
     doc_tree = errors.__doc__ or ""
     for name, path in found.items():
         assert path == ROOT / "scheduler_async" / "errors.py", f"{name} is defined in {path}"
         assert name in errors.__all__ and name in scheduler_async.__all__, f"{name} not exported"
         assert getattr(scheduler_async, name) is getattr(errors, name)
-        assert name in tree, f"{name} is missing from the README's error tree"
+        assert name in tree, f"{name} is missing from the error tree of the guide"
         assert re.search(rf"\b{name}\b", doc_tree), f"{name} is missing from the tree of errors.py"
     assert set(errors.__all__) == set(found)
     # the sync facade re-exports every async error too, so one `except` serves both clients

@@ -1,7 +1,7 @@
-"""The README's "outcome unknown" reconciliation, forced down both branches by the emulator.
+"""The guide's "outcome unknown" reconciliation, forced down both branches by the emulator.
 
-The function under test is taken from README.md itself (the block that defines ``book_once``), so
-the README cannot drift from what is tested here.
+The function under test is taken from ``docs/guide/errors-and-retries.md`` itself (the block
+that defines ``book_once``), so the page cannot drift from what is tested here.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ import pytest
 from scheduler_async import AsyncScheduler, Guest, RetryPolicy
 from tests.helpers import config_kwargs
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "guide" / "errors-and-retries.md"
 T0 = datetime(2030, 1, 7, 8, tzinfo=UTC)
 GUEST = Guest(name="Jane Doe", email="jane@example.com")
 
 
 def _book_once() -> Any:
-    blocks = re.findall(r"```python\n(.*?)\n```", README.read_text(), re.DOTALL)
+    blocks = re.findall(r"```python\n(.*?)\n```", GUIDE.read_text(), re.DOTALL)
     (code,) = [b for b in blocks if "async def book_once(" in b]
     namespace: dict[str, Any] = {"__name__": "readme_book_once"}
-    exec(compile(code, str(README), "exec"), namespace)
+    exec(compile(code, str(GUIDE), "exec"), namespace)
     return namespace["book_once"]
 
 
