@@ -10,7 +10,8 @@
 3. a sweep of 10,000 availability queries at 50 ms server latency, 200 and 1,000 in flight: wall
    time vs the ideal (n x latency / concurrency) and bare aiohttp, vs the SDK on a 32-thread
    pool, peak RSS growth;
-4. the emulator engine's ``compute_availability`` (30 days x 5 participants x 1,000 busy).
+4. the emulator engine's ``compute_availability`` (30 days x 5 participants x 1,000 busy), and
+   the emulator's round-robin availability request for that workload end to end over HTTP.
 
 The HTTP server is ``canned_server.py`` in a separate process (fixed bodies, optional latency);
 the client and the server share this machine's CPUs. The sweep uses it too (with a 50 ms
@@ -401,6 +402,27 @@ def bench_engine_rows(sizes: Sizes, rows: list[Row], raw: dict[str, Any]) -> Non
                 " ms",
             )
         )
+    h = _timed(
+        "emulator over HTTP",
+        lambda: bench_engine.http_round_robin(sizes.emulator_requests, **sizes.engine_size),
+    )
+    raw["emulator_http"] = h
+    rows.append(
+        Row(
+            "4b. emulator availability request end to end over HTTP (`requests.Session`, the "
+            "emulator in its own process), round robin, the same workload written as calendar "
+            "events",
+            f"{h['http_median_ms']:.2f} ms",
+            "",
+            None,
+            None,
+            f"{int(h['http_slots'])} slots; median of {int(h['http_requests'])} sequential "
+            f"requests; engine alone on sorted input: {e['rr_sorted_median_ms']:.2f} ms",
+            h["http_median_ms"],
+            3.0,
+            " ms",
+        )
+    )
 
 
 def plot(curve: dict[str, list[tuple[int, float]]], path: Path) -> None:
