@@ -19,6 +19,10 @@ collective run stopped after the first participant.
 
 Run standalone: ``python benchmarks/bench_engine.py [iterations]``; or import and call ``run()``.
 
+``python benchmarks/bench_engine.py --http [requests]`` measures the same round-robin workload end
+to end (:func:`http_round_robin`): written into the emulator's store as calendar events, the
+emulator in its own process, sequential availability requests over HTTP.
+
 ``python benchmarks/bench_engine.py --responsiveness`` measures the emulator under a maximal
 availability query (:func:`responsiveness`): a 62-day window (the limit) of a 5-person
 round-robin configuration open around the clock, never busy, with 5-minute slots (the finest grid
@@ -200,6 +204,73 @@ def run(iterations: int = 200, **size: int) -> dict[str, float]:
     }
 
 
+_HTTP_SERVER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from benchmarks.bench_engine import build_workload
+from scheduler_async.emulator import Emulator, FakeClock
+config, busy, start, end, now = build_workload(method="max-availability", **eval(sys.argv[2]))
+with Emulator(clock=FakeClock(now)) as emu:
+    store = emu.store
+    for i, person in enumerate(config["participants"]):
+        grant = f"grant-p{i}"
+        store.add_grant(grant, email=person["email"])
+        for s, e in busy[person["email"]]:  # written in the workload's (shuffled) order
+            store.add_event(grant, "primary", s, e)
+    stored = store.create_configuration("grant-p0", config)
+    print(emu.url, stored.configuration_id, start, end, flush=True)
+    sys.stdin.read()
+"""
+
+
+def http_round_robin(requests_n: int = 100, **size: int) -> dict[str, float]:
+    """The emulator's availability request end to end over HTTP (ms of wall time per request):
+    the round-robin workload written into the emulator's store as calendar events, the
+    emulator in its own process, ``requests_n`` sequential GETs from a ``requests.Session``."""
+    import subprocess
+    from pathlib import Path
+
+    import requests
+
+    root = str(Path(__file__).resolve().parents[1])
+    server = subprocess.Popen(
+        [sys.executable, "-c", _HTTP_SERVER, root, repr(size)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        base, config_id, start, end = server.stdout.readline().split()
+        params = {"configuration_id": config_id, "start_time": start, "end_time": end}
+        url = f"{base}/v3/scheduling/availability"
+        samples: list[float] = []
+        with requests.Session() as s:
+            first = s.get(url, params=params)
+            first.raise_for_status()
+            slots = len(first.json()["data"]["time_slots"])
+            for _ in range(3):
+                s.get(url, params=params).raise_for_status()
+            for _ in range(requests_n):
+                t0 = time.perf_counter()
+                s.get(url, params=params).raise_for_status()
+                samples.append((time.perf_counter() - t0) * 1000.0)
+    finally:
+        assert server.stdin is not None
+        server.stdin.close()
+        server.wait(timeout=30)
+        if server.stdout is not None:
+            server.stdout.close()
+    samples.sort()
+    return {
+        "http_median_ms": statistics.median(samples),
+        "http_p95_ms": _p95(samples),
+        "http_min_ms": samples[0],
+        "http_slots": float(slots),
+        "http_requests": float(requests_n),
+    }
+
+
 def _maximal_config() -> dict[str, Any]:
     people = [{"email": f"p{i}@example.com"} for i in range(5)]
     return {
@@ -318,6 +389,11 @@ def main(argv: list[str]) -> None:
         action="store_true",
         help="instead: health-check latency while a maximal availability query runs",
     )
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="instead: the emulator's round-robin availability request end to end over HTTP",
+    )
     args = parser.parse_args(argv[1:])
     if args.responsiveness:
         r = responsiveness()
@@ -331,6 +407,14 @@ def main(argv: list[str]) -> None:
         )
         return
     iterations = args.iterations
+    if args.http:
+        h = http_round_robin(iterations)
+        print(
+            f"emulator availability request over HTTP, round robin, 30d x 5 x {EVENTS} busy: "
+            f"median {h['http_median_ms']:.2f} ms, p95 {h['http_p95_ms']:.2f} ms, min "
+            f"{h['http_min_ms']:.2f} ms ({int(h['http_slots'])} slots); {iterations} requests"
+        )
+        return
     r = run(iterations)
     print(
         f"compute_availability 30d x 5 participants x {EVENTS} busy, collective: "

@@ -1,7 +1,8 @@
 """HTTP benchmarks against the canned server (``canned_server.py``, a separate process).
 
-* :func:`async_cpu` - client CPU per ``availability.get`` (parsed into models) of
-  ``AsyncScheduler`` against raw aiohttp (``session.get`` + ``json.loads``) on the same URL.
+* :func:`async_cpu` - client CPU per ``availability.get`` (parsed into models, every slot's
+  fields read) of ``AsyncScheduler`` against raw aiohttp (``session.get`` + ``json.loads``, the
+  same fields read from the dicts) on the same URL, for answers of 20, 200 or 2,000 slots.
 * :func:`sync_cpu` - client CPU per booking GET of ``scheduler_sync.Scheduler`` (including its
   event-loop thread), ``requests.Session`` (+ ``.json()``) and the official ``nylas`` SDK.
 * :func:`sweep` - wall time, client CPU and peak-RSS growth of ``availability.sweep_all``.
@@ -24,7 +25,7 @@ import operator
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ import aiohttp
 if __package__ in (None, ""):  # run as a script: make ``scheduler_async`` and siblings importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.canned_server import BOOKING_ID, CONFIGURATION_ID, T0
+from benchmarks.canned_server import BOOKING_ID, CONFIGURATION_ID, T0, configuration_id
 from scheduler_async import AsyncScheduler, AvailabilityQuery, Limits
 
 AVAILABILITY_PATH = "/v3/scheduling/availability"
@@ -48,49 +49,93 @@ def _median_per_call(samples: list[float], n: int) -> float:
 # --------------------------------------------------------------------------- 1. async CPU
 
 
-async def _async_cpu(url: str, n: int, reps: int, warmup: int) -> dict[str, float]:
-    raw_url = (
-        f"{url}{AVAILABILITY_PATH}?start_time={START}&end_time={END}"
-        f"&configuration_id={CONFIGURATION_ID}"
-    )
+def _read_model(answer: Any) -> None:
+    for slot in answer.time_slots:  # every field a caller would use, ``event_id`` included
+        slot.start_time, slot.end_time, slot.emails, slot.event_id  # noqa: B018
+
+
+def _read_raw(doc: Any) -> None:
+    for slot in doc["data"]["time_slots"]:
+        slot["start_time"], slot["end_time"], slot["emails"], slot.get("event_id")
+
+
+async def _kept_bytes(make: Callable[[], Awaitable[Any]], keep: int = 5) -> float:
+    """tracemalloc bytes held per result while ``keep`` results are kept."""
+    import tracemalloc
+
+    await make()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        kept = [await make() for _ in range(keep)]
+        gc.collect()
+        size = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    del kept
+    return size / keep
+
+
+async def _async_cpu(url: str, n: int, reps: int, warmup: int, slots: int) -> dict[str, float]:
+    cfg = configuration_id(slots)
+    raw_url = f"{url}{AVAILABILITY_PATH}?start_time={START}&end_time={END}&configuration_id={cfg}"
 
     async with AsyncScheduler(base_url=url) as client, aiohttp.ClientSession() as session:
+        get = client.availability.get
+
+        async def ours_one() -> Any:
+            return await get(start_time=START, end_time=END, configuration_id=cfg)
+
+        async def raw_one() -> Any:
+            async with session.get(raw_url) as resp:
+                return json.loads(await resp.read())
 
         async def ours(k: int) -> None:
-            get = client.availability.get
             for _ in range(k):
-                await get(start_time=START, end_time=END, configuration_id=CONFIGURATION_ID)
+                _read_model(await get(start_time=START, end_time=END, configuration_id=cfg))
 
         async def raw(k: int) -> None:
             for _ in range(k):
                 async with session.get(raw_url) as resp:
-                    json.loads(await resp.read())
+                    _read_raw(json.loads(await resp.read()))
 
-        first = await client.availability.get(
-            start_time=START, end_time=END, configuration_id=CONFIGURATION_ID
-        )
-        assert len(first.time_slots) == 20
+        first = await ours_one()
+        assert len(first.time_slots) == slots
         await ours(warmup)
         await raw(warmup)
         samples: dict[str, list[float]] = {"ours": [], "raw": []}
+        gen0: dict[str, list[int]] = {"ours": [], "raw": []}
         for rep in range(reps):  # paired batches, alternating order: drift hits both alike
             for name, fn in (("ours", ours), ("raw", raw))[:: 1 if rep % 2 == 0 else -1]:
                 gc.collect()
+                c0 = gc.get_stats()[0]["collections"]
                 t0 = time.process_time()
                 await fn(n)
                 samples[name].append(time.process_time() - t0)
+                gen0[name].append(gc.get_stats()[0]["collections"] - c0)
+        ours_bytes = await _kept_bytes(ours_one)
+        raw_bytes = await _kept_bytes(raw_one)
     return {
+        "slots": float(slots),
         "ours_us": _median_per_call(samples["ours"], n),
         "raw_us": _median_per_call(samples["raw"], n),
         "ratio": statistics.median(map(operator.truediv, samples["ours"], samples["raw"])),
+        "ours_gen0_per_call": statistics.median(gen0["ours"]) / n,
+        "raw_gen0_per_call": statistics.median(gen0["raw"]) / n,
+        "ours_kept_bytes": ours_bytes,
+        "raw_kept_bytes": raw_bytes,
         "calls": float(n * reps),
     }
 
 
-def async_cpu(url: str, *, n: int = 500, reps: int = 9, warmup: int = 200) -> dict[str, float]:
-    """Client CPU µs per availability call: ``ours_us`` (AsyncScheduler), ``raw_us`` and
-    ``ratio`` (the median of the per-repetition ratios of paired batches)."""
-    return asyncio.run(_async_cpu(url, n, reps, warmup))
+def async_cpu(
+    url: str, *, n: int = 500, reps: int = 9, warmup: int = 200, slots: int = 20
+) -> dict[str, float]:
+    """Client CPU µs per availability call with ``slots`` slots, every slot's fields read:
+    ``ours_us`` (AsyncScheduler), ``raw_us`` and ``ratio`` (the median of the per-repetition
+    ratios of paired batches); gen-0 GC collections per call and bytes kept per answer."""
+    return asyncio.run(_async_cpu(url, n, reps, warmup, slots))
 
 
 # --------------------------------------------------------------------------- 2. sync CPU

@@ -1,9 +1,10 @@
 """A canned-response Scheduler API server for the HTTP benchmarks, run in its own process.
 
-It answers ``GET /v3/scheduling/availability`` with one fixed, realistic availability envelope
-(20 slots) and ``GET /v3/scheduling/bookings/{id}`` with one fixed booking, after an optional
-``asyncio.sleep`` that stands in for server latency. Bodies are serialized once; there is no
-access log. Everything else is 404.
+It answers ``GET /v3/scheduling/availability`` with a fixed, realistic availability envelope (20
+slots; 200 or 2,000 for the configuration ids :func:`configuration_id` names) and ``GET
+/v3/scheduling/bookings/{id}`` with one fixed booking, after an optional ``asyncio.sleep`` that
+stands in for server latency. Bodies are serialized once; there is no access log. Everything else
+is 404.
 
 Run ``python benchmarks/canned_server.py [--port 0] [--latency-ms 0]``: it prints
 ``READY <port>`` once listening and serves until its stdin closes (so it dies with the runner),
@@ -27,20 +28,34 @@ BOOKING_ID = "bk_2fY7c0d8e1a9"
 CONFIGURATION_ID = "cfg_5b1e9a3c7d20"
 T0 = 1_767_600_000  # a Monday 08:00 UTC
 
-AVAILABILITY: dict[str, Any] = {
-    "request_id": "5fa64c92-e840-4357-86b9-2aa364d35b88",
-    "data": {
-        "time_slots": [
-            {
-                "emails": ["alice.organizer@example.com", "bob.engineer@example.com"],
-                "start_time": T0 + i * 1800,
-                "end_time": T0 + i * 1800 + 1800,
-            }
-            for i in range(20)
-        ],
-        "order": ["alice.organizer@example.com", "bob.engineer@example.com"],
-    },
-}
+SLOT_COUNTS = (20, 200, 2000)
+"""Availability answers the server knows, by slot count (20 is the default answer)."""
+
+
+def configuration_id(slots: int) -> str:
+    """The configuration id whose availability answer has ``slots`` slots."""
+    return CONFIGURATION_ID if slots == 20 else f"{CONFIGURATION_ID}_{slots}"
+
+
+def availability(slots: int) -> dict[str, Any]:
+    """A realistic availability envelope with ``slots`` half-hour slots."""
+    return {
+        "request_id": "5fa64c92-e840-4357-86b9-2aa364d35b88",
+        "data": {
+            "time_slots": [
+                {
+                    "emails": ["alice.organizer@example.com", "bob.engineer@example.com"],
+                    "start_time": T0 + i * 1800,
+                    "end_time": T0 + i * 1800 + 1800,
+                }
+                for i in range(slots)
+            ],
+            "order": ["alice.organizer@example.com", "bob.engineer@example.com"],
+        },
+    }
+
+
+AVAILABILITY = availability(20)
 
 BOOKING: dict[str, Any] = {
     "request_id": "d9a1f0c2-3b4e-4a5f-8c6d-7e8f9a0b1c2d",
@@ -55,6 +70,9 @@ BOOKING: dict[str, Any] = {
 }
 
 AVAILABILITY_BODY = json.dumps(AVAILABILITY).encode()
+AVAILABILITY_BODIES = {
+    configuration_id(n): json.dumps(availability(n)).encode() for n in SLOT_COUNTS
+}
 BOOKING_BODY = json.dumps(BOOKING).encode()
 
 
@@ -62,10 +80,11 @@ def make_app(latency_ms: float = 0.0) -> web.Application:
     """The aiohttp application (also usable in-process by tests)."""
     delay = latency_ms / 1000.0
 
-    async def availability(_request: web.Request) -> web.Response:
+    async def availability_answer(request: web.Request) -> web.Response:
         if delay:
             await asyncio.sleep(delay)
-        return web.Response(body=AVAILABILITY_BODY, content_type="application/json")
+        body = AVAILABILITY_BODIES.get(request.query.get("configuration_id", ""), AVAILABILITY_BODY)
+        return web.Response(body=body, content_type="application/json")
 
     async def booking(_request: web.Request) -> web.Response:
         if delay:
@@ -73,7 +92,7 @@ def make_app(latency_ms: float = 0.0) -> web.Application:
         return web.Response(body=BOOKING_BODY, content_type="application/json")
 
     app = web.Application()
-    app.router.add_get("/v3/scheduling/availability", availability)
+    app.router.add_get("/v3/scheduling/availability", availability_answer)
     app.router.add_get("/v3/scheduling/bookings/{booking_id}", booking)
     return app
 

@@ -3,12 +3,16 @@
 A sync client owns one :class:`SyncRuntime`: one anyio blocking portal, so one event-loop thread
 (and therefore one aiohttp session) for the client's whole life. Every sync call is one task on
 that loop while the calling thread waits for it, so any number of threads may share a client.
+A call crosses threads once each way (``asyncio.run_coroutine_threadsafe``-style: one
+``call_soon_threadsafe`` there, one future's result back); the portal serves only start and close.
+The runtime tracks the calls' tasks, so :meth:`SyncRuntime.close` (and Ctrl-C in the waiting
+thread) cancels them.
 
 ::
 
     rt = SyncRuntime()                                   # starts the thread "scheduler-sync"
     inner = rt.start(make_async_client, AsyncScheduler.aclose)   # built ON the loop
-    rt.call(functools.partial(inner.bookings.get, "b1"))        # one task per call
+    rt.call(functools.partial(inner.bookings.get, "b1"))        # one task per call, one hop
     rt.close()                       # aclose on the loop, cancel leftovers, stop, join
 
 Unclosed runtimes: one ``atexit`` hook (registered once, at import) closes every live one at
@@ -30,7 +34,7 @@ import logging
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -82,7 +86,68 @@ class _PortalOwner:
         self.shutdown_task: asyncio.Task[None] | None = None
         self.shutdown_done: concurrent.futures.Future[None] | None = None
         self.closed_reason = "the client is closed"
+        self.inflight: set[asyncio.Future[Any]] = set()  # calls' tasks; touched on the loop only
         _fork.register(self, _PortalOwner.forked)
+
+    # -- one-hop calls (``asyncio.run_coroutine_threadsafe``-style) ---------------------------
+    def submit(self, fn: Callable[[], Awaitable[T]]) -> concurrent.futures.Future[T]:
+        """Hand ``fn`` to the loop in one non-blocking hop; its result arrives in the future.
+
+        Under ``state_lock``, so a call is either refused (closed) or queued before whatever
+        :meth:`close` queues next: its task exists by the time close cancels the in-flight ones.
+        """
+        fut: concurrent.futures.Future[T] = concurrent.futures.Future()
+        try:
+            with self.state_lock:
+                if self.closed:
+                    raise ClientClosedError(self.closed_reason)
+                self.loop.call_soon_threadsafe(self.spawn, fn, fut)
+        except RuntimeError as exc:  # the loop is closed: its thread has ended
+            raise ClientClosedError(self.closed_reason) from exc
+        except BaseException:
+            # Interrupted (Ctrl-C) while handing the call over: the caller never gets the
+            # future, so cancel it; the loop then never starts the task, or cancels it.
+            fut.cancel()
+            raise
+        return fut
+
+    def spawn(self, fn: Callable[[], Awaitable[T]], fut: concurrent.futures.Future[T]) -> None:
+        """On the loop: start ``fn()`` as a task tied to ``fut`` both ways (result, cancel)."""
+        if fut.cancelled():
+            return
+        try:
+            task = asyncio.ensure_future(fn())
+        except BaseException as exc:  # fn() itself raised before returning an awaitable
+            if fut.set_running_or_notify_cancel():
+                fut.set_exception(exc)
+            return
+        self.inflight.add(task)
+        task.add_done_callback(functools.partial(self._task_done, fut))
+        fut.add_done_callback(functools.partial(self._fut_done, task))
+
+    def _task_done(self, fut: concurrent.futures.Future[Any], task: asyncio.Future[Any]) -> None:
+        self.inflight.discard(task)
+        if task.cancelled():
+            fut.cancel()
+        elif fut.set_running_or_notify_cancel():
+            exc = task.exception()
+            if exc is None:
+                fut.set_result(task.result())
+            else:
+                fut.set_exception(exc)
+
+    def _fut_done(self, task: asyncio.Future[Any], fut: concurrent.futures.Future[Any]) -> None:
+        if fut.cancelled() and not task.done():  # the caller gave up (Ctrl-C, timeout)
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the task is gone
+                self.loop.call_soon_threadsafe(task.cancel)
+
+    async def cancel_inflight(self) -> None:
+        """On the loop: cancel every call still running and wait until each has ended."""
+        tasks = list(self.inflight)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
 
     def forked(self) -> None:
         """In the child of ``os.fork``: the loop thread did not come along; never wait for it.
@@ -125,6 +190,8 @@ class _PortalOwner:
                         portal.call(aclose)
             finally:
                 with contextlib.suppress(RuntimeError):
+                    portal.call(self.cancel_inflight)  # calls still running end cancelled
+                with contextlib.suppress(RuntimeError):
                     portal.call(portal.stop, True)  # cancel leftovers, or exit would wait
                 self.exit_portal()
 
@@ -165,6 +232,7 @@ class _PortalOwner:
                         await aclose()
             finally:
                 done.set_result(None)
+                await self.cancel_inflight()
                 await portal.stop(True)
                 self.exit_portal()  # the last step on this loop: the thread ends next
 
@@ -260,21 +328,7 @@ class SyncRuntime:
                 "call blocks that loop until the answer arrives; in async code (e.g. a "
                 "notebook) prefer scheduler_async.AsyncScheduler and await its methods"
             )
-        if owner.closed:
-            raise ClientClosedError(owner.closed_reason)
-        call = _Call(fn)
-        try:
-            return owner.portal.start_task_soon(call.run)
-        except RuntimeError as exc:  # "This portal is not running": closed meanwhile
-            if owner.closed:
-                raise ClientClosedError(owner.closed_reason) from exc
-            raise
-        except BaseException:
-            # Interrupted (Ctrl-C) while handing the call over: the task may already run, but
-            # we never got its future, so cancel it through the loop.
-            with contextlib.suppress(RuntimeError):
-                owner.loop.call_soon_threadsafe(call.abandon)
-            raise
+        return owner.submit(fn)
 
     def call(self, fn: Callable[[], Awaitable[T]], *, timeout: float | None = None) -> T:
         """Run ``fn()`` as a task on the loop and wait for its result; errors pass unchanged.
@@ -354,30 +408,6 @@ class SyncRuntime:
             self.call(stream.aclose)
         except (RuntimeError, ClientClosedError):  # the loop is gone: nothing can race us now
             stream.close()
-
-
-class _Call(Generic[T]):
-    """One call's task body; :meth:`abandon` (run on the loop) cancels it at any stage."""
-
-    __slots__ = ("abandoned", "fn", "scope")
-
-    def __init__(self, fn: Callable[[], Awaitable[T]]) -> None:
-        self.fn = fn
-        self.scope: anyio.CancelScope | None = None
-        self.abandoned = False
-
-    async def run(self) -> T:
-        with anyio.CancelScope() as scope:
-            self.scope = scope
-            if self.abandoned:
-                scope.cancel()
-            return await self.fn()
-        raise anyio.get_cancelled_exc_class()("the caller abandoned the call")
-
-    def abandon(self) -> None:
-        self.abandoned = True
-        if self.scope is not None:
-            self.scope.cancel()
 
 
 class SyncFacade:

@@ -24,15 +24,30 @@ pytest.importorskip("requests")
 
 def test_runner_tiny(tmp_path: Path) -> None:
     text, raw = run.run(
-        run.TINY, mode="smoke", out=tmp_path, make_plot=False, sweep_subprocess=False
+        run.TINY, mode="smoke", out=tmp_path, make_plot=False, sweep_subprocess=False, repeat=2
     )
     assert (tmp_path / "latest.md").read_text() == text
     assert "| benchmark |" in text
-    for key in ("async_cpu", "sync_cpu", "sweep", "raw_sweep", "sdk_pool", "curve", "engine"):
+    for key in (
+        "async_cpu",
+        "async_cpu_200",
+        "async_cpu_2000",
+        "sync_cpu",
+        "sweep",
+        "raw_sweep",
+        "sdk_pool",
+        "curve",
+        "engine",
+    ):
         assert key in raw
     assert raw["sweep"]["ok"] == run.TINY.sweep_n
     assert raw["raw_sweep"]["n"] == run.TINY.sweep_n
     assert raw["async_cpu"]["ours_us"] > 0 and raw["sync_cpu"]["sdk_us"] > 0
+    assert raw["async_cpu_2000"]["slots"] == 2000 and raw["async_cpu_2000"]["ours_kept_bytes"] > 0
+    assert len(raw["runs"]) == 2
+    # every ratio is reported as min/median/max over the runs
+    row = next(line for line in text.splitlines() if "2,000 slots" in line)
+    assert row.split("|")[4].strip().count("/") == 2
 
 
 def test_engine_workload_is_not_degenerate() -> None:

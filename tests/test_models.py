@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import pickle
 import types
 import typing
 from typing import Any
@@ -211,8 +212,8 @@ def test_availability_fast_path_builds_real_models() -> None:
 
 
 def test_availability_fast_path_slots_read_every_field_as_the_attrs_default() -> None:
-    """The fast path stores only a plain slot's own fields; every other one reads as its default
-    (models/availability.py owns both halves: the hook and ``TimeSlot.__getattr__``)."""
+    """The fast path stores every field of a plain slot (its group fields as their default),
+    so the slot is an ordinary attrs instance: equal, hashable, evolvable, picklable."""
     data = {"time_slots": [{"emails": ["a"], "start_time": 1, "end_time": 2}]}
     (slot,) = structure(data, Availability).time_slots
     for field in attrs.fields(m.TimeSlot):
@@ -222,3 +223,31 @@ def test_availability_fast_path_slots_read_every_field_as_the_attrs_default() ->
     assert attrs.asdict(slot) == attrs.asdict(m.TimeSlot(emails=("a",), start_time=1, end_time=2))
     with pytest.raises(AttributeError):
         slot.no_such_field  # type: ignore[attr-defined]  # noqa: B018
+    plain = m.TimeSlot(emails=("a",), start_time=1, end_time=2)
+    assert slot == plain and hash(slot) == hash(plain) and repr(slot) == repr(plain)
+    assert attrs.evolve(slot, event_id="ev") == attrs.evolve(plain, event_id="ev")
+    assert pickle.loads(pickle.dumps(slot)) == plain
+    # a real value in the slot, not a class-level fallback: no __getattr__ on the read path
+    assert "__getattr__" not in vars(m.TimeSlot)
+
+
+def test_availability_fast_path_shares_participant_lists_and_checks_each_new_one() -> None:
+    """Slots with the same participants share one tuple, adjacent or not; a list that differs
+    from its neighbour's is checked (a non-string email falls back to the validating hook)."""
+    ab, ba = ["a", "b"], ["b", "a"]
+    rows = [ab, ab, ba, list(ab), ba]
+    data = {
+        "time_slots": [
+            {"emails": e, "start_time": i, "end_time": i + 1} for i, e in enumerate(rows)
+        ]
+    }
+    slots = structure(data, Availability).time_slots
+    assert [s.emails for s in slots] == [tuple(e) for e in rows]
+    assert [s.end_time for s in slots] == list(range(1, 6))
+    assert slots[0].emails is slots[1].emails is slots[3].emails
+    assert slots[2].emails is slots[4].emails
+    bad = {
+        "time_slots": [*data["time_slots"], {"emails": ["a", 5], "start_time": 9, "end_time": 10}]
+    }
+    with pytest.raises(Exception, match="Availability"):
+        structure(bad, Availability)

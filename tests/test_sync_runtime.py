@@ -489,23 +489,98 @@ def test_ctrl_c_cancels_the_task(rt: SyncRuntime) -> None:
     assert cancelled.wait(5)
 
 
-def test_ctrl_c_while_handing_over_still_cancels_the_task(
-    rt: SyncRuntime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Ctrl-C may land while ``start_task_soon`` waits for the loop (the task already runs)."""
+def test_ctrl_c_while_handing_over_still_cancels_the_task(rt: SyncRuntime) -> None:
+    """Ctrl-C may land after the call was handed to the loop but before the caller holds its
+    future (the task already runs): the task is cancelled, not left running unowned."""
     started, cancelled = threading.Event(), threading.Event()
-    real = type(rt.portal).start_task_soon
+    owner = rt._owner
+    real_loop = owner.loop
 
-    def interrupted(portal: Any, *args: Any, **kwargs: Any) -> Any:
-        real(portal, *args, **kwargs)
-        assert started.wait(5)
-        raise KeyboardInterrupt
+    class InterruptedHandover:
+        def call_soon_threadsafe(self, *args: Any) -> Any:
+            real_loop.call_soon_threadsafe(*args)
+            assert started.wait(5)  # the task runs on the loop...
+            raise KeyboardInterrupt  # ...when the interrupt lands in the caller
 
-    monkeypatch.setattr(type(rt.portal), "start_task_soon", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        rt.call(_blocker(started, cancelled))
-    monkeypatch.undo()
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_loop, name)
+
+    owner.loop = InterruptedHandover()  # type: ignore[assignment]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            rt.call(_blocker(started, cancelled), timeout=30)
+    finally:
+        owner.loop = real_loop
     assert cancelled.wait(5)
+
+    async def fine() -> int:
+        return 7
+
+    assert rt.call(fine) == 7
+
+
+def test_one_call_is_one_hop_to_the_loop(rt: SyncRuntime) -> None:
+    """A call hands itself to the loop once (no round trip to spawn a task first): the loop
+    sees exactly one callback from another thread per call."""
+    owner = rt._owner
+    real_loop = owner.loop
+    hops: list[int] = []
+
+    class Counting:
+        def call_soon_threadsafe(self, *args: Any) -> Any:
+            hops.append(threading.get_ident())
+            return real_loop.call_soon_threadsafe(*args)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_loop, name)
+
+    async def answer() -> int:
+        return 42
+
+    owner.loop = Counting()  # type: ignore[assignment]
+    try:
+        assert [rt.call(answer) for _ in range(5)] == [42] * 5
+    finally:
+        owner.loop = real_loop
+    assert hops == [threading.get_ident()] * 5
+
+
+def test_close_cancels_every_call_in_flight_from_many_threads(rt: SyncRuntime) -> None:
+    """close() under load: 20 threads wait on running calls; each ends ClientClosedError and
+    no task is left on the loop."""
+    n = 20
+    started = threading.Semaphore(0)
+    cancelled: list[int] = []
+    outcomes: list[BaseException] = []
+    lock = threading.Lock()
+
+    async def blocker(i: int) -> None:
+        started.release()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            with lock:
+                cancelled.append(i)
+            raise
+
+    def caller(i: int) -> None:
+        try:
+            rt.call(functools.partial(blocker, i))
+        except BaseException as exc:
+            with lock:
+                outcomes.append(exc)
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for _ in range(n):
+        assert started.acquire(timeout=10)
+    rt.close()
+    for t in threads:
+        t.join(10)
+    assert len(outcomes) == n and all(isinstance(e, ClientClosedError) for e in outcomes)
+    assert sorted(cancelled) == list(range(n))
+    assert not rt._owner.inflight
 
 
 def test_ctrl_c_during_a_real_request(client: Scheduler, emu: Any) -> None:

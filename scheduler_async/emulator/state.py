@@ -228,7 +228,7 @@ class StoreBase:
             calendar = grant.calendar(calendar_id) if grant else None
             if calendar is None:
                 return []
-            return sorted(calendar.events.values(), key=lambda e: (e.start_time, e.end_time))
+            return list(calendar.events.in_order())
 
     # ----------------------------------------------------------------- lookups
 

@@ -101,7 +101,7 @@ def _load_grants(store: Store, items: list[dict[str, Any]]) -> None:
 
 
 def _dump_event(e: Event) -> dict[str, Any]:
-    return dict(e.__dict__)
+    return e.__getstate__()  # its fields, without the calendar index it sits in
 
 
 def _load_events(store: Store, items: list[dict[str, Any]]) -> None:

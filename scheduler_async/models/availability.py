@@ -1,15 +1,18 @@
 """Availability (``GET /v3/scheduling/availability``) and sessions.
 
 This module also owns how availability JSON becomes these models: the hot path of sweeps
-(:func:`_fast_availability_hook`) builds a plain :class:`TimeSlot` with three stores and leaves
-its group fields unset, and :meth:`TimeSlot.__getattr__` reads an unset one as its default.
+(:func:`_fast_availability_hook`) validates the answer and builds every :class:`TimeSlot`
+through its slot descriptors (a plain slot's group fields stored as ``None`` in C loops), so a
+slot read later is an ordinary attribute read.
 """
 
 from __future__ import annotations
 
 import operator
+from collections import deque
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from itertools import repeat
+from typing import Any
 
 import attrs
 
@@ -36,15 +39,6 @@ class TimeSlot:
     calendar_id: str | None = None
     capacity: int | None = None
 
-    if not TYPE_CHECKING:
-
-        def __getattr__(self, name: str) -> None:
-            # _fast_availability_hook (below) leaves the group fields of a plain slot unset to
-            # save four stores per slot: an unset one reads as its default, None.
-            if name in _GROUP_FIELDS:
-                return None
-            raise AttributeError(name)
-
     @property
     def is_group(self) -> bool:
         """Whether this slot is a seat on a group event."""
@@ -61,8 +55,8 @@ class TimeSlot:
         return datetime.fromtimestamp(self.end_time, UTC)
 
 
-_GROUP_FIELDS = frozenset(f.name for f in attrs.fields(TimeSlot) if f.default is None)
-"""The fields of a group slot (those with a default), unset on a plain slot of the fast path."""
+_GROUP_FIELDS = tuple(f.name for f in attrs.fields(TimeSlot) if f.default is None)
+"""The fields of a group slot (those with a default), ``None`` on a plain slot."""
 
 
 @attrs.frozen(slots=True, kw_only=True, field_transformer=checked)
@@ -94,7 +88,7 @@ def _availability_in(data: Any) -> Any:
     return data
 
 
-_GROUP_SLOT_KEYS = _GROUP_FIELDS | {"master_event_id"}
+_GROUP_SLOT_KEYS = frozenset(_GROUP_FIELDS) | {"master_event_id"}
 """Keys that make a JSON slot a group slot (``master_event_id``: see :func:`_time_slot_in`)."""
 
 
@@ -113,6 +107,7 @@ def _fast_availability_hook() -> Any:
     set_emails = TimeSlot.__dict__["emails"].__set__
     set_start = TimeSlot.__dict__["start_time"].__set__
     set_end = TimeSlot.__dict__["end_time"].__set__
+    set_group = tuple(TimeSlot.__dict__[name].__set__ for name in _GROUP_FIELDS)
 
     def hook(value: Any, tp: Any) -> Availability:
         if type(value) is dict:
@@ -126,7 +121,10 @@ def _fast_availability_hook() -> Any:
                     if type(x) is not str:
                         ok = False
             out: list[TimeSlot] = []
+            append = out.append
             seen: dict[tuple[Any, ...], tuple[str, ...]] = {}  # slots share participant lists
+            last: Any = None  # the previous slot's list: neighbours mostly have the same one
+            checked: tuple[str, ...] = ()
             for slot in slots or () if ok else ():
                 if type(slot) is not dict:
                     ok = False
@@ -139,26 +137,32 @@ def _fast_availability_hook() -> Any:
                 except KeyError:
                     ok = False
                     break
-                if type(start) is not int or type(end) is not int or type(emails) is not list:
+                if type(start) is not int or type(end) is not int:
                     ok = False
                     break
-                key = tuple(emails)
-                checked = seen.get(key)
-                if checked is None:
-                    for x in key:
-                        if type(x) is not str:
-                            ok = False
-                    if not ok:
+                if emails != last:  # only a list equals ``last`` (a checked list)
+                    if type(emails) is not list:
+                        ok = False
                         break
-                    checked = seen[key] = key
+                    key = tuple(emails)
+                    shared = seen.get(key)
+                    if shared is None:
+                        for x in key:
+                            if type(x) is not str:
+                                ok = False
+                        if not ok:
+                            break
+                        shared = seen[key] = key
+                    last, checked = emails, shared
                 # The attrs __init__ of a frozen class costs more than these three stores.
                 obj = new(TimeSlot)
                 set_emails(obj, checked)
                 set_start(obj, start)
                 set_end(obj, end)
-                # The group fields stay unset: TimeSlot.__getattr__ reads them as None.
-                out.append(obj)
+                append(obj)
             if ok:
+                for store in set_group:  # the group fields: None, stored in C loops
+                    deque(map(store, out, repeat(None)), 0)
                 return Availability(time_slots=tuple(out), order=order)
         return generated(value, tp)  # type: ignore[no-any-return]
 
