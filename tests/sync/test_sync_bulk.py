@@ -26,7 +26,7 @@ from scheduler_sync import (
 )
 from scheduler_sync._runtime import SyncRuntime
 from tests.helpers import organizer
-from tests.test_fault_suite import FAULTS, Ledger, _check_state
+from tests.client.test_fault_suite import FAULTS, Ledger, _check_state
 
 T0 = int(datetime(2030, 3, 4, tzinfo=UTC).timestamp())
 SLOT = 1800

@@ -381,8 +381,8 @@ def test_a_dropped_client_stops_its_thread_without_blocking(emu: Any) -> None:
 def test_two_thousand_dropped_clients_leave_nothing_behind(emu: Any) -> None:
     """Clients used once and dropped unclosed: RSS, atexit hooks, threads and fds stay flat."""
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.dropped_clients_probe", emu.url, "2000"],
-        cwd=Path(__file__).resolve().parent.parent,
+        [sys.executable, "-m", "tests.sync.dropped_clients_probe", emu.url, "2000"],
+        cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         timeout=600,  # hang guard only
