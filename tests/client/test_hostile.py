@@ -115,7 +115,15 @@ def test_decompression_bomb_is_refused_with_bounded_memory(encoding: str, chunke
         pytest.importorskip("brotli")
     limit = 4 << 20
     out = subprocess.run(
-        [sys.executable, "-m", "tests.client.bomb_probe", encoding, str(int(chunked)), str(limit), "0"],
+        [
+            sys.executable,
+            "-m",
+            "tests.client.bomb_probe",
+            encoding,
+            str(int(chunked)),
+            str(limit),
+            "0",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

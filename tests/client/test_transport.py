@@ -10,7 +10,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aioresponses import aioresponses
 from yarl import URL
 
 import scheduler_async as sa
@@ -25,6 +24,7 @@ from tests.helpers import (
     KEY,
     RID,
     SESSION,
+    MockAPI,
     only_call,
 )
 
@@ -305,7 +305,7 @@ def test_a_client_refuses_a_second_event_loop() -> None:
     url = f"{BASE}/v3/scheduling/availability?start_time=1&end_time=2&configuration_id=c"
 
     async def use() -> None:
-        with aioresponses() as m:
+        with MockAPI() as m:
             m.get(url, payload={"request_id": "r", "data": {"time_slots": []}})
             await client.availability.get(start_time=1, end_time=2, configuration_id="c")
 

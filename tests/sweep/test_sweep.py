@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aioresponses import CallbackResult, aioresponses
+from aioresponses import CallbackResult
 
 import scheduler_async as sa
 from scheduler_async import (
@@ -24,7 +24,7 @@ from scheduler_async import (
     RetryPolicy,
     SchedulerSettings,
 )
-from tests.helpers import organizer
+from tests.helpers import MockAPI, organizer
 
 MONDAY = datetime(2030, 1, 7, tzinfo=UTC)
 
@@ -148,7 +148,7 @@ async def test_a_429_slows_the_whole_client_down() -> None:
             )
         return CallbackResult(payload={"request_id": "r", "data": {"time_slots": []}})
 
-    with aioresponses() as mock:
+    with MockAPI() as mock:
         import re
 
         mock.get(re.compile(r".*/v3/scheduling/availability.*"), callback=answer, repeat=True)
