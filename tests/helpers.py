@@ -1,15 +1,19 @@
-"""Shared test helpers: wire constants and JSON bodies, request inspection, config builders.
+"""Shared test helpers: times, wire constants and JSON bodies, request inspection, builders.
 
 Fixtures live in ``conftest.py``; plain functions and constants live here (import them).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
+import types
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aioresponses import aioresponses
+import aiohttp
+from aioresponses import CallbackResult, aioresponses
 from aioresponses.compat import normalize_url
 from yarl import URL
 
@@ -22,6 +26,12 @@ from scheduler_async import (
     ParticipantAvailability,
     ParticipantBooking,
 )
+
+# -- times -------------------------------------------------------------------------------------
+HOUR = 3600
+DAY = 86_400
+T0 = 1_767_571_200  # Monday 2026-01-05 00:00:00 UTC: the emulator's clock in emulator tests
+
 
 # -- unit tests against aioresponses ------------------------------------------------------------
 BASE = "https://api.test"
@@ -53,6 +63,43 @@ BOOKING_JSON = {
 }
 
 
+class _ClientResponse(aiohttp.ClientResponse):
+    """aioresponses 0.7.9 builds responses without aiohttp 3.14's ``stream_writer`` argument
+    (pnuckowski/aioresponses#289): this response class supplies a stand-in."""
+
+    def __init__(self, method: str, url: Any, *, stream_writer: Any = None, **kwargs: Any) -> None:
+        if stream_writer is None:
+            stream_writer = types.SimpleNamespace(output_size=0)
+        super().__init__(method, url, stream_writer=stream_writer, **kwargs)
+
+
+def _with_response_class(callback: Callable[..., Any]) -> Callable[..., Any]:
+    def fix(result: Any) -> Any:
+        if isinstance(result, CallbackResult) and result.response_class is None:
+            result.response_class = _ClientResponse
+        return result
+
+    if inspect.iscoroutinefunction(callback):
+
+        async def async_answer(url: Any, **kwargs: Any) -> Any:
+            return fix(await callback(url, **kwargs))
+
+        return async_answer
+    return lambda url, **kwargs: fix(callback(url, **kwargs))
+
+
+class MockAPI(aioresponses):
+    """``aioresponses`` that works on aiohttp 3.14: every answer (callbacks' too) is built with
+    a response class that aiohttp 3.14 accepts, through aioresponses' own ``response_class=``."""
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("response_class") is None:
+            kwargs["response_class"] = _ClientResponse
+        if kwargs.get("callback") is not None:
+            kwargs["callback"] = _with_response_class(kwargs["callback"])
+        super().add(*args, **kwargs)
+
+
 def only_call(m: aioresponses, method: str, url: str) -> Any:
     """The keyword arguments of the one request sent to ``method url``."""
     calls = m.requests[(method, normalize_url(URL(url)))]
@@ -79,6 +126,26 @@ def seed_participant() -> ConfigurationParticipant:
         availability=ParticipantAvailability(calendar_ids=("primary",)),
         booking=ParticipantBooking(calendar_id="primary"),
     )
+
+
+# -- the emulator's wire form ----------------------------------------------------------------------
+def config_body(*, host_name: str = "Host", **overrides: Any) -> dict[str, Any]:
+    """A valid one-host collective configuration body (top-level keys replaced by overrides)."""
+    body: dict[str, Any] = {
+        "participants": [
+            {
+                "name": host_name,
+                "email": "host@example.com",
+                "is_organizer": True,
+                "availability": {"calendar_ids": ["primary"]},
+                "booking": {"calendar_id": "primary"},
+            }
+        ],
+        "availability": {"duration_minutes": 30},
+        "event_booking": {"title": "Intro call"},
+    }
+    body.update(overrides)
+    return body
 
 
 # -- integration tests against the emulator ------------------------------------------------------

@@ -7,17 +7,17 @@ that defines ``book_once``), so the page cannot drift from what is tested here.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scheduler_async import AsyncScheduler, Guest, RetryPolicy
-from tests.helpers import config_kwargs
+from tests.helpers import MONDAY, config_kwargs
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "guide" / "errors-and-retries.md"
-T0 = datetime(2030, 1, 7, 8, tzinfo=UTC)
+NOW = MONDAY + timedelta(hours=8)
 GUEST = Guest(name="Jane Doe", email="jane@example.com")
 
 
@@ -32,7 +32,7 @@ def _book_once() -> Any:
 @pytest.fixture
 async def public(scheduler_emulator_fresh: Any) -> Any:
     emu = scheduler_emulator_fresh
-    emu.clock.set(T0)
+    emu.clock.set(NOW)
     emu.add_grant("g-readme", email="host@example.com")
     async with AsyncScheduler(
         api_key="k" * 16,
@@ -44,8 +44,8 @@ async def public(scheduler_emulator_fresh: Any) -> Any:
             **config_kwargs("host@example.com", "Intro"), requires_session_auth=False
         )
         avail = await client.availability.get(
-            start_time=T0 + timedelta(hours=1),
-            end_time=T0 + timedelta(hours=3),
+            start_time=NOW + timedelta(hours=1),
+            end_time=NOW + timedelta(hours=3),
             configuration_id=config.id,
         )
         yield emu, client, config.id, avail.time_slots[0]

@@ -9,10 +9,10 @@ import pytest
 import requests
 
 from scheduler_async.emulator import Emulator
+from tests.helpers import HOUR, T0, config_body
 
 COMPONENT_VERSION = "2.6.0"
-T0 = 1_767_600_000  # Monday 2026-01-05 08:00:00 UTC
-HOUR = 3600
+NOW = T0 + 8 * HOUR  # Monday 2026-01-05 08:00:00 UTC: the browser emulator's frozen clock
 API_KEY = {"Authorization": "Bearer browser-test-key"}
 GRANT = "grant-browser"
 HOST_EMAIL = "host@example.com"
@@ -29,18 +29,10 @@ def require(condition: bool, reason: str, *, module: bool = False) -> None:
 
 def create_configuration(emu: Emulator, **overrides: Any) -> str:
     """A public configuration on ``GRANT`` (09:00-17:00 UTC weekdays, 30 min); returns its id."""
-    body: dict[str, Any] = {
-        "name": "Intro call with Host",
-        "participants": [
-            {
-                "name": "Hanna Host",
-                "email": HOST_EMAIL,
-                "is_organizer": True,
-                "availability": {"calendar_ids": ["primary"]},
-                "booking": {"calendar_id": "primary"},
-            }
-        ],
-        "availability": {
+    body = config_body(
+        host_name="Hanna Host",
+        name="Intro call with Host",
+        availability={
             "duration_minutes": 30,
             "availability_rules": {
                 "default_open_hours": [
@@ -48,9 +40,8 @@ def create_configuration(emu: Emulator, **overrides: Any) -> str:
                 ]
             },
         },
-        "event_booking": {"title": "Intro call"},
-        "scheduler": {"min_booking_notice": 60, "available_days_in_future": 14},
-    }
+        scheduler={"min_booking_notice": 60, "available_days_in_future": 14},
+    )
     body.update(overrides)
     r = requests.post(
         f"{emu.url}/v3/grants/{GRANT}/scheduling/configurations", json=body, headers=API_KEY

@@ -1,13 +1,13 @@
 """Fixtures for the browser tests: the emulator, a booking page on another origin, Chromium.
 
-* ``browser_emulator`` (session): an :class:`Emulator` with a frozen clock at :data:`T0` (its app
+* ``browser_emulator`` (session): an :class:`Emulator` with a frozen clock at :data:`NOW` (its app
   has the CORS middleware outermost and ``GET /v3/scheduling/ui-settings``).
 * ``booking_page_url`` (session): ``http://127.0.0.1:<port>/_emulator/booking-page`` served by
   a second server, so the page's origin differs from the API's and every API call is a real
   CORS call.
 * ``chromium`` (module): Debian's headless Chromium driven by Playwright for Python (never a
   downloaded browser build); ``page`` (function): a fresh context (UTC, en-US) whose ``Date`` is
-  fixed at :data:`T0`, the emulator's business time, so both sides agree on "now".
+  fixed at :data:`NOW`, the emulator's business time, so both sides agree on "now".
 
 Missing Chromium, Playwright or the component bundle (``scripts/fetch_web_elements.sh``) skips
 with the reason, unless ``SCHEDULER_REQUIRE_SERVERS=1`` (CI), where it fails.
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import web
-from browser_support import COMPONENT_VERSION, GRANT, HOST_EMAIL, T0, require
+from browser_support import COMPONENT_VERSION, GRANT, HOST_EMAIL, NOW, require
 
 from scheduler_async.emulator.booking_page import (
     BOOKING_PAGE_PATH,
@@ -114,8 +114,8 @@ class AppThread:
 
 @pytest.fixture(scope="session")
 def browser_emulator() -> Iterator[Emulator]:
-    """The emulator (CORS and ui-settings are part of every emulator app), frozen at ``T0``."""
-    emulator = Emulator(clock=FakeClock(T0))
+    """The emulator (CORS and ui-settings are part of every emulator app), frozen at ``NOW``."""
+    emulator = Emulator(clock=FakeClock(NOW))
     emulator.start()
     try:
         yield emulator
@@ -125,7 +125,7 @@ def browser_emulator() -> Iterator[Emulator]:
 
 @pytest.fixture
 def emu(browser_emulator: Emulator) -> Emulator:
-    """The browser emulator, reset (state, faults, clock back to ``T0``)."""
+    """The browser emulator, reset (state, faults, clock back to ``NOW``)."""
     browser_emulator.reset()
     browser_emulator.add_grant(GRANT, email=HOST_EMAIL)
     return browser_emulator

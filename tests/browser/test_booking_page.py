@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from browser_support import API_KEY, HOST_EMAIL, HOUR, T0, create_configuration, require
+from browser_support import API_KEY, HOST_EMAIL, HOUR, NOW, create_configuration, require
 
 from scheduler_async.emulator import Emulator
 
@@ -90,8 +90,8 @@ def expected_labels(emu: Emulator, config_id: str, count: int) -> list[str]:
         f"{emu.url}/v3/scheduling/availability",
         params={
             "configuration_id": config_id,
-            "start_time": str(T0),
-            "end_time": str(T0 + 16 * HOUR),
+            "start_time": str(NOW),
+            "end_time": str(NOW + 16 * HOUR),
         },
     )
     assert r.status_code == 200, r.text
@@ -120,13 +120,13 @@ def test_public_configuration_renders_slots_and_books(
     expect(page.get_by_text("Booking confirmed!")).to_be_visible()
 
     (booking,) = live_bookings(emu, config_id)
-    assert (booking.start_time, booking.end_time) == (T0 + 2 * HOUR, T0 + 2 * HOUR + 1800)
+    assert (booking.start_time, booking.end_time) == (NOW + 2 * HOUR, NOW + 2 * HOUR + 1800)
     assert booking.guest == GUEST
     assert booking.status == "booked"
     assert (booking.timezone, booking.email_language) == ("UTC", "en")
     assert booking.organizer_email == HOST_EMAIL
     (event,) = [e for e in emu.events("grant-browser") if e.booking_id == booking.booking_id]
-    assert (event.start_time, event.status) == (T0 + 2 * HOUR, "confirmed")
+    assert (event.start_time, event.status) == (NOW + 2 * HOUR, "confirmed")
     booked = events(page, "bookedEventInfo")
     assert booked and booked[-1]["data"]["booking_id"] == booking.booking_id, console
 
@@ -154,7 +154,7 @@ def test_reschedule_from_confirmation_card_then_cancel_with_reason(
 
     moved = emu.booking(booking.booking_id)
     assert moved.is_live
-    assert (moved.start_time, moved.end_time) == (T0 + 3 * HOUR + 1800, T0 + 4 * HOUR)
+    assert (moved.start_time, moved.end_time) == (NOW + 3 * HOUR + 1800, NOW + 4 * HOUR)
     assert [b.booking_id for b in live_bookings(emu, config_id)] == [booking.booking_id]
 
     page.get_by_role("button", name="Cancel booking").click()
@@ -184,7 +184,7 @@ def test_private_configuration_with_session(
     expect(page.get_by_text("Booking confirmed!")).to_be_visible()
 
     (booking,) = live_bookings(emu, config_id)
-    assert booking.start_time == T0 + HOUR + 1800, console
+    assert booking.start_time == NOW + HOUR + 1800, console
     assert booking.guest == GUEST
 
 
@@ -195,7 +195,7 @@ def test_slug_and_client_id(page: Page, emu: Emulator, booking_page_url: str) ->
     page.get_by_role("button", name="Book now").click()
     expect(page.get_by_text("Booking confirmed!")).to_be_visible()
     (booking,) = live_bookings(emu, config_id)
-    assert booking.start_time == T0 + HOUR
+    assert booking.start_time == NOW + HOUR
 
 
 def _pending_booking(emu: Emulator) -> tuple[str, str]:
@@ -205,7 +205,7 @@ def _pending_booking(emu: Emulator) -> tuple[str, str]:
     r = requests.post(
         f"{emu.url}/v3/scheduling/bookings",
         params={"configuration_id": config_id},
-        json={"start_time": T0 + 2 * HOUR, "end_time": T0 + 2 * HOUR + 1800, "guest": GUEST},
+        json={"start_time": NOW + 2 * HOUR, "end_time": NOW + 2 * HOUR + 1800, "guest": GUEST},
     )
     assert r.status_code == 200, r.text
     booking_id: str = r.json()["data"]["booking_id"]
@@ -249,8 +249,8 @@ def test_slot_taken_after_page_loaded_shows_refresh(
         f"{emu.url}/v3/scheduling/bookings",
         params={"configuration_id": config_id},
         json={
-            "start_time": T0 + 2 * HOUR,
-            "end_time": T0 + 2 * HOUR + 1800,
+            "start_time": NOW + 2 * HOUR,
+            "end_time": NOW + 2 * HOUR + 1800,
             "guest": {"name": "Other", "email": "other@example.com"},
         },
     )
@@ -296,11 +296,15 @@ def test_round_robin_falls_over_to_next_participant(
     pick_slot_and_fill_form(page, "10:00 AM")
     r = requests.get(
         f"{emu.url}/v3/scheduling/availability",
-        params={"configuration_id": config_id, "start_time": str(T0), "end_time": str(T0 + 86400)},
+        params={
+            "configuration_id": config_id,
+            "start_time": str(NOW),
+            "end_time": str(NOW + 86400),
+        },
     )
     first, second = r.json()["data"]["order"]
     # the first host in the page's order gets busy at 10:00 after the page loaded
-    emu.add_event(f"grant-rr-{hosts.index(first)}", "primary", T0 + 2 * HOUR, T0 + 3 * HOUR)
+    emu.add_event(f"grant-rr-{hosts.index(first)}", "primary", NOW + 2 * HOUR, NOW + 3 * HOUR)
     page.get_by_role("button", name="Book now").click()
     expect(page.get_by_text("Booking confirmed!")).to_be_visible(timeout=10_000)
     (booking,) = live_bookings(emu, config_id)
@@ -322,7 +326,7 @@ def _booked(emu: Emulator, start: int) -> tuple[str, str]:
 def test_guest_reschedules_through_booking_ref_link(
     page: Page, emu: Emulator, booking_page_url: str, console: list[str]
 ) -> None:
-    _, booking_id = _booked(emu, T0 + 2 * HOUR)
+    _, booking_id = _booked(emu, NOW + 2 * HOUR)
     ref = emu.booking_reference(booking_id)
     open_page(page, booking_page_url, reschedule_booking_ref=ref)
     page.get_by_role("button", name="02:00 PM", exact=True).click()
@@ -333,7 +337,7 @@ def test_guest_reschedules_through_booking_ref_link(
     page.get_by_role("button", name="Book now").click()
     expect(page.get_by_text("Booking rescheduled!")).to_be_visible()
     moved = emu.booking(booking_id)
-    assert (moved.start_time, moved.is_live) == (T0 + 6 * HOUR, True), console
+    assert (moved.start_time, moved.is_live) == (NOW + 6 * HOUR, True), console
     settings = events(page, "configSettingsLoaded")
     assert settings[-1]["settings"]["data"]["booking"]["guest"] == GUEST
 
@@ -341,7 +345,7 @@ def test_guest_reschedules_through_booking_ref_link(
 def test_guest_cancels_through_booking_ref_link(
     page: Page, emu: Emulator, booking_page_url: str, console: list[str]
 ) -> None:
-    _, booking_id = _booked(emu, T0 + 2 * HOUR)
+    _, booking_id = _booked(emu, NOW + 2 * HOUR)
     ref = emu.booking_reference(booking_id)
     open_page(page, booking_page_url, cancel_booking_ref=ref)
     page.locator("textarea-component#cancel-reason textarea").fill("Not needed any more")
@@ -364,7 +368,7 @@ def test_group_slot_books_a_seat_then_shows_event_is_full(
     assert r.status_code == 200, r.text
     config_id = r.json()["data"]["id"]
     host = [{"name": "Hanna Host", "email": HOST_EMAIL, "is_organizer": True}]
-    for start, capacity in ((T0 + 2 * HOUR, 2), (T0 + 4 * HOUR, 1)):
+    for start, capacity in ((NOW + 2 * HOUR, 2), (NOW + 4 * HOUR, 1)):
         r = requests.post(
             f"{cfgs}/{config_id}/group-events",
             json={
@@ -390,15 +394,19 @@ def test_group_slot_books_a_seat_then_shows_event_is_full(
     page.get_by_role("button", name="Book now").click()
     expect(page.get_by_text("Booking confirmed!")).to_be_visible()
     (booking,) = live_bookings(emu, config_id)
-    assert (booking.start_time, booking.guest) == (T0 + 2 * HOUR, GUEST), console
+    assert (booking.start_time, booking.guest) == (NOW + 2 * HOUR, GUEST), console
 
     # the 12:00 class has one seat; another guest takes it after the page loaded
     open_page(page, booking_page_url, configuration_id=config_id)
     slots = requests.get(
         f"{emu.url}/v3/scheduling/availability",
-        params={"configuration_id": config_id, "start_time": str(T0), "end_time": str(T0 + 86400)},
+        params={
+            "configuration_id": config_id,
+            "start_time": str(NOW),
+            "end_time": str(NOW + 86400),
+        },
     ).json()["data"]["time_slots"]
-    noon = next(s for s in slots if s["start_time"] == T0 + 4 * HOUR)
+    noon = next(s for s in slots if s["start_time"] == NOW + 4 * HOUR)
     r = requests.post(
         f"{emu.url}/v3/scheduling/bookings",
         params={"configuration_id": config_id},
@@ -415,5 +423,5 @@ def test_group_slot_books_a_seat_then_shows_event_is_full(
     page.get_by_role("button", name=re.compile(r"^12:00 PM")).click()
     page.get_by_role("button", name="Next", exact=True).click()  # validate-timeslot
     expect(page.get_by_text("Event is full")).to_be_visible()
-    seats = [b for b in live_bookings(emu, config_id) if b.start_time == T0 + 4 * HOUR]
+    seats = [b for b in live_bookings(emu, config_id) if b.start_time == NOW + 4 * HOUR]
     assert [b.guest["email"] for b in seats] == ["other@example.com"], console

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from browser_support import GRANT, HOST_EMAIL, HOUR, T0, require
+from browser_support import GRANT, HOST_EMAIL, HOUR, NOW, require
 
 from scheduler_async.emulator import Emulator
 from scheduler_async.emulator.editor_page import EDITOR_FILE, EditorPageServer
@@ -180,7 +180,7 @@ def test_configuration_created_in_editor_is_bookable(
     page.get_by_role("button", name="Book now").click()
     expect(page.get_by_text("Booking confirmed!")).to_be_visible()
     (booking,) = live_bookings(editor_emu, config_id)
-    assert (booking.start_time, booking.end_time) == (T0 + HOUR + 2700, T0 + 2 * HOUR + 1800)
+    assert (booking.start_time, booking.end_time) == (NOW + HOUR + 2700, NOW + 2 * HOUR + 1800)
     (event,) = editor_emu.events(GRANT, "work")
     assert event.booking_id == booking.booking_id
 
@@ -206,7 +206,7 @@ def test_group_configuration_shows_its_events_and_opens_the_recurring_master(
         "calendar_id": "primary",
         "participants": [{"name": "Host", "email": HOST_EMAIL, "is_organizer": True}],
         "capacity": 5,
-        "when": {"start_time": T0 + 2 * HOUR, "end_time": T0 + 3 * HOUR},
+        "when": {"start_time": NOW + 2 * HOUR, "end_time": NOW + 3 * HOUR},
         "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"],
     }
     r = requests.post(f"{cfgs}/{config_id}/group-events", json=event, headers=key)

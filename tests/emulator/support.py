@@ -1,4 +1,8 @@
-"""Shared helpers of the emulator tests: times, configuration bodies, HTTP setup and checks."""
+"""Shared helpers of the emulator tests: HTTP setup and checks, round-robin bodies.
+
+The times (``T0``, ``HOUR``, ``DAY``) and ``config_body`` are :mod:`tests.helpers`' (re-exported
+here for the emulator tests).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ from typing import Any
 import requests
 
 from scheduler_async.emulator import Emulator
+from tests.helpers import DAY as DAY
+from tests.helpers import HOUR as HOUR
+from tests.helpers import T0 as T0
+from tests.helpers import config_body as config_body
 
-T0 = 1_767_571_200  # Monday 2026-01-05 00:00:00 UTC
-HOUR = 3600
-DAY = 86_400
 KEY = {"Authorization": "Bearer test-key"}
 GRANT = "grant-1"
 BOOKING: dict[str, Any] = {
@@ -18,25 +23,6 @@ BOOKING: dict[str, Any] = {
     "end_time": T0 + 2 * HOUR + 1800,
     "guest": {"name": "Guest", "email": "guest@example.com"},
 }
-
-
-def config_body(**overrides: Any) -> dict[str, Any]:
-    """A valid one-host collective configuration body (top-level keys replaced by overrides)."""
-    body: dict[str, Any] = {
-        "participants": [
-            {
-                "name": "Host",
-                "email": "host@example.com",
-                "is_organizer": True,
-                "availability": {"calendar_ids": ["primary"]},
-                "booking": {"calendar_id": "primary"},
-            }
-        ],
-        "availability": {"duration_minutes": 30},
-        "event_booking": {"title": "Intro call"},
-    }
-    body.update(overrides)
-    return body
 
 
 def round_robin_body(method: str = "max-fairness") -> dict[str, Any]:

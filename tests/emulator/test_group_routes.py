@@ -14,7 +14,7 @@ from scheduler_async import GroupEvent, GroupEventImportResult, Page
 from scheduler_async._convert import structure
 from scheduler_async.emulator import FakeClock, Store, create_app
 
-T0 = 1_800_000_000
+NOW = 1_800_000_000  # Friday 2027-01-15 08:00 UTC: the event ids below carry its dates
 KEY = {"Authorization": "Bearer key"}
 GRANT = "grant-1"
 BASE = f"/v3/grants/{GRANT}/scheduling/configurations/cfg"
@@ -26,7 +26,7 @@ class _Store(Store):
     ``cal1``; group events are named ``ev1``, ``ev2``..."""
 
     def __init__(self) -> None:
-        super().__init__(FakeClock(T0))
+        super().__init__(FakeClock(NOW))
         self._ids = itertools.count(1)
         self.put_raw_configuration(
             GRANT,
@@ -38,7 +38,7 @@ class _Store(Store):
             {"participants": [], "event_booking": {"title": "x"}},
             configuration_id="std",
         )
-        self.add_event(GRANT, "primary", T0 + 3600, T0 + 7200, title="Imported", event_id="cal1")
+        self.add_event(GRANT, "primary", NOW + 3600, NOW + 7200, title="Imported", event_id="cal1")
 
     def new_group_event_id(self) -> str:
         return f"ev{next(self._ids)}"
@@ -67,8 +67,8 @@ EVENT = {
     "capacity": 2,
     "participants": [{"email": "host@example.com", "is_organizer": True}],
     "when": {
-        "start_time": T0 + 3600,
-        "end_time": T0 + 7200,
+        "start_time": NOW + 3600,
+        "end_time": NOW + 7200,
         "start_timezone": "UTC",
         "end_timezone": "UTC",
     },
@@ -86,7 +86,7 @@ async def test_crud_put_and_patch_and_list(server: Server) -> None:
         server, "POST", BASE + "/group-events", json=[{**EVENT, "recurrence": None}]
     )
     assert status == 200 and body["data"]["capacity"] == 2 and "recurrence" not in body["data"]
-    q = {"calendar_id": "primary", "start_time": T0, "end_time": T0 + 5 * 86400}
+    q = {"calendar_id": "primary", "start_time": NOW, "end_time": NOW + 5 * 86400}
     status, body = await _call(server, "GET", BASE + "/group-events", params=q)
     assert status == 200
     items = structure(body["data"], tuple[GroupEvent, ...])
@@ -107,7 +107,7 @@ async def test_crud_put_and_patch_and_list(server: Server) -> None:
     assert body["next_cursor"] is None
     # PUT (spec) replaces the nested object; PATCH (Editor) merges it
     status, body = await _call(
-        server, "PATCH", BASE + "/group-events/ev2", json={"when": {"end_time": T0 + 9000}}
+        server, "PATCH", BASE + "/group-events/ev2", json={"when": {"end_time": NOW + 9000}}
     )
     assert status == 200 and body["data"]["when"]["start_timezone"] == "UTC"
     status, body = await _call(
@@ -166,8 +166,8 @@ async def test_validate_timeslot_public_and_master_event_id(server: Server) -> N
         "event_id": "ev1_20270115T090000Z",
         "master_id": "ev1",
         "calendar_id": "primary",
-        "start_time": T0 + 3600,
-        "end_time": T0 + 7200,
+        "start_time": NOW + 3600,
+        "end_time": NOW + 7200,
         "capacity": 1,
         "emails": ["host@example.com"],
     }
@@ -177,7 +177,7 @@ async def test_validate_timeslot_public_and_master_event_id(server: Server) -> N
     alt = {**{k: v for k, v in slot.items() if k != "master_id"}, "master_event_id": "ev1"}
     status, out = await _call(server, "POST", path, json=alt)
     assert status == 200
-    status, out = await _call(server, "POST", path, json={**slot, "start_time": T0})
+    status, out = await _call(server, "POST", path, json={**slot, "start_time": NOW})
     assert status == 400 and out["error"]["message"] == "The selected event has changed"
     await _call(server, "DELETE", BASE + "/group-events/ev1_20270115T090000Z")
     status, out = await _call(server, "POST", path, json=slot)
@@ -189,11 +189,11 @@ async def test_delete_cancels_seated_bookings(server: Server) -> None:
     await _call(server, "POST", BASE + "/group-events", json={**EVENT, "recurrence": None})
     guest = {"name": "G", "email": "g@example.com"}
     slot = {"event_id": "ev1"}
-    first = store.create_booking("cfg", T0 + 3600, T0 + 7200, guest, slot=slot)
+    first = store.create_booking("cfg", NOW + 3600, NOW + 7200, guest, slot=slot)
     path = "/v3/scheduling/configurations/cfg/group-events/validate-timeslot"
     status, out = await _call(server, "POST", path, json={"event_id": "ev1"})
     assert status == 200  # one seat left of two
-    second = store.create_booking("cfg", T0 + 3600, T0 + 7200, guest, slot=slot)
+    second = store.create_booking("cfg", NOW + 3600, NOW + 7200, guest, slot=slot)
     status, out = await _call(server, "POST", path, json={"event_id": "ev1"})
     assert (status, out["error"]["message"]) == (409, "Event is full")
     await _call(server, "DELETE", BASE + "/group-events/ev1")

@@ -15,28 +15,14 @@ import pytest
 from nylas.models.errors import NylasApiError  # type: ignore[import-untyped]
 
 from scheduler_async.emulator import Emulator
+from tests.helpers import HOUR, T0, config_body
 
-T0 = 1_767_571_200  # Monday 2026-01-05 00:00:00 UTC
-HOUR = 3600
 GRANT = "sdk-grant"
 
 
 def config_request(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "participants": [
-            {
-                "name": "Host",
-                "email": "host@example.com",
-                "is_organizer": True,
-                "availability": {"calendar_ids": ["primary"]},
-                "booking": {"calendar_id": "primary"},
-            }
-        ],
-        "availability": {"duration_minutes": 30},
-        "event_booking": {"title": "SDK call"},
-    }
-    body.update(overrides)
-    return body
+    """``config_body`` with these tests' event title."""
+    return config_body(**{"event_booking": {"title": "SDK call"}, **overrides})
 
 
 def booking_request(offset_hours: int = 2) -> dict[str, Any]:

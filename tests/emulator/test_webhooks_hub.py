@@ -37,8 +37,8 @@ from scheduler_async.webhooks import (
     parse_notification,
 )
 
-T0 = 1_767_571_200
-KEY = {"Authorization": "Bearer test-key"}
+from .support import KEY, T0
+
 CFG_ID = "9a4e8b3c-2f1d-4c6b-8e7a-5d3c2b1a0f9e"
 BKG_ID = "1b2c3d4e-5f60-4718-89ab-cdef01234567"
 

@@ -95,11 +95,17 @@ async def redis_server_flush(server: RedisServer) -> None:
 
 
 async def test_pause_during_wait_requeues(redis_server: RedisServer) -> None:
-    a, b = make(redis_server, 10), make(redis_server, 10)
+    sleeping = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        sleeping.set()  # b holds its slot and waits for it
+        await asyncio.sleep(seconds)
+
+    a, b = make(redis_server, 10), make(redis_server, 10, sleep=sleep)
     try:
         await a.acquire()
         waiter = asyncio.ensure_future(b.acquire())  # its slot is 100 ms away
-        await asyncio.sleep(0.02)
+        await sleeping.wait()
         await a.on_rate_limited(0.5)
         t0 = time.monotonic()
         await waiter

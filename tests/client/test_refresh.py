@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,8 +16,9 @@ from scheduler_async import (
     EventBooking,
     ParticipantAvailability,
 )
+from tests.helpers import at
 
-T0 = int(datetime(2030, 1, 7, 8, tzinfo=UTC).timestamp())
+NOW = at(8)
 
 
 class Clock:
@@ -32,7 +32,7 @@ class Clock:
 @pytest.fixture
 async def env(scheduler_emulator_fresh: Any) -> Any:
     emu = scheduler_emulator_fresh
-    emu.clock.set(T0)
+    emu.clock.set(NOW)
     async with AsyncScheduler(api_key="k", grant_id="g-r", base_url=emu.url) as client:
         config = await client.configurations.create(
             requires_session_auth=True,
@@ -80,7 +80,7 @@ async def test_run_renews_after_a_401(env: Any) -> None:
         async def call(token: str) -> sa.Availability:
             used.append(token)
             return await client.availability.get(
-                start_time=T0 + 3600 * 2, end_time=T0 + 3600 * 3, session_id=token
+                start_time=NOW + 3600 * 2, end_time=NOW + 3600 * 3, session_id=token
             )
 
         avail = await refresher.run(call)

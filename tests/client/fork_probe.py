@@ -1,6 +1,6 @@
-"""Run in a subprocess by tests/test_lifecycle.py: a client created before ``os.fork``.
+"""Run in a subprocess by tests/client/test_lifecycle.py: a client created before ``os.fork``.
 
-Usage: ``python -m tests.fork_probe {sync,async} {call,exit} URL [asyncio|uvloop]``.
+Usage: ``python -m tests.client.fork_probe {sync,async} {call,exit} URL [asyncio|uvloop]``.
 The parent makes a call (so
 the session and, for sync, the loop thread exist), forks, and waits for the child (a 60 s hang
 guard). The child either calls the client (``call``) or just exits (``exit``), then exits the

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -381,8 +381,8 @@ def test_a_dropped_client_stops_its_thread_without_blocking(emu: Any) -> None:
 def test_two_thousand_dropped_clients_leave_nothing_behind(emu: Any) -> None:
     """Clients used once and dropped unclosed: RSS, atexit hooks, threads and fds stay flat."""
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.dropped_clients_probe", emu.url, "2000"],
-        cwd=Path(__file__).resolve().parent.parent,
+        [sys.executable, "-m", "tests.sync.dropped_clients_probe", emu.url, "2000"],
+        cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         timeout=600,  # hang guard only
@@ -414,40 +414,28 @@ def _blocker(started: threading.Event, cancelled: threading.Event) -> Any:
     return block
 
 
-def _wait_until_waiting_for_result(ident: int, timeout: float = 5) -> bool:
-    """Whether thread ``ident`` waits in the ``fut.result()`` of ``SyncRuntime.call``."""
+def _wait_for(condition: Callable[[], bool], timeout: float = 30) -> bool:
+    """Whether ``condition()`` became true (polled) within ``timeout`` s (a hang guard only)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        frame = sys._current_frames().get(ident)
-        while frame is not None and frame.f_back is not None:
-            caller = frame.f_back.f_code
-            if (
-                frame.f_code.co_name == "result"
-                and caller.co_name == "call"
-                and caller.co_filename.endswith("_runtime.py")
-            ):
-                return True
-            frame = frame.f_back
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.001)
-    return False
+    return True
 
 
-def _press_ctrl_c(
-    main: int, done: threading.Event, ready: threading.Event | None = None
-) -> threading.Thread:
+def _press_ctrl_c(main: int, done: threading.Event, ready: Callable[[], bool]) -> threading.Thread:
     """Send SIGINT to the main thread until it reports (``done``) that it got the interrupt.
 
-    With ``ready``, the first press waits for it too (e.g. the task has really started: an
-    interrupt before that cancels a task that never ran, which is right but not what a test of
-    "the running task is cancelled" wants). A signal that lands just before the main thread
-    blocks in a lock wait is only handled when the wait ends (a CPython limitation), so it is
-    repeated; repeats coalesce into one.
+    The first press waits until ``ready()`` (the call is under way: its task runs, or its request
+    reached the server; an interrupt before that cancels a task that never ran, which is right
+    but not what a test of "the running task is cancelled" wants). A signal that lands just
+    before the main thread blocks in a lock wait is only handled when the wait ends (a CPython
+    limitation), so it is repeated; repeats coalesce into one.
     """
 
     def run() -> None:
-        if ready is not None:
-            assert ready.wait(30)
-        assert _wait_until_waiting_for_result(main)
+        assert _wait_for(ready)
         for _ in range(50):
             signal.pthread_kill(main, signal.SIGINT)
             if done.wait(0.2):
@@ -479,7 +467,7 @@ def test_ctrl_c_cancels_the_task(rt: SyncRuntime) -> None:
     started, cancelled, interrupted = threading.Event(), threading.Event(), threading.Event()
     main = threading.main_thread().ident
     assert main is not None
-    helper = _press_ctrl_c(main, interrupted, ready=started)
+    helper = _press_ctrl_c(main, interrupted, ready=started.is_set)
     try:
         rt.call(_blocker(started, cancelled), timeout=30)
     except KeyboardInterrupt:
@@ -597,9 +585,10 @@ def test_ctrl_c_during_a_real_request(client: Scheduler, emu: Any) -> None:
         return client._rt.portal.call(lambda: len(asyncio.all_tasks()))
 
     baseline = tasks()
-    emu.faults.latency_ms = 3000
+    seen = emu.rate_limit.requests  # the emulator counts every /v3 request it handles
+    emu.set_faults("*", stall=1.0, stall_seconds=3)  # handled, then the answer held for 3 s
     interrupted = threading.Event()
-    helper = _press_ctrl_c(main, interrupted)
+    helper = _press_ctrl_c(main, interrupted, ready=lambda: emu.rate_limit.requests > seen)
     answered = False
     try:
         client.configurations.get(config.id)
@@ -613,7 +602,7 @@ def test_ctrl_c_during_a_real_request(client: Scheduler, emu: Any) -> None:
     while tasks() > baseline and time.monotonic() < deadline:
         time.sleep(0.01)
     assert tasks() == baseline  # the request task was cancelled, not left running
-    emu.faults.latency_ms = 0
+    emu.set_faults("*")
     assert client.configurations.get(config.id).id == config.id
 
 

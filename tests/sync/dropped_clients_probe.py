@@ -1,6 +1,6 @@
-"""Run in a subprocess by tests/test_sync_runtime.py: what sync clients dropped unclosed leave.
+"""Run in a subprocess by tests/sync/test_sync_runtime.py: what sync clients dropped unclosed leave.
 
-Usage: ``python -m tests.dropped_clients_probe URL COUNT``. Makes COUNT ``scheduler_sync``
+Usage: ``python -m tests.sync.dropped_clients_probe URL COUNT``. Makes COUNT ``scheduler_sync``
 clients against the emulator at URL, calls each once and drops it without ``close()``; prints
 one JSON line: the RSS growth (KiB) and the growth of the ``atexit`` list, threads and file
 descriptors, measured after a warm-up of 100 clients, once the dropped clients' threads ended.

@@ -28,34 +28,15 @@ from scheduler_async.emulator.cors import (
 from scheduler_async.emulator.ui_settings import UI_SETTINGS_PATH, build_ui_settings
 from scheduler_async.emulator.web_common import FAULTS_KEY
 
-T0 = 1_767_600_000  # Monday 2026-01-05 08:00 UTC
-HOUR = 3600
-KEY = {"Authorization": "Bearer test-key"}
-GRANT = "grant-1"
+from .support import GRANT, HOUR, KEY, T0, config_body
+
+NOW = T0 + 8 * HOUR  # Monday 2026-01-05 08:00 UTC: the clock of these tests
 ORIGIN = "http://127.0.0.1:8123"
 PREFLIGHT = {
     "Origin": ORIGIN,
     "Access-Control-Request-Method": "POST",
     "Access-Control-Request-Headers": "content-type,x-source,x-nylas-web-elements-version",
 }
-
-
-def config_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "participants": [
-            {
-                "name": "Hanna Host",
-                "email": "host@example.com",
-                "is_organizer": True,
-                "availability": {"calendar_ids": ["primary"]},
-                "booking": {"calendar_id": "primary"},
-            }
-        ],
-        "availability": {"duration_minutes": 30},
-        "event_booking": {"title": "Intro call"},
-    }
-    body.update(overrides)
-    return body
 
 
 def build_app(store: Store, allowed_origins: Any = None) -> web.Application:
@@ -83,7 +64,9 @@ class Api:
 
     async def config(self, **overrides: Any) -> str:
         path = f"/v3/grants/{GRANT}/scheduling/configurations"
-        status, _, body = await self.call("POST", path, json=config_body(**overrides), headers=KEY)
+        status, _, body = await self.call(
+            "POST", path, json=config_body(host_name="Hanna Host", **overrides), headers=KEY
+        )
         assert status == 200, body
         config_id: str = body["data"]["id"]
         return config_id
@@ -91,7 +74,7 @@ class Api:
 
 @pytest.fixture
 async def api() -> AsyncIterator[Api]:
-    store = Store(FakeClock(T0))
+    store = Store(FakeClock(NOW))
     store.add_grant(GRANT, email="host@example.com")
     async with TestServer(build_app(store)) as server, aiohttp.ClientSession() as session:
         yield Api(server, session, store)
@@ -158,7 +141,7 @@ async def test_preflight_is_not_faulted(api: Api) -> None:
 
 
 async def test_allowed_origins_list() -> None:
-    store = Store(FakeClock(T0))
+    store = Store(FakeClock(NOW))
     app = build_app(store, allowed_origins="http://good.test, http://also.test/")
     async with TestServer(app) as server, aiohttp.ClientSession() as session:
         api = Api(server, session, store)
@@ -278,8 +261,8 @@ async def test_ui_settings_with_booking_id_prefills_the_booking(api: Api) -> Non
         "/v3/scheduling/bookings",
         params={"configuration_id": config_id},
         json={
-            "start_time": T0 + 2 * HOUR,
-            "end_time": T0 + 2 * HOUR + 1800,
+            "start_time": NOW + 2 * HOUR,
+            "end_time": NOW + 2 * HOUR + 1800,
             "guest": {"name": "Gina", "email": "gina@example.com"},
             "additional_guests": [{"name": "al@example.com", "email": "al@example.com"}],
             "additional_fields": {"company": "Acme"},
@@ -303,8 +286,8 @@ async def test_ui_settings_with_booking_id_prefills_the_booking(api: Api) -> Non
             "location": "",
             "when": {
                 "object": "timespan",
-                "start_time": T0 + 2 * HOUR,
-                "end_time": T0 + 2 * HOUR + 1800,
+                "start_time": NOW + 2 * HOUR,
+                "end_time": NOW + 2 * HOUR + 1800,
                 "start_timezone": "Europe/Berlin",
                 "end_timezone": "Europe/Berlin",
             },
@@ -325,11 +308,12 @@ async def test_ui_settings_with_booking_id_prefills_the_booking(api: Api) -> Non
 
 
 def test_build_ui_settings_round_robin_organizer_falls_back_to_the_grant() -> None:
-    store = Store(FakeClock(T0))
+    store = Store(FakeClock(NOW))
     grant = store.add_grant(GRANT, email="owner@example.com")
     stored = store.create_configuration(
         GRANT,
         config_body(
+            host_name="Hanna Host",
             participants=[
                 {"email": "a@example.com", "name": "A"},
                 {"email": "owner@example.com", "name": "Olga Owner"},
@@ -400,8 +384,8 @@ async def test_component_create_body_with_korean_is_accepted(api: Api) -> None:
             "additional_fields": {},
             "additional_guests": [{"name": "al@example.com", "email": "al@example.com"}],
             "guest": {"name": "Gina", "email": "gina@example.com"},
-            "start_time": T0 + 2 * HOUR,
-            "end_time": T0 + 2 * HOUR + 1800,
+            "start_time": NOW + 2 * HOUR,
+            "end_time": NOW + 2 * HOUR + 1800,
             "timezone": "Asia/Seoul",
             "email_language": "ko",
         },
@@ -419,8 +403,8 @@ async def test_create_and_get_answer_with_booking_ref(api: Api) -> None:
         "/v3/scheduling/bookings",
         params={"configuration_id": config_id},
         json={
-            "start_time": T0 + 2 * HOUR,
-            "end_time": T0 + 2 * HOUR + 1800,
+            "start_time": NOW + 2 * HOUR,
+            "end_time": NOW + 2 * HOUR + 1800,
             "guest": {"name": "Gina", "email": "gina@example.com"},
         },
     )
@@ -441,8 +425,8 @@ async def test_create_and_get_answer_with_booking_ref(api: Api) -> None:
 async def test_slot_taken_is_timeslot_not_available_with_the_component_prefix(api: Api) -> None:
     config_id = await api.config()
     body = {
-        "start_time": T0 + 2 * HOUR,
-        "end_time": T0 + 2 * HOUR + 1800,
+        "start_time": NOW + 2 * HOUR,
+        "end_time": NOW + 2 * HOUR + 1800,
         "guest": {"name": "Gina", "email": "gina@example.com"},
     }
     q = {"configuration_id": config_id}
@@ -453,7 +437,7 @@ async def test_slot_taken_is_timeslot_not_available_with_the_component_prefix(ap
     assert again["error"]["message"].startswith("The selected timeslot is unavailable")
     assert headers["Access-Control-Allow-Origin"] == "*"  # errors carry CORS headers too
     # not a slot at all (off the 30-minute grid): still a plain 400
-    off_grid = {**body, "start_time": T0 + 2 * HOUR + 600, "end_time": T0 + 2 * HOUR + 2400}
+    off_grid = {**body, "start_time": NOW + 2 * HOUR + 600, "end_time": NOW + 2 * HOUR + 2400}
     status, _, bad = await api.call("POST", "/v3/scheduling/bookings", params=q, json=off_grid)
     assert (status, bad["error"]["type"]) == (400, "invalid_request_error")
 
@@ -501,8 +485,8 @@ async def test_round_robin_reschedule_moves_to_the_host_in_participants(api: Api
         params=q,
         json={
             "participants": [{"email": "ana@example.com"}],
-            "start_time": T0 + 2 * HOUR,
-            "end_time": T0 + 2 * HOUR + 1800,
+            "start_time": NOW + 2 * HOUR,
+            "end_time": NOW + 2 * HOUR + 1800,
             "guest": {"name": "Gina", "email": "gina@example.com"},
             "timezone": "UTC",
         },
@@ -511,15 +495,15 @@ async def test_round_robin_reschedule_moves_to_the_host_in_participants(api: Api
     booking_id = created["data"]["booking_id"]
     assert api.store.bookings[booking_id].organizer_email == "ana@example.com"
     # Ana is busy at the new time; the page sends the first free host of the slot (Ben)
-    api.store.add_event("grant-rr-0", "primary", T0 + 4 * HOUR, T0 + 5 * HOUR)
+    api.store.add_event("grant-rr-0", "primary", NOW + 4 * HOUR, NOW + 5 * HOUR)
     status, _, moved = await api.call(
         "PATCH",
         f"/v3/scheduling/bookings/{booking_id}",
         params=q,
         json={
             "participants": [{"email": "ben@example.com"}],
-            "start_time": T0 + 4 * HOUR,
-            "end_time": T0 + 4 * HOUR + 1800,
+            "start_time": NOW + 4 * HOUR,
+            "end_time": NOW + 4 * HOUR + 1800,
             "timezone": "Europe/Berlin",
             "email_language": "ko",
             "guest": {"name": "Gina", "email": "gina@example.com"},
@@ -529,13 +513,13 @@ async def test_round_robin_reschedule_moves_to_the_host_in_participants(api: Api
     booking = api.store.bookings[booking_id]
     assert (booking.organizer_email, booking.grant_id) == ("ben@example.com", "grant-rr-1")
     assert (booking.start_time, booking.timezone, booking.email_language) == (
-        T0 + 4 * HOUR,
+        NOW + 4 * HOUR,
         "Europe/Berlin",
         "ko",
     )
     assert [e.status for e in api.store.events_on("grant-rr-0", "primary") if e.booking_id] == []
     (event,) = [e for e in api.store.events_on("grant-rr-1", "primary") if e.booking_id]
-    assert event.start_time == T0 + 4 * HOUR
+    assert event.start_time == NOW + 4 * HOUR
 
 
 async def test_cancel_body_of_the_component_is_accepted(api: Api) -> None:
@@ -546,8 +530,8 @@ async def test_cancel_body_of_the_component_is_accepted(api: Api) -> None:
         "/v3/scheduling/bookings",
         params=q,
         json={
-            "start_time": T0 + 2 * HOUR,
-            "end_time": T0 + 2 * HOUR + 1800,
+            "start_time": NOW + 2 * HOUR,
+            "end_time": NOW + 2 * HOUR + 1800,
             "guest": {"name": "Gina", "email": "gina@example.com"},
         },
     )

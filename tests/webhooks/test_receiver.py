@@ -24,7 +24,7 @@ from scheduler_async.webhooks import (
     handle_webhook_request,
     parse_notification,
 )
-from tests.test_webhooks import SECRET, hexsig, sample, signed
+from tests.webhooks.test_webhooks import SECRET, hexsig, sample, signed
 
 # --------------------------------------------------------------------------- raw HTTP
 

@@ -25,7 +25,7 @@ import scheduler_async.resources
 import scheduler_sync
 from scheduler_sync._runtime import SyncFacade
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STALE = "scheduler_sync is out of date: run python scripts/gen_sync.py"
 
 

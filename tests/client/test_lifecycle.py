@@ -22,7 +22,7 @@ import scheduler_async as sa
 import scheduler_sync
 from scheduler_async import AsyncScheduler, RetryPolicy
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEY = "lifecycle-api-key"
 
 
@@ -38,7 +38,7 @@ def scheduler_emulator_url(scheduler_emulator_fresh: Any) -> str:
 
 def _fork_probe(mode: str, action: str, url: str, backend: str = "asyncio") -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-m", "tests.fork_probe", mode, action, url, backend],
+        [sys.executable, "-m", "tests.client.fork_probe", mode, action, url, backend],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -8,11 +8,13 @@ read; the emulator's final state equals the client's accounting; no leaked conne
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import pytest
 
 import scheduler_async as sa
@@ -184,8 +186,12 @@ async def run_suite(
             assert taken == bool(matches), body
             for b in matches:
                 ledger.live[b.booking_id] = body["start"]
-        connector = client._transport._session.connector if client._transport._session else None
-        assert connector is None or not connector._acquired, "connections still in use"
+        held = [  # aiohttp's responses keep their connection until they give it back
+            r
+            for r in gc.get_objects()
+            if isinstance(r, aiohttp.ClientResponse) and r.connection is not None
+        ]
+        assert not held, "connections still in use"
     return ledger
 
 

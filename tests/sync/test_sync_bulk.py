@@ -6,7 +6,6 @@ import random
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,10 +24,10 @@ from scheduler_sync import (
     Timeout,
 )
 from scheduler_sync._runtime import SyncRuntime
-from tests.helpers import organizer
-from tests.test_fault_suite import FAULTS, Ledger, _check_state
+from tests.client.test_fault_suite import FAULTS, Ledger, _check_state
+from tests.helpers import at, organizer
 
-T0 = int(datetime(2030, 3, 4, tzinfo=UTC).timestamp())
+NOW = at(0, day=56)  # Monday 2030-03-04
 SLOT = 1800
 
 
@@ -45,7 +44,7 @@ def _config(client: Scheduler, *, private: bool = False) -> str:
 @pytest.fixture
 def env(scheduler_emulator_fresh: Any) -> Iterator[tuple[Any, Scheduler]]:
     emu = scheduler_emulator_fresh
-    emu.clock.set(T0)
+    emu.clock.set(NOW)
     emu.add_grant("g-sync", email="host@example.com")
     with Scheduler(
         api_key="k",
@@ -75,7 +74,7 @@ def test_bulk_calls_cross_the_portal_once(
     monkeypatch.setattr(SyncRuntime, "call", counting)
     queries = [
         AvailabilityQuery(
-            start_time=T0 + h * 3600, end_time=T0 + (h + 1) * 3600, configuration_id=config_id
+            start_time=NOW + h * 3600, end_time=NOW + (h + 1) * 3600, configuration_id=config_id
         )
         for h in range(24, 124)
     ]
@@ -83,8 +82,8 @@ def test_bulk_calls_cross_the_portal_once(
     assert len(results) == 100 and all(r.ok for r in results)
     requests = [
         BookingRequest(
-            start_time=T0 + 86400 + i * SLOT,
-            end_time=T0 + 86400 + (i + 1) * SLOT,
+            start_time=NOW + 86400 + i * SLOT,
+            end_time=NOW + 86400 + (i + 1) * SLOT,
             guest=Guest(name=f"g{i}", email=f"g{i}@example.com"),
             configuration_id=config_id,
         )
@@ -105,7 +104,7 @@ def test_session_refresher_from_threads(env: tuple[Any, Scheduler]) -> None:
         client.sessions.delete(tokens[0])  # revoked: run() renews once and retries
         avail = refresher.run(
             lambda token: client.availability.get(
-                start_time=T0 + 86400, end_time=T0 + 86400 + 3600, session_id=token
+                start_time=NOW + 86400, end_time=NOW + 86400 + 3600, session_id=token
             )
         )
         assert len(avail.time_slots) == 2 and refresher.renewals == 2
@@ -121,7 +120,7 @@ def test_fault_suite_through_the_sync_facade(env: tuple[Any, Scheduler]) -> None
     ledger = Ledger()
     lock = threading.Lock()
     operations = 400
-    base = T0 + 86400
+    base = NOW + 86400
     free = [base + i * SLOT for i in range(operations)]
     rng.shuffle(free)
     ops = rng.choices(["read", "create", "reschedule", "delete"], [50, 30, 10, 10], k=operations)

@@ -38,7 +38,7 @@ from scheduler_async import (
 KEY = "sk_live_SECRET_key_000"
 SESSION = "sess_SECRET_token_111"
 DEEP = b"[" * 100_000 + b"]" * 100_000
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -115,7 +115,15 @@ def test_decompression_bomb_is_refused_with_bounded_memory(encoding: str, chunke
         pytest.importorskip("brotli")
     limit = 4 << 20
     out = subprocess.run(
-        [sys.executable, "-m", "tests.bomb_probe", encoding, str(int(chunked)), str(limit), "0"],
+        [
+            sys.executable,
+            "-m",
+            "tests.client.bomb_probe",
+            encoding,
+            str(int(chunked)),
+            str(limit),
+            "0",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

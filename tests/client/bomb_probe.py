@@ -1,6 +1,6 @@
-"""Run in a subprocess by tests/test_hostile.py: peak RSS growth while refusing a bomb.
+"""Run in a subprocess by tests/client/test_hostile.py: peak RSS growth while refusing a bomb.
 
-Usage: ``python -m tests.bomb_probe ENCODING CHUNKED LIMIT_BYTES INFLATED_BYTES``. Starts a
+Usage: ``python -m tests.client.bomb_probe ENCODING CHUNKED LIMIT_BYTES INFLATED_BYTES``. Starts a
 loopback server that answers with a body that inflates to INFLATED_BYTES, calls the client with
 ``max_response_bytes=LIMIT_BYTES`` and prints one JSON line: the exception type, the compressed
 size, and the peak RSS growth (``ru_maxrss``) the call caused.

@@ -1,0 +1,1 @@
+"""Tests of the client core: transport, retries, settings, lifecycle, security, end to end."""

@@ -1,0 +1,1 @@
+"""Tests of the models, the converter, argument checks and booking references."""

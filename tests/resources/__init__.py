@@ -1,0 +1,1 @@
+"""Tests of the resource namespaces (``scheduler_async/resources/``) and pagination."""

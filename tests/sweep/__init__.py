@@ -1,0 +1,1 @@
+"""Tests of bulk calls (``sweep.py``) and their progress display (``progress.py``)."""

@@ -1,0 +1,1 @@
+"""Tests of the generated sync facade (``scheduler_sync/``) and its runtime."""

@@ -1,0 +1,2 @@
+"""Tests of ``scheduler_async.webhooks`` (signatures, notifications, receivers) and
+``client.webhooks``."""
