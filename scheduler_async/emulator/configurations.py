@@ -61,11 +61,25 @@ class ConfigurationsMixin(StoreBase):
         with self.lock:
             grant = self.get_grant(grant_id)
             self._check_participant_grants(data)
-            self._check_slug(data.get("slug"))
-            stored = StoredConfiguration(str(uuid.uuid4()), grant.grant_id, data, next(self._seq))
-            self.configurations[stored.configuration_id] = stored
-            self._emit("configuration.created", stored)
-            return stored
+            return self._store_new(grant.grant_id, data)
+
+    def _store_new(self, grant_id: str, data: dict[str, Any]) -> StoredConfiguration:
+        """Store validated ``data`` as a new configuration (its slug unused); lock held."""
+        self._check_slug(data.get("slug"))
+        stored = StoredConfiguration(str(uuid.uuid4()), grant_id, data, next(self._seq))
+        self.configurations[stored.configuration_id] = stored
+        self._emit("configuration.created", stored)
+        return stored
+
+    def _store_update(
+        self, stored: StoredConfiguration, data: dict[str, Any]
+    ) -> StoredConfiguration:
+        """Replace the ``data`` of ``stored`` with validated ``data`` (its slug unused by any
+        other); lock held."""
+        self._check_slug(data.get("slug"), exclude=stored.configuration_id)
+        stored.data = data
+        self._emit("configuration.updated", stored)
+        return stored
 
     def get_configuration(self, grant_id: str, configuration_id: str) -> StoredConfiguration:
         """A configuration of a grant (404 if it belongs to another grant or does not exist)."""
@@ -107,10 +121,7 @@ class ConfigurationsMixin(StoreBase):
             merged = {**stored.data, **{k: v for k, v in body.items() if k not in ("id", "ID")}}
             data = normalize_configuration(merged)
             self._check_participant_grants(data)
-            self._check_slug(data.get("slug"), exclude=configuration_id)
-            stored.data = data
-            self._emit("configuration.updated", stored)
-            return stored
+            return self._store_update(stored, data)
 
     def delete_configuration(self, grant_id: str, configuration_id: str) -> None:
         """Delete a configuration; 409 while it has live sessions."""

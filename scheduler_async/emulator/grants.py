@@ -27,6 +27,7 @@ from scheduler_async.emulator.store import Store
 from scheduler_async.emulator.validation import check_timestamp
 
 __all__ = [
+    "EVENT_EXTRA_FIELDS",
     "EVENT_STATUSES",
     "calendar_json",
     "create_event",
@@ -41,8 +42,7 @@ __all__ = [
 ]
 
 EVENT_STATUSES = ("confirmed", "tentative", "cancelled")
-# wire fields of an event kept as given (``Event.extra``)
-_EXTRA_FIELDS = (
+EVENT_EXTRA_FIELDS = (
     "location",
     "participants",
     "metadata",
@@ -52,6 +52,7 @@ _EXTRA_FIELDS = (
     "visibility",
     "reminders",
 )
+"""Wire fields of an event kept as given (``Event.extra``), in the API and in seed files."""
 
 
 def grant_json(store: Store, grant: Grant) -> dict[str, Any]:
@@ -246,7 +247,7 @@ def create_event(store: Store, grant_id: str, calendar_id: str, body: Mapping[st
             title=fields.get("title", ""),
             description=fields.get("description", ""),
         )
-        event.extra = {k: body[k] for k in _EXTRA_FIELDS if body.get(k) is not None}
+        event.extra = {k: body[k] for k in EVENT_EXTRA_FIELDS if body.get(k) is not None}
         return event
 
 
@@ -262,7 +263,7 @@ def update_event(
             event.start_time, event.end_time = span
         for name, value in fields.items():
             setattr(event, name, value)
-        extra = {**event.extra, **{k: body[k] for k in _EXTRA_FIELDS if k in body}}
+        extra = {**event.extra, **{k: body[k] for k in EVENT_EXTRA_FIELDS if k in body}}
         event.extra = {k: v for k, v in extra.items() if v is not None}
         return event
 
