@@ -112,9 +112,6 @@ for (const [name, value] of Object.entries(settings.attributes)) {{
   element.setAttribute(name, value);
 }}
 {load_component}
-module.defineCustomElement();
-await customElements.whenDefined("nylas-scheduling");
-window.nylasComponentDefined = true;
 </script>
 </body>
 </html>
@@ -122,10 +119,10 @@ window.nylasComponentDefined = true;
 
 
 def component_loader_js(tag: str) -> str:
-    """The page script's ``const module = await import(settings.componentUrl)``, which, when
-    the bundle cannot load (no network for the CDN, a wrong directory), writes the error and
-    what to do on the page (``#component-load-error``, ``window.nylasComponentError``) instead
-    of leaving it blank."""
+    """The end of a page script: ``await import(settings.componentUrl)``, then define ``<tag>``
+    and set ``window.nylasComponentDefined`` once it is. When the bundle cannot load (no
+    network for the CDN, a wrong directory) it writes the error and what to do on the page
+    (``#component-load-error``, ``window.nylasComponentError``) instead of leaving it blank."""
     return (
         "let module;\n"
         "try {\n"
@@ -145,11 +142,14 @@ def component_loader_js(tag: str) -> str:
         '    "and start the emulator with --web-elements-dir <the directory it prints>.";\n'
         "  document.body.insertBefore(note, document.body.children[1] || null);\n"
         "  throw error;\n"
-        "}"
+        "}\n"
+        "module.defineCustomElement();\n"
+        f'await customElements.whenDefined("{tag}");\n'
+        "window.nylasComponentDefined = true;"
     )
 
 
-def _script_json(value: Any) -> str:
+def script_json(value: Any) -> str:
     """JSON safe to embed in a ``<script>`` element."""
     text = json.dumps(value, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -175,7 +175,7 @@ def render_booking_page(
     return _TEMPLATE.format(
         title=html.escape(title),
         api_label=html.escape(api_url or "(this origin)"),
-        settings=_script_json(settings),
+        settings=script_json(settings),
         load_component=component_loader_js("nylas-scheduling"),
     )
 

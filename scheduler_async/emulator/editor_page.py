@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import threading
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from scheduler_async.emulator.booking_page import COMPONENT_VERSION, component_loader_js
+from scheduler_async.emulator.booking_page import (
+    COMPONENT_VERSION,
+    component_loader_js,
+    script_json,
+)
 
 __all__ = [
     "DEFAULT_EDITOR_URL",
@@ -133,18 +136,10 @@ if (settings.auth === "api-key") {{
 if (settings.configurationId) element.configurationId = settings.configurationId;
 document.body.appendChild(element);
 {load_component}
-module.defineCustomElement();
-await customElements.whenDefined("nylas-scheduler-editor");
-window.nylasComponentDefined = true;
 </script>
 </body>
 </html>
 """
-
-
-def _script_json(value: Any) -> str:
-    text = json.dumps(value, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def render_editor_page(
@@ -177,7 +172,7 @@ def render_editor_page(
     return _TEMPLATE.format(
         api_label=html.escape(api_url),
         mode="hosted login" if auth == "hosted" else "API key",
-        settings=_script_json(settings),
+        settings=script_json(settings),
         load_component=component_loader_js("nylas-scheduler-editor"),
     )
 

@@ -16,12 +16,16 @@ slot (live bookings always count as busy for their host).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from scheduler_async.emulator.entities import Calendar, Event, Grant, b64url
+from scheduler_async.emulator.entities import (
+    Calendar,
+    Event,
+    Grant,
+    decode_cursor,
+    encode_cursor,
+)
 from scheduler_async.emulator.errors import EmulatorError
 from scheduler_async.emulator.store import Store
 from scheduler_async.emulator.validation import check_timestamp
@@ -107,29 +111,14 @@ def event_json(event: Event) -> dict[str, Any]:
     }
 
 
-def _encode_cursor(offset: int) -> str:
-    return b64url(f"offset:{offset}".encode())
-
-
-def _decode_cursor(token: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-        prefix, _, number = text.partition(":")
-        if prefix != "offset" or int(number) < 0:
-            raise ValueError(text)
-        return int(number)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise EmulatorError.invalid("page_token is not valid") from exc
-
-
 def page(items: list[Any], limit: int, page_token: str | None) -> tuple[list[Any], str | None]:
     """One page of ``items`` (``limit`` 1..200) after ``page_token``, and the next cursor."""
     if limit < 1 or limit > 200:
         raise EmulatorError.invalid("limit must be between 1 and 200")
-    start = _decode_cursor(page_token) if page_token else 0
+    start = decode_cursor("offset", page_token) if page_token else 0
     chunk = items[start : start + limit]
     more = start + limit < len(items)
-    return chunk, (_encode_cursor(start + limit) if more else None)
+    return chunk, (encode_cursor("offset", start + limit) if more else None)
 
 
 def list_calendars(store: Store, grant_id: str) -> tuple[Grant, list[Calendar]]:
