@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -187,21 +188,49 @@ def booking_page_routes(
     api_url: str | None = None,
 ) -> list[web.AbstractRouteDef]:
     """Routes serving the page (and the component from ``component_dir`` if given)."""
+
+    def render(script_url: str, query: Mapping[str, str]) -> str:
+        params = {name: query[name] for name in _ATTRIBUTES if query.get(name)}
+        return render_booking_page(component_url=script_url, api_url=api_url, params=params)
+
+    return component_page_routes(
+        BOOKING_PAGE_PATH,
+        render,
+        component_file=COMPONENT_FILE,
+        assets_path=ASSETS_PATH,
+        component_dir=component_dir,
+        component_url=component_url,
+    )
+
+
+def component_page_routes(
+    path: str,
+    render: Callable[[str, Mapping[str, str]], str],
+    *,
+    component_file: str,
+    assets_path: str,
+    component_dir: str | Path | None,
+    component_url: str,
+) -> list[web.AbstractRouteDef]:
+    """Routes of a page hosting a web component: ``GET path`` answers
+    ``render(script_url, query)`` (never cached); with ``component_dir`` (which must hold
+    ``component_file``) the script is served from it under ``assets_path``, else loaded from
+    ``component_url``."""
     directory = Path(component_dir).resolve() if component_dir is not None else None
-    if directory is not None and not (directory / COMPONENT_FILE).is_file():
-        raise FileNotFoundError(f"{COMPONENT_FILE} not found in {directory}")
-    script_url = f"{ASSETS_PATH}/{COMPONENT_FILE}" if directory is not None else component_url
+    if directory is not None and not (directory / component_file).is_file():
+        raise FileNotFoundError(f"{component_file} not found in {directory}")
+    script_url = f"{assets_path}/{component_file}" if directory is not None else component_url
 
     async def page(request: web.Request) -> web.Response:
-        params = {name: request.query[name] for name in _ATTRIBUTES if request.query.get(name)}
-        body = render_booking_page(component_url=script_url, api_url=api_url, params=params)
         return web.Response(
-            text=body, content_type="text/html", headers={"Cache-Control": "no-store"}
+            text=render(script_url, request.query),
+            content_type="text/html",
+            headers={"Cache-Control": "no-store"},
         )
 
-    routes: list[web.AbstractRouteDef] = [web.get(BOOKING_PAGE_PATH, page, allow_head=False)]
+    routes: list[web.AbstractRouteDef] = [web.get(path, page, allow_head=False)]
     if directory is not None:
-        routes.append(web.static(ASSETS_PATH, directory))
+        routes.append(web.static(assets_path, directory))
     return routes
 
 
