@@ -65,6 +65,7 @@ import typing
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, cast
 
+import attrs
 import cattrs
 
 from .. import errors
@@ -83,6 +84,7 @@ __all__ = [
     "Request",
     "Resource",
     "api_response",
+    "arguments_of",
     "collect",
     "page_of",
     "plain",
@@ -212,6 +214,12 @@ class PlainResource(Resource, Generic[W]):
     ) -> None:
         super().__init__(transport, grant_id, client_id)
         self.with_response = cast("W", self._with_response(transport, grant_id, client_id))
+
+
+def arguments_of(item: Any) -> dict[str, Any]:
+    """The keyword arguments one bulk item (``BookingRequest``, ``AvailabilityQuery``) stands
+    for: its every field but ``tag``, so the bulk call cannot drift from the single one."""
+    return {f.name: getattr(item, f.name) for f in attrs.fields(type(item)) if f.name != "tag"}
 
 
 def api_response(response: Response, data: T) -> APIResponse[T]:
