@@ -2,8 +2,10 @@
 
 Each endpoint is written ONCE, as a coroutine method of the ``Async<Name>WithResponse`` class
 that returns :class:`APIResponse`. Its body checks the arguments, describes the call as a
-:class:`Request` and ends with ``return await self._call(request, <model>, ...)``. In a new
-``resources/widgets.py`` (``from ._base import PlainResource, Request, Resource, plain``)::
+:class:`Request` and ends with ``return await self._call(request, <model>, ...)`` (a call
+made with the API key: ``return await self._keyed(method, path, <model>, ...)``, which builds
+that ``Request``). In a new ``resources/widgets.py``
+(``from ._base import PlainResource, Resource, plain``)::
 
     class AsyncWidgetsWithResponse(Resource):
         \"\"\"Widget calls that return :class:`APIResponse`.\"\"\"
@@ -44,9 +46,9 @@ return annotation unwrapped (``APIResponse[Widget]`` -> ``Widget``).
   arrived, and a success answer that cannot be read becomes ``OutcomeUnknownError``.
 * A path holding a secret passes ``log_path=`` (a template) for logs and errors, and the
   secret itself in ``secrets=(...)`` so every error text hides it.
-* Availability/booking calls authenticate with ``self._scheduling_auth(...)``; calls made with
-  the API key end with ``return await self._keyed(method, path, <model>, ...)`` (the
-  ``Request`` with ``self._api_key()`` and the ``_call``, in one line).
+* Availability/booking calls authenticate with ``self._scheduling_auth(...)`` (and build their
+  ``Request``); grant and application calls use the API key through ``self._keyed`` (``query=``,
+  ``body=`` and ``repeatable=`` as in ``Request``).
 * Bulk helpers: ``x_all = collect(x, "doc")`` makes the list-returning twin of an async
   generator method (as ``sweep_all``/``create_many_all``).
 
