@@ -25,6 +25,7 @@ from .resources import (
     AsyncSessions,
     AsyncUISettings,
 )
+from .resources._base import api_response
 from .resources.group_events import AsyncGroupEvents
 from .resources.webhooks import AsyncWebhooks
 
@@ -222,15 +223,7 @@ class AsyncScheduler:
             idempotent=idempotent,
         )
         response = await self._transport.send(request, timeout=timeout, max_retries=max_retries)
-        return APIResponse(
-            data=response.body,
-            status_code=response.status,
-            headers=response.headers,
-            request_id=response.request_id,
-            retries_taken=response.retries,
-            elapsed=response.elapsed,
-            gone_after_retry=response.gone_after_retry,
-        )
+        return api_response(response, response.body)
 
     async def aclose(self) -> None:
         """Close the connection pool (not a session or a rate limiter you passed in). Safe to

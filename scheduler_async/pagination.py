@@ -20,13 +20,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from . import errors
+from ._args import check_int, check_str
 from ._scrub import MIN_SECRET_LENGTH, safe_repr
 from .models import Page
 
 if TYPE_CHECKING:
     from ._transport import Request, Response
 
-__all__ = ["PageLike", "Pager", "describe_cursor", "paginate", "read_page"]
+__all__ = ["PageLike", "Pager", "describe_cursor", "page_query", "paginate", "read_page"]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -44,6 +45,24 @@ class PageLike(Protocol[T_co]):
     def next_cursor(self) -> str | None:
         """The token of the next page; ``None`` (or empty) on the last page."""
         ...
+
+
+def page_query(
+    limit: int | None, page_token: str | None, *, maximum: int | None = 200
+) -> dict[str, str]:
+    """The ``limit`` and ``page_token`` query parameters of a ``<name>_page`` call, checked.
+
+    ``limit`` is at least 1 and at most ``maximum`` (``None``: no upper bound).
+    """
+    params: dict[str, str] = {}
+    if limit is not None:
+        check_int(limit, "limit", minimum=1)
+        if maximum is not None and limit > maximum:
+            raise ValueError(f"limit must be <= {maximum}")
+        params["limit"] = str(limit)
+    if page_token is not None:
+        params["page_token"] = check_str(page_token, "page_token")
+    return params
 
 
 def read_page(request: Request, response: Response, items: tuple[T, ...]) -> Page[T]:

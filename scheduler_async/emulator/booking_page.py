@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,9 +113,6 @@ for (const [name, value] of Object.entries(settings.attributes)) {{
   element.setAttribute(name, value);
 }}
 {load_component}
-module.defineCustomElement();
-await customElements.whenDefined("nylas-scheduling");
-window.nylasComponentDefined = true;
 </script>
 </body>
 </html>
@@ -122,10 +120,10 @@ window.nylasComponentDefined = true;
 
 
 def component_loader_js(tag: str) -> str:
-    """The page script's ``const module = await import(settings.componentUrl)``, which, when
-    the bundle cannot load (no network for the CDN, a wrong directory), writes the error and
-    what to do on the page (``#component-load-error``, ``window.nylasComponentError``) instead
-    of leaving it blank."""
+    """The end of a page script: ``await import(settings.componentUrl)``, then define ``<tag>``
+    and set ``window.nylasComponentDefined`` once it is. When the bundle cannot load (no
+    network for the CDN, a wrong directory) it writes the error and what to do on the page
+    (``#component-load-error``, ``window.nylasComponentError``) instead of leaving it blank."""
     return (
         "let module;\n"
         "try {\n"
@@ -145,11 +143,14 @@ def component_loader_js(tag: str) -> str:
         '    "and start the emulator with --web-elements-dir <the directory it prints>.";\n'
         "  document.body.insertBefore(note, document.body.children[1] || null);\n"
         "  throw error;\n"
-        "}"
+        "}\n"
+        "module.defineCustomElement();\n"
+        f'await customElements.whenDefined("{tag}");\n'
+        "window.nylasComponentDefined = true;"
     )
 
 
-def _script_json(value: Any) -> str:
+def script_json(value: Any) -> str:
     """JSON safe to embed in a ``<script>`` element."""
     text = json.dumps(value, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -175,7 +176,7 @@ def render_booking_page(
     return _TEMPLATE.format(
         title=html.escape(title),
         api_label=html.escape(api_url or "(this origin)"),
-        settings=_script_json(settings),
+        settings=script_json(settings),
         load_component=component_loader_js("nylas-scheduling"),
     )
 
@@ -187,21 +188,49 @@ def booking_page_routes(
     api_url: str | None = None,
 ) -> list[web.AbstractRouteDef]:
     """Routes serving the page (and the component from ``component_dir`` if given)."""
+
+    def render(script_url: str, query: Mapping[str, str]) -> str:
+        params = {name: query[name] for name in _ATTRIBUTES if query.get(name)}
+        return render_booking_page(component_url=script_url, api_url=api_url, params=params)
+
+    return component_page_routes(
+        BOOKING_PAGE_PATH,
+        render,
+        component_file=COMPONENT_FILE,
+        assets_path=ASSETS_PATH,
+        component_dir=component_dir,
+        component_url=component_url,
+    )
+
+
+def component_page_routes(
+    path: str,
+    render: Callable[[str, Mapping[str, str]], str],
+    *,
+    component_file: str,
+    assets_path: str,
+    component_dir: str | Path | None,
+    component_url: str,
+) -> list[web.AbstractRouteDef]:
+    """Routes of a page hosting a web component: ``GET path`` answers
+    ``render(script_url, query)`` (never cached); with ``component_dir`` (which must hold
+    ``component_file``) the script is served from it under ``assets_path``, else loaded from
+    ``component_url``."""
     directory = Path(component_dir).resolve() if component_dir is not None else None
-    if directory is not None and not (directory / COMPONENT_FILE).is_file():
-        raise FileNotFoundError(f"{COMPONENT_FILE} not found in {directory}")
-    script_url = f"{ASSETS_PATH}/{COMPONENT_FILE}" if directory is not None else component_url
+    if directory is not None and not (directory / component_file).is_file():
+        raise FileNotFoundError(f"{component_file} not found in {directory}")
+    script_url = f"{assets_path}/{component_file}" if directory is not None else component_url
 
     async def page(request: web.Request) -> web.Response:
-        params = {name: request.query[name] for name in _ATTRIBUTES if request.query.get(name)}
-        body = render_booking_page(component_url=script_url, api_url=api_url, params=params)
         return web.Response(
-            text=body, content_type="text/html", headers={"Cache-Control": "no-store"}
+            text=render(script_url, request.query),
+            content_type="text/html",
+            headers={"Cache-Control": "no-store"},
         )
 
-    routes: list[web.AbstractRouteDef] = [web.get(BOOKING_PAGE_PATH, page, allow_head=False)]
+    routes: list[web.AbstractRouteDef] = [web.get(path, page, allow_head=False)]
     if directory is not None:
-        routes.append(web.static(ASSETS_PATH, directory))
+        routes.append(web.static(assets_path, directory))
     return routes
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from scheduler_async.emulator.entities import Session, StoredConfiguration, b64url
+from scheduler_async.emulator.entities import (
+    Session,
+    StoredConfiguration,
+    decode_cursor,
+    encode_cursor,
+)
 from scheduler_async.emulator.errors import EmulatorError
 from scheduler_async.emulator.state import StoreBase
 from scheduler_async.emulator.validation import (
@@ -20,21 +23,6 @@ from scheduler_async.emulator.validation import (
 )
 
 __all__ = ["ConfigurationsMixin"]
-
-
-def _encode_cursor(seq: int) -> str:
-    return b64url(f"after:{seq}".encode())
-
-
-def _decode_cursor(token: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-        prefix, _, number = text.partition(":")
-        if prefix != "after":
-            raise ValueError(text)
-        return int(number)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise EmulatorError.invalid("page_token is not valid") from exc
 
 
 class ConfigurationsMixin(StoreBase):
@@ -61,11 +49,25 @@ class ConfigurationsMixin(StoreBase):
         with self.lock:
             grant = self.get_grant(grant_id)
             self._check_participant_grants(data)
-            self._check_slug(data.get("slug"))
-            stored = StoredConfiguration(str(uuid.uuid4()), grant.grant_id, data, next(self._seq))
-            self.configurations[stored.configuration_id] = stored
-            self._emit("configuration.created", stored)
-            return stored
+            return self._store_new(grant.grant_id, data)
+
+    def _store_new(self, grant_id: str, data: dict[str, Any]) -> StoredConfiguration:
+        """Store validated ``data`` as a new configuration (its slug unused); lock held."""
+        self._check_slug(data.get("slug"))
+        stored = StoredConfiguration(str(uuid.uuid4()), grant_id, data, next(self._seq))
+        self.configurations[stored.configuration_id] = stored
+        self._emit("configuration.created", stored)
+        return stored
+
+    def _store_update(
+        self, stored: StoredConfiguration, data: dict[str, Any]
+    ) -> StoredConfiguration:
+        """Replace the ``data`` of ``stored`` with validated ``data`` (its slug unused by any
+        other); lock held."""
+        self._check_slug(data.get("slug"), exclude=stored.configuration_id)
+        stored.data = data
+        self._emit("configuration.updated", stored)
+        return stored
 
     def get_configuration(self, grant_id: str, configuration_id: str) -> StoredConfiguration:
         """A configuration of a grant (404 if it belongs to another grant or does not exist)."""
@@ -83,7 +85,7 @@ class ConfigurationsMixin(StoreBase):
         if limit < 1:
             raise EmulatorError.invalid("limit must be at least 1")
         limit = min(limit, MAX_PAGE_LIMIT)
-        after = _decode_cursor(page_token) if page_token else 0
+        after = decode_cursor("after", page_token) if page_token else 0
         with self.lock:
             grant = self.get_grant(grant_id)
             items = sorted(
@@ -95,7 +97,7 @@ class ConfigurationsMixin(StoreBase):
                 key=lambda c: c.seq,
             )
         page = items[:limit]
-        cursor = _encode_cursor(page[-1].seq) if len(items) > limit else None
+        cursor = encode_cursor("after", page[-1].seq) if len(items) > limit else None
         return page, cursor
 
     def update_configuration(
@@ -107,10 +109,7 @@ class ConfigurationsMixin(StoreBase):
             merged = {**stored.data, **{k: v for k, v in body.items() if k not in ("id", "ID")}}
             data = normalize_configuration(merged)
             self._check_participant_grants(data)
-            self._check_slug(data.get("slug"), exclude=configuration_id)
-            stored.data = data
-            self._emit("configuration.updated", stored)
-            return stored
+            return self._store_update(stored, data)
 
     def delete_configuration(self, grant_id: str, configuration_id: str) -> None:
         """Delete a configuration; 409 while it has live sessions."""

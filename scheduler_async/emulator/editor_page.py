@@ -25,14 +25,19 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from scheduler_async.emulator.booking_page import COMPONENT_VERSION, component_loader_js
+from scheduler_async.emulator.booking_page import (
+    COMPONENT_VERSION,
+    component_loader_js,
+    component_page_routes,
+    script_json,
+)
 
 __all__ = [
     "DEFAULT_EDITOR_URL",
@@ -133,18 +138,10 @@ if (settings.auth === "api-key") {{
 if (settings.configurationId) element.configurationId = settings.configurationId;
 document.body.appendChild(element);
 {load_component}
-module.defineCustomElement();
-await customElements.whenDefined("nylas-scheduler-editor");
-window.nylasComponentDefined = true;
 </script>
 </body>
 </html>
 """
-
-
-def _script_json(value: Any) -> str:
-    text = json.dumps(value, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def render_editor_page(
@@ -177,7 +174,7 @@ def render_editor_page(
     return _TEMPLATE.format(
         api_label=html.escape(api_url),
         mode="hosted login" if auth == "hosted" else "API key",
-        settings=_script_json(settings),
+        settings=script_json(settings),
         load_component=component_loader_js("nylas-scheduler-editor"),
     )
 
@@ -192,30 +189,26 @@ def editor_page_routes(
     preview_link: str | None = None,
 ) -> list[web.AbstractRouteDef]:
     """Routes serving the editor page (and its script from ``component_dir`` if given)."""
-    directory = Path(component_dir).resolve() if component_dir is not None else None
-    if directory is not None and not (directory / EDITOR_FILE).is_file():
-        raise FileNotFoundError(f"{EDITOR_FILE} not found in {directory}")
-    script_url = f"{_ASSETS_PATH}/{EDITOR_FILE}" if directory is not None else component_url
     names = ("auth", "grant_id", "login_hint", "configuration_id", "event_types")
 
-    async def page(request: web.Request) -> web.Response:
-        params = {name: request.query[name] for name in names if request.query.get(name)}
-        body = render_editor_page(
+    def render(script_url: str, query: Mapping[str, str]) -> str:
+        return render_editor_page(
             component_url=script_url,
             api_url=api_url,
             client_id=client_id,
             api_key=api_key,
-            params=params,
+            params={name: query[name] for name in names if query.get(name)},
             preview_link=preview_link,
         )
-        return web.Response(
-            text=body, content_type="text/html", headers={"Cache-Control": "no-store"}
-        )
 
-    routes: list[web.AbstractRouteDef] = [web.get(EDITOR_PAGE_PATH, page, allow_head=False)]
-    if directory is not None:
-        routes.append(web.static(_ASSETS_PATH, directory))
-    return routes
+    return component_page_routes(
+        EDITOR_PAGE_PATH,
+        render,
+        component_file=EDITOR_FILE,
+        assets_path=_ASSETS_PATH,
+        component_dir=component_dir,
+        component_url=component_url,
+    )
 
 
 def create_editor_page_app(

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from scheduler_async.emulator.errors import EmulatorError
+
 __all__ = [
     "LIVE_BOOKING_STATUSES",
     "Booking",
@@ -28,6 +30,8 @@ __all__ = [
     "StoredConfiguration",
     "b64url",
     "b64url_decode",
+    "decode_cursor",
+    "encode_cursor",
 ]
 
 LIVE_BOOKING_STATUSES = frozenset({"booked", "pending"})
@@ -375,6 +379,24 @@ def b64url_decode(text: str) -> bytes | None:
         return base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
     except (ValueError, binascii.Error):
         return None
+
+
+def encode_cursor(kind: str, number: int) -> str:
+    """An opaque page cursor: ``kind`` (what ``number`` counts) and ``number``."""
+    return b64url(f"{kind}:{number}".encode())
+
+
+def decode_cursor(kind: str, token: str) -> int:
+    """The number of a cursor made by :func:`encode_cursor` with ``kind``; anything else (another
+    kind, a negative number, not base64) is a 400 ``page_token is not valid``."""
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+        prefix, _, number = text.partition(":")
+        if prefix != kind or int(number) < 0:
+            raise ValueError(text)
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise EmulatorError.invalid("page_token is not valid") from exc
 
 
 @dataclass

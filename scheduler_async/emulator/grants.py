@@ -16,17 +16,22 @@ slot (live bookings always count as busy for their host).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from scheduler_async.emulator.entities import Calendar, Event, Grant, b64url
+from scheduler_async.emulator.entities import (
+    Calendar,
+    Event,
+    Grant,
+    decode_cursor,
+    encode_cursor,
+)
 from scheduler_async.emulator.errors import EmulatorError
 from scheduler_async.emulator.store import Store
 from scheduler_async.emulator.validation import check_timestamp
 
 __all__ = [
+    "EVENT_EXTRA_FIELDS",
     "EVENT_STATUSES",
     "calendar_json",
     "create_event",
@@ -41,8 +46,7 @@ __all__ = [
 ]
 
 EVENT_STATUSES = ("confirmed", "tentative", "cancelled")
-# wire fields of an event kept as given (``Event.extra``)
-_EXTRA_FIELDS = (
+EVENT_EXTRA_FIELDS = (
     "location",
     "participants",
     "metadata",
@@ -52,6 +56,7 @@ _EXTRA_FIELDS = (
     "visibility",
     "reminders",
 )
+"""Wire fields of an event kept as given (``Event.extra``), in the API and in seed files."""
 
 
 def grant_json(store: Store, grant: Grant) -> dict[str, Any]:
@@ -106,29 +111,14 @@ def event_json(event: Event) -> dict[str, Any]:
     }
 
 
-def _encode_cursor(offset: int) -> str:
-    return b64url(f"offset:{offset}".encode())
-
-
-def _decode_cursor(token: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-        prefix, _, number = text.partition(":")
-        if prefix != "offset" or int(number) < 0:
-            raise ValueError(text)
-        return int(number)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise EmulatorError.invalid("page_token is not valid") from exc
-
-
 def page(items: list[Any], limit: int, page_token: str | None) -> tuple[list[Any], str | None]:
     """One page of ``items`` (``limit`` 1..200) after ``page_token``, and the next cursor."""
     if limit < 1 or limit > 200:
         raise EmulatorError.invalid("limit must be between 1 and 200")
-    start = _decode_cursor(page_token) if page_token else 0
+    start = decode_cursor("offset", page_token) if page_token else 0
     chunk = items[start : start + limit]
     more = start + limit < len(items)
-    return chunk, (_encode_cursor(start + limit) if more else None)
+    return chunk, (encode_cursor("offset", start + limit) if more else None)
 
 
 def list_calendars(store: Store, grant_id: str) -> tuple[Grant, list[Calendar]]:
@@ -246,7 +236,7 @@ def create_event(store: Store, grant_id: str, calendar_id: str, body: Mapping[st
             title=fields.get("title", ""),
             description=fields.get("description", ""),
         )
-        event.extra = {k: body[k] for k in _EXTRA_FIELDS if body.get(k) is not None}
+        event.extra = {k: body[k] for k in EVENT_EXTRA_FIELDS if body.get(k) is not None}
         return event
 
 
@@ -262,7 +252,7 @@ def update_event(
             event.start_time, event.end_time = span
         for name, value in fields.items():
             setattr(event, name, value)
-        extra = {**event.extra, **{k: body[k] for k in _EXTRA_FIELDS if k in body}}
+        extra = {**event.extra, **{k: body[k] for k in EVENT_EXTRA_FIELDS if k in body}}
         event.extra = {k: v for k, v in extra.items() if v is not None}
         return event
 

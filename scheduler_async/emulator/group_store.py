@@ -80,12 +80,7 @@ class GroupStoreMixin(GroupEventsMixin, BookingsMixin):
             return super().create_configuration(grant_id, body)
         data = validate_group_configuration(body)
         with self.lock:
-            grant = self.get_grant(grant_id)
-            self._check_slug(data.get("slug"))
-            stored = StoredConfiguration(str(uuid.uuid4()), grant.grant_id, data, next(self._seq))
-            self.configurations[stored.configuration_id] = stored
-            self._emit("configuration.created", stored)
-            return stored
+            return self._store_new(self.get_grant(grant_id).grant_id, data)
 
     def update_configuration(
         self, grant_id: str, configuration_id: str, body: Mapping[str, Any]
@@ -103,11 +98,9 @@ class GroupStoreMixin(GroupEventsMixin, BookingsMixin):
                 return super().update_configuration(grant_id, configuration_id, body)
             if kind != "group":
                 raise EmulatorError.invalid(f"configuration type {kind!r} is not supported")
-            data = validate_group_configuration(body, current=stored.data)
-            self._check_slug(data.get("slug"), exclude=configuration_id)
-            stored.data = data
-            self._emit("configuration.updated", stored)
-            return stored
+            return self._store_update(
+                stored, validate_group_configuration(body, current=stored.data)
+            )
 
     def delete_configuration(self, grant_id: str, configuration_id: str) -> None:
         """Delete a configuration and, for a group one, its group events."""

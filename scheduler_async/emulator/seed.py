@@ -37,7 +37,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scheduler_async.emulator.errors import EmulatorError
-from scheduler_async.emulator.grants import EVENT_STATUSES, calendar_json, event_json
+from scheduler_async.emulator.grants import (
+    EVENT_EXTRA_FIELDS,
+    EVENT_STATUSES,
+    calendar_json,
+    event_json,
+)
 
 if TYPE_CHECKING:
     from scheduler_async.emulator.store import Store
@@ -45,16 +50,6 @@ if TYPE_CHECKING:
 __all__ = ["SeedError", "apply_seed", "export_world", "load_seed_file"]
 
 _SECTIONS = ("grants", "events", "configurations", "webhooks")
-_EVENT_EXTRA = (
-    "location",
-    "participants",
-    "metadata",
-    "conferencing",
-    "organizer",
-    "recurrence",
-    "visibility",
-    "reminders",
-)
 
 
 class SeedError(ValueError):
@@ -149,7 +144,7 @@ def _seed_events(store: Store, items: list[Any], src: str) -> None:
                 description=item.get("description") or "",
                 event_id=_str(item, "id", where, required=False),
             )
-        event.extra = {k: item[k] for k in _EVENT_EXTRA if item.get(k) not in (None, [])}
+        event.extra = {k: item[k] for k in EVENT_EXTRA_FIELDS if item.get(k) not in (None, [])}
 
 
 def _seed_configurations(store: Store, items: list[Any], src: str) -> None:

@@ -55,7 +55,8 @@ class WebhookHubError(EmulatorError):
     middleware renders it as any other error envelope).
 
     The documented ones are HTTP 400 with numeric types (``70000`` unknown id, ``70005`` failed
-    challenge); a malformed body is the emulator's usual 400 ``invalid_request_error``.
+    challenge); a malformed body is the emulator's usual 400 ``invalid_request_error``
+    (:meth:`EmulatorError.invalid`, inherited).
     """
 
     @classmethod
@@ -64,11 +65,6 @@ class WebhookHubError(EmulatorError):
     ) -> WebhookHubError:
         """Unknown destination id (documented as 400 ``70000``)."""
         return cls(400, "70000", message)
-
-    @classmethod
-    def invalid(cls, message: str) -> WebhookHubError:
-        """A malformed request body: 400 ``invalid_request_error``."""
-        return cls(400, "invalid_request_error", message)
 
     @classmethod
     def unverified(cls, detail: str) -> WebhookHubError:
@@ -359,18 +355,7 @@ class WebhookState:
             due = env["time"] + self.faults.delay_seconds
             for hook in targets:
                 for copy in range(1 + self.faults.duplicate):
-                    self._seq += 1
-                    self._queue.append(
-                        Pending(
-                            due_at=due,
-                            seq=self._seq,
-                            webhook_id=hook.id,
-                            notification_id=env["id"],
-                            trigger=trigger,
-                            envelope=env,
-                            copy=copy,
-                        )
-                    )
+                    self._enqueue(due, hook.id, trigger, env, attempt=1, copy=copy)
         self.wake()
         return str(env["id"])
 
@@ -463,19 +448,34 @@ class WebhookState:
                     and failed.trigger in hook.trigger_types
                     and hook.created_at <= sent_at
                 ):
-                    self._seq += 1
-                    self._queue.append(
-                        Pending(
-                            due_at=due_at,
-                            seq=self._seq,
-                            webhook_id=hook.id,
-                            notification_id=nid,
-                            trigger=failed.trigger,
-                            envelope=failed.envelope,
-                            attempt=attempt,
-                            copy=copy,
-                        )
+                    self._enqueue(
+                        due_at, hook.id, failed.trigger, failed.envelope, attempt=attempt, copy=copy
                     )
+
+    def _enqueue(
+        self,
+        due_at: int,
+        webhook_id: str,
+        trigger: str,
+        envelope: dict[str, Any],
+        *,
+        attempt: int,
+        copy: int,
+    ) -> None:
+        """Plan one POST of ``envelope`` (its ``id`` names the notification); lock held."""
+        self._seq += 1
+        self._queue.append(
+            Pending(
+                due_at=due_at,
+                seq=self._seq,
+                webhook_id=webhook_id,
+                notification_id=envelope["id"],
+                trigger=trigger,
+                envelope=envelope,
+                attempt=attempt,
+                copy=copy,
+            )
+        )
 
     def _record_outcome(self, hook: StoredWebhook, ok: bool) -> None:
         now = self.clock.now()

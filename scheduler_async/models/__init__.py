@@ -6,49 +6,44 @@ import attrs
 from cattrs.gen import make_dict_unstructure_fn
 
 from .._convert import converter, register_preprocessor
-from .availability import Availability, Session, TimeSlot
-from .booking import AdditionalGuest, Booking, BookingOrganizer, BookingParticipant, Guest
-from .booking_ref import BookingRef, parse_booking_ref
+from . import (
+    availability,
+    booking,
+    booking_ref,
+    configuration,
+    enums,
+    grant,
+    group,
+    page,
+    ui_settings,
+)
+from .availability import *  # noqa: F403
+from .booking import *  # noqa: F403
+from .booking_ref import *  # noqa: F403
+from .configuration import *  # noqa: F403
 from .configuration import (
-    AdditionalField,
     AnyConfiguration,
-    AvailabilityRules,
-    BookingConfirmedTemplate,
-    Buffer,
-    Conferencing,
     Configuration,
-    ConfigurationAvailability,
-    ConfigurationParticipant,
-    EmailTemplate,
-    EventBooking,
-    GroupBooking,
     GroupConfiguration,
-    OpenHours,
-    ParticipantAvailability,
-    ParticipantBooking,
-    Reminder,
-    SchedulerSettings,
-    SpecificTimeAvailability,
     UnknownConfiguration,
 )
-from .enums import AvailabilityMethod, BookingStatus, BookingType, ConfirmStatus
-from .grant import Calendar, Grant
-from .group import (
-    GroupEvent,
-    GroupEventException,
-    GroupEventImport,
-    GroupEventImportFailure,
-    GroupEventImportResult,
-    GroupEventInfo,
-    GroupEventOrganizer,
-    GroupEventParticipant,
-    GroupEventWhen,
-    ImportException,
-    group_event_in,
-    import_result_in,
-)
-from .page import Page
-from .ui_settings import UISettings, UISettingsBooking, UISettingsOrganizer
+from .enums import *  # noqa: F403
+from .grant import *  # noqa: F403
+from .group import *  # noqa: F403
+from .group import GroupEvent, GroupEventImportResult, group_event_in, import_result_in
+from .page import *  # noqa: F403
+from .ui_settings import *  # noqa: F403
+
+__all__: list[str] = []  # every model module's public names, re-exported
+__all__ += availability.__all__
+__all__ += booking.__all__
+__all__ += booking_ref.__all__
+__all__ += configuration.__all__
+__all__ += enums.__all__
+__all__ += grant.__all__
+__all__ += group.__all__
+__all__ += page.__all__
+__all__ += ui_settings.__all__
 
 
 def _configuration_in(data: Any) -> Any:
@@ -110,57 +105,3 @@ converter.register_structure_hook_func(
 )
 converter.register_unstructure_hook(GroupConfiguration, _unstructure_group_configuration)
 converter.register_unstructure_hook(UnknownConfiguration, _unstructure_unknown_configuration)
-
-
-__all__ = [
-    "AdditionalField",
-    "AdditionalGuest",
-    "AnyConfiguration",
-    "Availability",
-    "AvailabilityMethod",
-    "AvailabilityRules",
-    "Booking",
-    "BookingConfirmedTemplate",
-    "BookingOrganizer",
-    "BookingParticipant",
-    "BookingRef",
-    "BookingStatus",
-    "BookingType",
-    "Buffer",
-    "Calendar",
-    "Conferencing",
-    "Configuration",
-    "ConfigurationAvailability",
-    "ConfigurationParticipant",
-    "ConfirmStatus",
-    "EmailTemplate",
-    "EventBooking",
-    "Grant",
-    "GroupBooking",
-    "GroupConfiguration",
-    "GroupEvent",
-    "GroupEventException",
-    "GroupEventImport",
-    "GroupEventImportFailure",
-    "GroupEventImportResult",
-    "GroupEventInfo",
-    "GroupEventOrganizer",
-    "GroupEventParticipant",
-    "GroupEventWhen",
-    "Guest",
-    "ImportException",
-    "OpenHours",
-    "Page",
-    "ParticipantAvailability",
-    "ParticipantBooking",
-    "Reminder",
-    "SchedulerSettings",
-    "Session",
-    "SpecificTimeAvailability",
-    "TimeSlot",
-    "UISettings",
-    "UISettingsBooking",
-    "UISettingsOrganizer",
-    "UnknownConfiguration",
-    "parse_booking_ref",
-]

@@ -2,8 +2,10 @@
 
 Each endpoint is written ONCE, as a coroutine method of the ``Async<Name>WithResponse`` class
 that returns :class:`APIResponse`. Its body checks the arguments, describes the call as a
-:class:`Request` and ends with ``return await self._call(request, <model>, ...)``. In a new
-``resources/widgets.py`` (``from ._base import PlainResource, Request, Resource, plain``)::
+:class:`Request` and ends with ``return await self._call(request, <model>, ...)`` (a call
+made with the API key: ``return await self._keyed(method, path, <model>, ...)``, which builds
+that ``Request``). In a new ``resources/widgets.py``
+(``from ._base import PlainResource, Resource, plain``)::
 
     class AsyncWidgetsWithResponse(Resource):
         \"\"\"Widget calls that return :class:`APIResponse`.\"\"\"
@@ -20,8 +22,7 @@ that returns :class:`APIResponse`. Its body checks the arguments, describes the 
         ) -> APIResponse[Widget]:
             \"\"\"Get one widget by id.\"\"\"
             path = f"/v3/grants/{self._grant(grant_id)}/widgets/{path_id(widget_id, 'widget_id')}"
-            request = Request(method="GET", path=path, credential=self._api_key())
-            return await self._call(request, Widget, timeout=timeout, max_retries=max_retries)
+            return await self._keyed("GET", path, Widget, timeout=timeout, max_retries=max_retries)
 
 
     class AsyncWidgets(PlainResource[AsyncWidgetsWithResponse]):
@@ -38,14 +39,16 @@ alone: an ordinary typed wrapper (``ParamSpec``) that awaits the declared method
 return annotation unwrapped (``APIResponse[Widget]`` -> ``Widget``).
 
 * ``<model>`` is a model class (``Booking``), ``tuple[X, ...]``, ``None`` for answers without
-  data, or a function ``(Request, Response) -> T`` for anything else (e.g. a page and its
-  cursor; :func:`structure_data` parses ``data`` with the same errors).
+  data, ``page_of(X)`` for one page of a list (its items and cursor), or a function
+  ``(Request, Response) -> T`` for anything else (:func:`structure_data` parses ``data`` with
+  the same errors).
 * Creates pass ``repeatable=False`` to the ``Request``: never retried once they may have
   arrived, and a success answer that cannot be read becomes ``OutcomeUnknownError``.
 * A path holding a secret passes ``log_path=`` (a template) for logs and errors, and the
   secret itself in ``secrets=(...)`` so every error text hides it.
-* Availability/booking calls authenticate with ``self._scheduling_auth(...)``; grant calls
-  with ``self._api_key()``.
+* Availability/booking calls authenticate with ``self._scheduling_auth(...)`` (and build their
+  ``Request``); grant and application calls use the API key through ``self._keyed`` (``query=``,
+  ``body=`` and ``repeatable=`` as in ``Request``).
 * Bulk helpers: ``x_all = collect(x, "doc")`` makes the list-returning twin of an async
   generator method (as ``sweep_all``/``create_many_all``).
 
@@ -61,9 +64,10 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, cast
 
+import attrs
 import cattrs
 
 from .. import errors
@@ -74,8 +78,20 @@ from .._convert import structure
 from .._response import APIResponse
 from .._scrub import ScrubbedCause, safe_repr, scrub_text
 from .._transport import Request, Response, Transport
+from ..models import Page
+from ..pagination import read_page
 
-__all__ = ["PlainResource", "Request", "Resource", "collect", "plain", "structure_data"]
+__all__ = [
+    "PlainResource",
+    "Request",
+    "Resource",
+    "api_response",
+    "arguments_of",
+    "collect",
+    "page_of",
+    "plain",
+    "structure_data",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -129,6 +145,29 @@ class Resource:
             client_id=client_id if client_id is not None else self._client_id,
         )
 
+    async def _keyed(
+        self,
+        method: str,
+        path: str,
+        parse: Parse[T],
+        *,
+        timeout: Timeout | float | None,
+        max_retries: int | None,
+        query: Mapping[str, str] | None = None,
+        body: Any = None,
+        repeatable: bool = True,
+    ) -> APIResponse[T]:
+        """``_call`` of a request authenticated with the client's API key."""
+        request = Request(
+            method=method,
+            path=path,
+            credential=self._api_key(),
+            query=query,
+            body=body,
+            repeatable=repeatable,
+        )
+        return await self._call(request, parse, timeout=timeout, max_retries=max_retries)
+
     async def _call(
         self,
         request: Request,
@@ -145,15 +184,7 @@ class Resource:
             data = structure_data(request, response, parse)
         else:
             data = parse(request, response)
-        return APIResponse(
-            data=data,
-            status_code=response.status,
-            headers=response.headers,
-            request_id=response.request_id,
-            retries_taken=response.retries,
-            elapsed=response.elapsed,
-            gone_after_retry=response.gone_after_retry,
-        )
+        return api_response(response, data)
 
 
 W = TypeVar("W", bound=Resource)
@@ -187,6 +218,35 @@ class PlainResource(Resource, Generic[W]):
         self.with_response = cast("W", self._with_response(transport, grant_id, client_id))
 
 
+def arguments_of(item: Any) -> dict[str, Any]:
+    """The keyword arguments one bulk item (``BookingRequest``, ``AvailabilityQuery``) stands
+    for: its every field but ``tag``, so the bulk call cannot drift from the single one."""
+    return {f.name: getattr(item, f.name) for f in attrs.fields(type(item)) if f.name != "tag"}
+
+
+def api_response(response: Response, data: T) -> APIResponse[T]:
+    """The :class:`APIResponse` of one answer: ``data`` with its status, headers and ids."""
+    return APIResponse(
+        data=data,
+        status_code=response.status,
+        headers=response.headers,
+        request_id=response.request_id,
+        retries_taken=response.retries,
+        elapsed=response.elapsed,
+        gone_after_retry=response.gone_after_retry,
+    )
+
+
+def page_of(item: Any) -> Callable[[Request, Response], Page[Any]]:
+    """The ``parse`` of a list answer (for ``_call``): a :class:`Page` of ``item`` objects."""
+    items_type: Any = tuple[item, ...]
+
+    def parse(request: Request, response: Response) -> Page[Any]:
+        return read_page(request, response, structure_data(request, response, items_type))
+
+    return parse
+
+
 def structure_data(request: Request, response: Response, cls: Any) -> Any:
     """``response.body["data"]`` as ``cls``; a missing or malformed ``data`` is a typed error.
 
@@ -197,26 +257,10 @@ def structure_data(request: Request, response: Response, cls: Any) -> Any:
     was wrong and where, and chains a :class:`ScrubbedCause` (type and text, secrets removed),
     never the converter's exception, whose frames' locals hold the answer.
     """
-    try:
-        if "data" not in response.body:
-            raise errors.MalformedResponseError(
-                "the response has no 'data'",
-                status_code=response.status,
-                body_excerpt=safe_repr(_redacted(response.body)),
-                headers=response.headers,
-                method=request.method,
-                path=request.where,
-                request_id=response.request_id,
-                retries_taken=response.retries,
-            )
-        cause: ScrubbedCause | None = None
-        try:
-            return structure(response.body["data"], cls)
-        except Exception as exc:  # any failure to read the answer (RecursionError included)
-            cause = _structuring_cause(exc, response.body)
-        # Raised outside the handler: no ``__context__`` leads back to the converter's frames.
-        raise errors.MalformedResponseError(
-            f"unexpected response shape: {cause.text[:300]}",
+
+    def malformed(message: str) -> errors.MalformedResponseError:
+        return errors.MalformedResponseError(
+            message,
             status_code=response.status,
             body_excerpt=safe_repr(_redacted(response.body)),
             headers=response.headers,
@@ -224,7 +268,18 @@ def structure_data(request: Request, response: Response, cls: Any) -> Any:
             path=request.where,
             request_id=response.request_id,
             retries_taken=response.retries,
-        ) from cause
+        )
+
+    try:
+        if "data" not in response.body:
+            raise malformed("the response has no 'data'")
+        cause: ScrubbedCause | None = None
+        try:
+            return structure(response.body["data"], cls)
+        except Exception as exc:  # any failure to read the answer (RecursionError included)
+            cause = _structuring_cause(exc, response.body)
+        # Raised outside the handler: no ``__context__`` leads back to the converter's frames.
+        raise malformed(f"unexpected response shape: {cause.text[:300]}") from cause
     except errors.MalformedResponseError as exc:
         if request.repeatable:
             raise

@@ -11,7 +11,7 @@ from .._response import APIResponse
 from ..errors import SchedulerError
 from ..models import Availability
 from ..sweep import AvailabilityQuery, Progress, SweepResult, fan_out
-from ._base import PlainResource, Request, Resource, collect, plain
+from ._base import PlainResource, Request, Resource, arguments_of, collect, plain
 
 __all__ = ["AsyncAvailability", "AsyncAvailabilityWithResponse"]
 
@@ -79,17 +79,7 @@ class AsyncAvailability(PlainResource[AsyncAvailabilityWithResponse]):
         """
 
         async def one(q: AvailabilityQuery) -> Availability:
-            return await self.get(
-                start_time=q.start_time,
-                end_time=q.end_time,
-                session_id=q.session_id,
-                configuration_id=q.configuration_id,
-                slug=q.slug,
-                client_id=q.client_id,
-                booking_id=q.booking_id,
-                timeout=timeout,
-                max_retries=max_retries,
-            )
+            return await self.get(**arguments_of(q), timeout=timeout, max_retries=max_retries)
 
         def wrap(
             q: AvailabilityQuery, value: Availability | None, error: SchedulerError | None

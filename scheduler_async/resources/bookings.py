@@ -22,18 +22,11 @@ from ..models import (
     TimeSlot,
 )
 from ..sweep import BookingRequest, BookingResult, Progress, fan_out
-from ._base import PlainResource, Request, Resource, collect, plain
+from ._base import PlainResource, Request, Resource, arguments_of, collect, plain
 
 __all__ = ["AsyncBookings", "AsyncBookingsWithResponse"]
 
 EMAIL_LANGUAGES = frozenset({"en", "es", "fr", "de", "nl", "sv", "ja", "zh", "ko"})
-
-_CREATE_FIELDS = tuple(f.name for f in attrs.fields(BookingRequest) if f.name != "tag")
-
-
-def _create_arguments(request: BookingRequest) -> dict[str, Any]:
-    """The keyword arguments of ``create`` for one bulk item: every field but ``tag``."""
-    return {name: getattr(request, name) for name in _CREATE_FIELDS}
 
 
 def _slot_body(
@@ -351,9 +344,7 @@ class AsyncBookings(PlainResource[AsyncBookingsWithResponse]):
         """
 
         async def one(r: BookingRequest) -> Booking:
-            return await self.create(
-                **_create_arguments(r), timeout=timeout, max_retries=max_retries
-            )
+            return await self.create(**arguments_of(r), timeout=timeout, max_retries=max_retries)
 
         def wrap(
             r: BookingRequest, value: Booking | None, error: SchedulerError | None

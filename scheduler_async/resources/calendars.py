@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
-from .._args import check_int, check_str, path_id
+from .._args import path_id
 from .._config import Timeout
 from .._response import APIResponse
 from ..models import Calendar, Page
-from ..pagination import paginate, read_page
-from ._base import PlainResource, Request, Resource, plain, structure_data
-
-if TYPE_CHECKING:
-    from .._transport import Response
+from ..pagination import page_query, paginate
+from ._base import PlainResource, Resource, page_of, plain
 
 __all__ = ["AsyncCalendars", "AsyncCalendarsWithResponse"]
 
 
-def _page(request: Request, response: Response) -> Page[Calendar]:
-    items = structure_data(request, response, tuple[Calendar, ...])
-    return read_page(request, response, items)
+_page = page_of(Calendar)
 
 
 class AsyncCalendarsWithResponse(Resource):
@@ -38,10 +32,8 @@ class AsyncCalendarsWithResponse(Resource):
         max_retries: int | None = None,
     ) -> APIResponse[Calendar]:
         """Get one calendar by id (``"primary"`` names the grant's primary calendar)."""
-        cal = path_id(calendar_id, "calendar_id")
-        path = f"/v3/grants/{self._grant(grant_id)}/calendars/{cal}"
-        request = Request(method="GET", path=path, credential=self._api_key())
-        return await self._call(request, Calendar, timeout=timeout, max_retries=max_retries)
+        path = f"/v3/grants/{self._grant(grant_id)}/calendars/{path_id(calendar_id, 'calendar_id')}"
+        return await self._keyed("GET", path, Calendar, timeout=timeout, max_retries=max_retries)
 
     async def list_page(
         self,
@@ -53,17 +45,11 @@ class AsyncCalendarsWithResponse(Resource):
         max_retries: int | None = None,
     ) -> APIResponse[Page[Calendar]]:
         """Get one page of the grant's calendars; pass the previous ``next_cursor`` as token."""
-        params: dict[str, str] = {}
-        if limit is not None:
-            check_int(limit, "limit", minimum=1)
-            if limit > 200:
-                raise ValueError("limit must be <= 200")
-            params["limit"] = str(limit)
-        if page_token is not None:
-            params["page_token"] = check_str(page_token, "page_token")
+        query = page_query(limit, page_token)
         path = f"/v3/grants/{self._grant(grant_id)}/calendars"
-        request = Request(method="GET", path=path, credential=self._api_key(), query=params)
-        return await self._call(request, _page, timeout=timeout, max_retries=max_retries)
+        return await self._keyed(
+            "GET", path, _page, query=query, timeout=timeout, max_retries=max_retries
+        )
 
 
 class AsyncCalendars(PlainResource[AsyncCalendarsWithResponse]):

@@ -21,8 +21,8 @@ from ..models import (
     Page,
     SchedulerSettings,
 )
-from ..pagination import paginate, read_page
-from ._base import PlainResource, Request, Resource, plain, structure_data
+from ..pagination import page_query, paginate
+from ._base import PlainResource, Request, Resource, page_of, plain, structure_data
 
 if TYPE_CHECKING:
     from .._transport import Response
@@ -93,9 +93,15 @@ def _any_configuration(request: Request, response: Response) -> AnyConfiguration
     return result
 
 
-def _page(request: Request, response: Response) -> Page[AnyConfiguration]:
-    items = structure_data(request, response, tuple[AnyConfiguration, ...])
-    return read_page(request, response, items)
+def _path(self: Resource, grant_id: str | None, configuration_id: str | None = None) -> str:
+    """The configurations collection of the grant, or one configuration in it."""
+    path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations"
+    if configuration_id is None:
+        return path
+    return f"{path}/{path_id(configuration_id, 'configuration_id')}"
+
+
+_page = page_of(AnyConfiguration)
 
 
 class AsyncConfigurationsWithResponse(Resource):
@@ -129,11 +135,15 @@ class AsyncConfigurationsWithResponse(Resource):
             scheduler=scheduler,
             appearance=appearance,
         )
-        path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations"
-        request = Request(
-            method="POST", path=path, credential=self._api_key(), body=body, repeatable=False
+        return await self._keyed(
+            "POST",
+            _path(self, grant_id),
+            Configuration,
+            body=body,
+            repeatable=False,
+            timeout=timeout,
+            max_retries=max_retries,
         )
-        return await self._call(request, Configuration, timeout=timeout, max_retries=max_retries)
 
     async def create_group(
         self,
@@ -166,12 +176,14 @@ class AsyncConfigurationsWithResponse(Resource):
                 appearance=appearance,
             )
         )
-        path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations"
-        request = Request(
-            method="POST", path=path, credential=self._api_key(), body=body, repeatable=False
-        )
-        return await self._call(
-            request, GroupConfiguration, timeout=timeout, max_retries=max_retries
+        return await self._keyed(
+            "POST",
+            _path(self, grant_id),
+            GroupConfiguration,
+            body=body,
+            repeatable=False,
+            timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def get(
@@ -184,11 +196,9 @@ class AsyncConfigurationsWithResponse(Resource):
     ) -> APIResponse[AnyConfiguration]:
         """Get one configuration by id: a :class:`Configuration`, a :class:`GroupConfiguration`,
         or an :class:`UnknownConfiguration` (a type this library does not know; raw fields kept)."""
-        cid = path_id(configuration_id, "configuration_id")
-        path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations/{cid}"
-        request = Request(method="GET", path=path, credential=self._api_key())
-        return await self._call(
-            request, _any_configuration, timeout=timeout, max_retries=max_retries
+        path = _path(self, grant_id, configuration_id)
+        return await self._keyed(
+            "GET", path, _any_configuration, timeout=timeout, max_retries=max_retries
         )
 
     async def list_page(
@@ -204,17 +214,11 @@ class AsyncConfigurationsWithResponse(Resource):
 
         Standard, group and unknown-type configurations all decode (see :meth:`get`).
         """
-        params: dict[str, str] = {}
-        if limit is not None:
-            check_int(limit, "limit", minimum=1)
-            if limit > 200:
-                raise ValueError("limit must be <= 200")
-            params["limit"] = str(limit)
-        if page_token is not None:
-            params["page_token"] = check_str(page_token, "page_token")
-        path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations"
-        request = Request(method="GET", path=path, credential=self._api_key(), query=params)
-        return await self._call(request, _page, timeout=timeout, max_retries=max_retries)
+        query = page_query(limit, page_token)
+        path = _path(self, grant_id)
+        return await self._keyed(
+            "GET", path, _page, query=query, timeout=timeout, max_retries=max_retries
+        )
 
     async def update(
         self,
@@ -239,7 +243,7 @@ class AsyncConfigurationsWithResponse(Resource):
         be combined with ``participants``, ``availability`` or ``event_booking``. The answer is
         whichever kind the configuration is (see :meth:`get`).
         """
-        cid = path_id(configuration_id, "configuration_id")
+        path_id(configuration_id, "configuration_id")  # a bad id is reported first
         if group_booking is not None and (
             participants is not None or availability is not None or event_booking is not None
         ):
@@ -259,10 +263,9 @@ class AsyncConfigurationsWithResponse(Resource):
         )
         if not body:
             raise ValueError("update needs at least one field to change")
-        path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations/{cid}"
-        request = Request(method="PUT", path=path, credential=self._api_key(), body=body)
-        return await self._call(
-            request, _any_configuration, timeout=timeout, max_retries=max_retries
+        path = _path(self, grant_id, configuration_id)
+        return await self._keyed(
+            "PUT", path, _any_configuration, body=body, timeout=timeout, max_retries=max_retries
         )
 
     async def delete(
@@ -274,10 +277,8 @@ class AsyncConfigurationsWithResponse(Resource):
         max_retries: int | None = None,
     ) -> APIResponse[None]:
         """Delete a configuration."""
-        cid = path_id(configuration_id, "configuration_id")
-        path = f"/v3/grants/{self._grant(grant_id)}/scheduling/configurations/{cid}"
-        request = Request(method="DELETE", path=path, credential=self._api_key())
-        return await self._call(request, None, timeout=timeout, max_retries=max_retries)
+        path = _path(self, grant_id, configuration_id)
+        return await self._keyed("DELETE", path, None, timeout=timeout, max_retries=max_retries)
 
 
 class AsyncConfigurations(PlainResource[AsyncConfigurationsWithResponse]):

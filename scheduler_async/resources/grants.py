@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._config import Timeout
 from .._response import APIResponse
 from ..models import Grant
-from ._base import PlainResource, Request, Resource, plain
+from ._base import PlainResource, Resource, plain
 
 __all__ = ["AsyncGrants", "AsyncGrantsWithResponse"]
 
@@ -28,8 +28,7 @@ class AsyncGrantsWithResponse(Resource):
         (the API answers 400 for ``me`` with an API key, which names no grant).
         """
         path = f"/v3/grants/{self._grant(grant_id)}"
-        request = Request(method="GET", path=path, credential=self._api_key())
-        return await self._call(request, Grant, timeout=timeout, max_retries=max_retries)
+        return await self._keyed("GET", path, Grant, timeout=timeout, max_retries=max_retries)
 
 
 class AsyncGrants(PlainResource[AsyncGrantsWithResponse]):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._args import TimeLike, as_tuple, check_int, check_str, path_id, window
 from .._config import Timeout
@@ -27,11 +27,8 @@ from ..models import (
     Page,
     TimeSlot,
 )
-from ..pagination import paginate, read_page
-from ._base import PlainResource, Request, Resource, plain, structure_data
-
-if TYPE_CHECKING:
-    from .._transport import Response
+from ..pagination import page_query, paginate
+from ._base import PlainResource, Request, Resource, page_of, plain
 
 __all__ = ["MAX_IMPORT_BATCH", "AsyncGroupEvents", "AsyncGroupEventsWithResponse"]
 
@@ -124,9 +121,7 @@ def _check_imports(items: tuple[Any, ...]) -> None:
             _capacity(item.capacity, "events[].capacity")
 
 
-def _page(request: Request, response: Response) -> Page[GroupEvent]:
-    items = structure_data(request, response, tuple[GroupEvent, ...])
-    return read_page(request, response, items)
+_page = page_of(GroupEvent)
 
 
 def _events_path(self: Resource, grant_id: str | None, configuration_id: str) -> str:
@@ -163,13 +158,11 @@ class AsyncGroupEventsWithResponse(Resource):
             "start_time": str(start),
             "end_time": str(end),
         }
-        if limit is not None:
-            params["limit"] = str(check_int(limit, "limit", minimum=1))
-        if page_token is not None:
-            params["page_token"] = check_str(page_token, "page_token")
+        params |= page_query(limit, page_token, maximum=None)
         path = _events_path(self, grant_id, configuration_id)
-        request = Request(method="GET", path=path, credential=self._api_key(), query=params)
-        return await self._call(request, _page, timeout=timeout, max_retries=max_retries)
+        return await self._keyed(
+            "GET", path, _page, query=params, timeout=timeout, max_retries=max_retries
+        )
 
     async def create(
         self,
@@ -215,11 +208,15 @@ class AsyncGroupEventsWithResponse(Resource):
             organizer=organizer,
             conferencing=conferencing,
         )
-        path = _events_path(self, grant_id, configuration_id)
-        request = Request(
-            method="POST", path=path, credential=self._api_key(), body=body, repeatable=False
+        return await self._keyed(
+            "POST",
+            _events_path(self, grant_id, configuration_id),
+            GroupEvent,
+            body=body,
+            repeatable=False,
+            timeout=timeout,
+            max_retries=max_retries,
         )
-        return await self._call(request, GroupEvent, timeout=timeout, max_retries=max_retries)
 
     async def update(
         self,
@@ -267,8 +264,9 @@ class AsyncGroupEventsWithResponse(Resource):
         if not body:
             raise ValueError("update needs at least one field to change")
         path = f"{_events_path(self, grant_id, configuration_id)}/{path_id(event_id, 'event_id')}"
-        request = Request(method="PUT", path=path, credential=self._api_key(), body=body)
-        return await self._call(request, GroupEvent, timeout=timeout, max_retries=max_retries)
+        return await self._keyed(
+            "PUT", path, GroupEvent, body=body, timeout=timeout, max_retries=max_retries
+        )
 
     async def delete(
         self,
@@ -285,8 +283,9 @@ class AsyncGroupEventsWithResponse(Resource):
         params = (
             {} if calendar_id is None else {"calendar_id": check_str(calendar_id, "calendar_id")}
         )
-        request = Request(method="DELETE", path=path, credential=self._api_key(), query=params)
-        return await self._call(request, None, timeout=timeout, max_retries=max_retries)
+        return await self._keyed(
+            "DELETE", path, None, query=params, timeout=timeout, max_retries=max_retries
+        )
 
     async def import_batch(
         self,
@@ -310,15 +309,14 @@ class AsyncGroupEventsWithResponse(Resource):
         _check_imports(items)
         cid = path_id(configuration_id, "configuration_id")
         path = f"/v3/scheduling/configurations/{cid}/import-group-events"
-        request = Request(
-            method="POST",
-            path=path,
-            credential=self._api_key(),
+        return await self._keyed(
+            "POST",
+            path,
+            GroupEventImportResult,
             body=unstructure(list(items)),
             repeatable=False,
-        )
-        return await self._call(
-            request, GroupEventImportResult, timeout=timeout, max_retries=max_retries
+            timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def validate_timeslot(

@@ -42,11 +42,15 @@ class AsyncSessionsWithResponse(Resource):
             if time_to_live > 30:
                 raise ValueError("time_to_live is in minutes and must be <= 30")
             body["time_to_live"] = time_to_live
-        path = "/v3/scheduling/sessions"
-        request = Request(
-            method="POST", path=path, credential=self._api_key(), body=body, repeatable=False
+        return await self._keyed(
+            "POST",
+            "/v3/scheduling/sessions",
+            Session,
+            body=body,
+            repeatable=False,
+            timeout=timeout,
+            max_retries=max_retries,
         )
-        return await self._call(request, Session, timeout=timeout, max_retries=max_retries)
 
     async def delete(
         self,

@@ -21,7 +21,7 @@ from ..models.webhook import (
     WebhookTrigger,
     WebhookWithSecret,
 )
-from ._base import PlainResource, Request, Resource, plain
+from ._base import PlainResource, Resource, plain
 
 __all__ = ["AsyncWebhooks", "AsyncWebhooksWithResponse"]
 
@@ -71,6 +71,14 @@ def _body(
     return body
 
 
+def _test_body(trigger_type: WebhookTrigger | str, webhook_url: str) -> dict[str, str]:
+    """The body of ``send_test_event`` and ``mock_payload``."""
+    return {
+        "trigger_type": _trigger(trigger_type, "trigger_type"),
+        "webhook_url": _url(webhook_url, "webhook_url"),
+    }
+
+
 def _path(webhook_id: str) -> str:
     return f"/v3/webhooks/{path_id(webhook_id, 'webhook_id')}"
 
@@ -104,15 +112,14 @@ class AsyncWebhooksWithResponse(Resource):
             notification_email_addresses=notification_email_addresses,
             compressed_delivery=compressed_delivery,
         )
-        request = Request(
-            method="POST",
-            path="/v3/webhooks",
-            credential=self._api_key(),
+        return await self._keyed(
+            "POST",
+            "/v3/webhooks",
+            WebhookWithSecret,
             body=body,
             repeatable=False,
-        )
-        return await self._call(
-            request, WebhookWithSecret, timeout=timeout, max_retries=max_retries
+            timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def list(
@@ -122,9 +129,8 @@ class AsyncWebhooksWithResponse(Resource):
         max_retries: int | None = None,
     ) -> APIResponse[tuple[Webhook, ...]]:
         """Every webhook of the application (the API answers them all at once, unpaged)."""
-        request = Request(method="GET", path="/v3/webhooks", credential=self._api_key())
-        return await self._call(
-            request, tuple[Webhook, ...], timeout=timeout, max_retries=max_retries
+        return await self._keyed(
+            "GET", "/v3/webhooks", tuple[Webhook, ...], timeout=timeout, max_retries=max_retries
         )
 
     async def get(
@@ -135,8 +141,8 @@ class AsyncWebhooksWithResponse(Resource):
         max_retries: int | None = None,
     ) -> APIResponse[Webhook]:
         """Get one webhook by id (without its secret)."""
-        request = Request(method="GET", path=_path(webhook_id), credential=self._api_key())
-        return await self._call(request, Webhook, timeout=timeout, max_retries=max_retries)
+        path = _path(webhook_id)
+        return await self._keyed("GET", path, Webhook, timeout=timeout, max_retries=max_retries)
 
     async def update(
         self,
@@ -169,8 +175,9 @@ class AsyncWebhooksWithResponse(Resource):
             body["status"] = str(status)
         if not body:
             raise ValueError("update needs at least one field to change")
-        request = Request(method="PUT", path=path, credential=self._api_key(), body=body)
-        return await self._call(request, Webhook, timeout=timeout, max_retries=max_retries)
+        return await self._keyed(
+            "PUT", path, Webhook, body=body, timeout=timeout, max_retries=max_retries
+        )
 
     async def delete(
         self,
@@ -180,8 +187,8 @@ class AsyncWebhooksWithResponse(Resource):
         max_retries: int | None = None,
     ) -> APIResponse[None]:
         """Delete a webhook: it receives nothing more."""
-        request = Request(method="DELETE", path=_path(webhook_id), credential=self._api_key())
-        return await self._call(request, None, timeout=timeout, max_retries=max_retries)
+        path = _path(webhook_id)
+        return await self._keyed("DELETE", path, None, timeout=timeout, max_retries=max_retries)
 
     async def rotate_secret(
         self,
@@ -195,16 +202,14 @@ class AsyncWebhooksWithResponse(Resource):
         Sent at most once (a repeat would silently replace the secret a lost answer carried):
         a failure that may have rotated it is ``OutcomeUnknownError``; rotate again then.
         """
-        wid = path_id(webhook_id, "webhook_id")
-        request = Request(
-            method="POST",
-            path=f"/v3/webhooks/rotate-secret/{wid}",
-            credential=self._api_key(),
+        return await self._keyed(
+            "POST",
+            f"/v3/webhooks/rotate-secret/{path_id(webhook_id, 'webhook_id')}",
+            WebhookWithSecret,
             body={},
             repeatable=False,
-        )
-        return await self._call(
-            request, WebhookWithSecret, timeout=timeout, max_retries=max_retries
+            timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def send_test_event(
@@ -217,17 +222,15 @@ class AsyncWebhooksWithResponse(Resource):
     ) -> APIResponse[None]:
         """Have Nylas POST a test notification to ``webhook_url`` (signed with
         ``mock-webhook-secret``); an error status if it was not acknowledged."""
-        body = {
-            "trigger_type": _trigger(trigger_type, "trigger_type"),
-            "webhook_url": _url(webhook_url, "webhook_url"),
-        }
-        request = Request(
-            method="POST",
-            path="/v3/webhooks/send-test-event",
-            credential=self._api_key(),
+        body = _test_body(trigger_type, webhook_url)
+        return await self._keyed(
+            "POST",
+            "/v3/webhooks/send-test-event",
+            None,
             body=body,
+            timeout=timeout,
+            max_retries=max_retries,
         )
-        return await self._call(request, None, timeout=timeout, max_retries=max_retries)
 
     async def mock_payload(
         self,
@@ -238,18 +241,14 @@ class AsyncWebhooksWithResponse(Resource):
         max_retries: int | None = None,
     ) -> APIResponse[WebhookMockPayload]:
         """An example notification of ``trigger_type``, as raw JSON (nothing is sent)."""
-        body = {
-            "trigger_type": _trigger(trigger_type, "trigger_type"),
-            "webhook_url": _url(webhook_url, "webhook_url"),
-        }
-        request = Request(
-            method="POST",
-            path="/v3/webhooks/mock-payload",
-            credential=self._api_key(),
+        body = _test_body(trigger_type, webhook_url)
+        return await self._keyed(
+            "POST",
+            "/v3/webhooks/mock-payload",
+            WebhookMockPayload,
             body=body,
-        )
-        return await self._call(
-            request, WebhookMockPayload, timeout=timeout, max_retries=max_retries
+            timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def ip_addresses(
@@ -259,11 +258,9 @@ class AsyncWebhooksWithResponse(Resource):
         max_retries: int | None = None,
     ) -> APIResponse[WebhookIpAddresses]:
         """The addresses notifications come from (to allow-list them)."""
-        request = Request(
-            method="GET", path="/v3/webhooks/ip-addresses", credential=self._api_key()
-        )
-        return await self._call(
-            request, WebhookIpAddresses, timeout=timeout, max_retries=max_retries
+        path = "/v3/webhooks/ip-addresses"
+        return await self._keyed(
+            "GET", path, WebhookIpAddresses, timeout=timeout, max_retries=max_retries
         )
 
 

@@ -3,7 +3,8 @@
 One module per idea: :mod:`.limits` (defaults, limits, :func:`parse_int`, the emulator's one
 integer parser, and the time checks), :mod:`.plan` (a configuration as the engine computes with
 it), :mod:`.configuration` (standard configuration bodies) and :mod:`.group` (group
-configurations, group events, imports and group slots).  Everything is re-exported here.
+configurations, group events, imports and group slots).  Everything is re-exported here
+(each submodule's ``__all__``).
 
 Both the store (:func:`normalize_configuration`, which fills the server defaults into a stored
 configuration) and the engine (:func:`parse_plan`, which turns a configuration into the
@@ -32,98 +33,14 @@ Limits (the real service's are unpublished; these keep one request's work bounde
 
 from __future__ import annotations
 
-from scheduler_async.emulator.validation.configuration import (
-    normalize_configuration,
-)
-from scheduler_async.emulator.validation.group import (
-    DEFAULT_CAPACITY,
-    MAX_CAPACITY,
-    MAX_IMPORT,
-    ImportItem,
-    check_recurrence,
-    default_capacity_of,
-    group_capacity,
-    group_event_fields,
-    group_participants,
-    group_when,
-    import_items,
-    require_str,
-    slot_fields,
-    validate_group_configuration,
-)
-from scheduler_async.emulator.validation.limits import (
-    AVAILABILITY_METHODS,
-    BOOKING_TYPES,
-    DEFAULT_AVAILABLE_DAYS_IN_FUTURE,
-    DEFAULT_MIN_BOOKING_NOTICE,
-    DEFAULT_PAGE_LIMIT,
-    DEFAULT_ROUND_TO,
-    DEFAULT_SESSION_TTL_MINUTES,
-    EMAIL_LANGUAGES,
-    MAX_AVAILABILITY_WINDOW_DAYS,
-    MAX_AVAILABLE_DAYS_IN_FUTURE,
-    MAX_PAGE_LIMIT,
-    MAX_SESSION_TTL_MINUTES,
-    MAX_SLOT_STARTS,
-    MAX_TIMESTAMP,
-    MIN_TIMESTAMP,
-    ROUND_ROBIN_METHODS,
-    SCHEDULER_DEFAULTS,
-    check_grid,
-    check_timestamp,
-    check_window,
-    parse_int,
-)
-from scheduler_async.emulator.validation.plan import (
-    ConfigError,
-    Hours,
-    Participant,
-    Plan,
-    Specific,
-    parse_plan,
-)
+from scheduler_async.emulator.validation import configuration, group, limits, plan
+from scheduler_async.emulator.validation.configuration import *  # noqa: F403
+from scheduler_async.emulator.validation.group import *  # noqa: F403
+from scheduler_async.emulator.validation.limits import *  # noqa: F403
+from scheduler_async.emulator.validation.plan import *  # noqa: F403
 
-__all__ = [
-    "AVAILABILITY_METHODS",
-    "BOOKING_TYPES",
-    "DEFAULT_AVAILABLE_DAYS_IN_FUTURE",
-    "DEFAULT_CAPACITY",
-    "DEFAULT_MIN_BOOKING_NOTICE",
-    "DEFAULT_PAGE_LIMIT",
-    "DEFAULT_ROUND_TO",
-    "DEFAULT_SESSION_TTL_MINUTES",
-    "EMAIL_LANGUAGES",
-    "MAX_AVAILABILITY_WINDOW_DAYS",
-    "MAX_AVAILABLE_DAYS_IN_FUTURE",
-    "MAX_CAPACITY",
-    "MAX_IMPORT",
-    "MAX_PAGE_LIMIT",
-    "MAX_SESSION_TTL_MINUTES",
-    "MAX_SLOT_STARTS",
-    "MAX_TIMESTAMP",
-    "MIN_TIMESTAMP",
-    "ROUND_ROBIN_METHODS",
-    "SCHEDULER_DEFAULTS",
-    "ConfigError",
-    "Hours",
-    "ImportItem",
-    "Participant",
-    "Plan",
-    "Specific",
-    "check_grid",
-    "check_recurrence",
-    "check_timestamp",
-    "check_window",
-    "default_capacity_of",
-    "group_capacity",
-    "group_event_fields",
-    "group_participants",
-    "group_when",
-    "import_items",
-    "normalize_configuration",
-    "parse_int",
-    "parse_plan",
-    "require_str",
-    "slot_fields",
-    "validate_group_configuration",
-]
+__all__: list[str] = []
+__all__ += configuration.__all__
+__all__ += group.__all__
+__all__ += limits.__all__
+__all__ += plan.__all__
