@@ -20,6 +20,7 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
     clock.py           Clock, FakeClock
     entities.py        plain records: Grant, Calendar, Event, StoredConfiguration, Session,
                        Booking, GroupEventRecord, GroupOverride, GroupInstance
+    event_index.py     EventIndex: a calendar's events kept sorted as written (bisect on insert)
     validation/        the ONE source of defaults, rules and limits: limits.py (defaults,
                        limits, parse_int: the one integer parser, time checks), plan.py (the
                        engine's configuration parsing, parse_plan), configuration.py (standard

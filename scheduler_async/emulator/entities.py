@@ -9,12 +9,12 @@ import binascii
 import copy
 import re
 import uuid
-from bisect import bisect_left, insort
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from scheduler_async.emulator.errors import EmulatorError
+from scheduler_async.emulator.event_index import INDEXED_FIELDS, EventIndex
 
 __all__ = [
     "LIVE_BOOKING_STATUSES",
@@ -58,7 +58,7 @@ class Event:
     def __setattr__(self, name: str, value: Any) -> None:
         # A move (``start_time``/``end_time``) or a change of ``busy``/``status`` keeps its
         # calendar's EventIndex right, whoever writes it: the index is told before and after.
-        index = self.__dict__.get("_index") if name in _INDEXED else None
+        index = self.__dict__.get("_index") if name in INDEXED_FIELDS else None
         if index is not None:
             index.unindex(self)
         object.__setattr__(self, name, value)
@@ -85,183 +85,6 @@ class Event:
             "description": self.description,
             "booking_id": self.booking_id,
         }
-
-
-_INDEXED = frozenset({"start_time", "end_time", "busy", "status"})
-
-_Key = tuple[int, int, str, Event]
-
-
-def _blocking_kind(event: Event) -> str | None:
-    """``"c"``: blocks availability; ``"t"``: tentative (blocks unless configured not to)."""
-    if not event.busy or event.status == "cancelled":
-        return None
-    return "t" if event.status == "tentative" else "c"
-
-
-class _Spans:
-    """The ``(start, end)`` pairs of one kind of blocking event, sorted by (start, end, id)."""
-
-    __slots__ = ("keys", "longest", "pairs")
-
-    def __init__(self) -> None:
-        self.keys: list[tuple[int, int, str]] = []
-        self.pairs: list[tuple[int, int]] = []
-        self.longest = 0  # the longest event ever added (an upper bound, never lowered)
-
-    def add(self, start: int, end: int, event_id: str) -> None:
-        i = bisect_left(self.keys, (start, end, event_id))
-        self.keys.insert(i, (start, end, event_id))
-        self.pairs.insert(i, (start, end))
-        self.longest = max(self.longest, end - start)
-
-    def remove(self, start: int, end: int, event_id: str) -> None:
-        i = bisect_left(self.keys, (start, end, event_id))
-        if i < len(self.keys) and self.keys[i] == (start, end, event_id):
-            del self.keys[i], self.pairs[i]
-
-    def window(self, lo: int, hi: int) -> list[tuple[int, int]]:
-        """The pairs with ``start < hi`` and ``end > lo``, in order."""
-        keys = self.keys
-        first = bisect_left(keys, (lo - self.longest,))
-        sure = max(first, bisect_left(keys, (lo + 1,)))  # from here on, start > lo: end > lo
-        stop = bisect_left(keys, (hi,))
-        if sure >= stop:
-            return [p for p in self.pairs[first:stop] if p[1] > lo]
-        head = [p for p in self.pairs[first:sure] if p[1] > lo]
-        head += self.pairs[sure:stop]
-        return head
-
-
-class EventIndex(dict[str, Event]):
-    """A calendar's events by id (a dict) that also keeps them sorted by (start, end, id).
-
-    Every write keeps the order, whoever makes it: item assignment, ``del``, ``pop``,
-    ``popitem``, ``setdefault``, ``update``, ``clear``, and a change of an indexed event's
-    ``start_time``/``end_time``/``busy``/``status`` (:class:`Event` tells its index). A bisect
-    on insert, so a request for availability never sorts or scans a calendar:
-    :meth:`blocking` slices the busy intervals of a window, :meth:`overlapping` its events.
-    """
-
-    __slots__ = ("_order", "_spans")
-
-    def __init__(self, events: Mapping[str, Event] | Iterable[tuple[str, Event]] = ()) -> None:
-        super().__init__()
-        self._order: list[_Key] = []
-        self._spans = {"c": _Spans(), "t": _Spans()}
-        self.update(events)
-
-    def _add(self, event: Event) -> None:
-        insort(self._order, (event.start_time, event.end_time, event.event_id, event))
-        kind = _blocking_kind(event)
-        if kind is not None:
-            self._spans[kind].add(event.start_time, event.end_time, event.event_id)
-
-    def unindex(self, event: Event) -> None:
-        """Drop ``event`` from the order (its times are about to change, or it leaves)."""
-        order = self._order
-        i = bisect_left(order, (event.start_time, event.end_time, event.event_id))
-        if i < len(order) and order[i][3] is event:
-            del order[i]
-            kind = _blocking_kind(event)
-            if kind is not None:
-                self._spans[kind].remove(event.start_time, event.end_time, event.event_id)
-
-    def reindex(self, event: Event) -> None:
-        """Put ``event`` back into the order (after a change of its times)."""
-        if super().get(event.event_id) is event:
-            self._add(event)
-
-    def _drop(self, event: Event) -> None:
-        self.unindex(event)
-        if event.__dict__.get("_index") is self:
-            del event.__dict__["_index"]
-
-    def __setitem__(self, event_id: str, event: Event) -> None:
-        old = super().get(event_id)
-        if old is not None:
-            self._drop(old)
-        super().__setitem__(event_id, event)
-        self._add(event)
-        event.__dict__["_index"] = self
-
-    def __delitem__(self, event_id: str) -> None:
-        event = super().__getitem__(event_id)
-        super().__delitem__(event_id)
-        self._drop(event)
-
-    def pop(self, event_id: str, *default: Any) -> Any:
-        """``dict.pop``, keeping the order."""
-        if event_id not in self:
-            if default:
-                return default[0]
-            raise KeyError(event_id)
-        event = super().__getitem__(event_id)
-        del self[event_id]
-        return event
-
-    def popitem(self) -> tuple[str, Event]:
-        """``dict.popitem``, keeping the order."""
-        event_id, event = super().popitem()
-        self._drop(event)
-        return event_id, event
-
-    def setdefault(self, event_id: str, default: Event) -> Event:
-        """``dict.setdefault``, keeping the order."""
-        if event_id not in self:
-            self[event_id] = default
-        return super().__getitem__(event_id)
-
-    def update(self, *args: Any, **kwargs: Event) -> None:
-        """``dict.update``, keeping the order."""
-        for event_id, event in dict(*args, **kwargs).items():
-            self[event_id] = event
-
-    def clear(self) -> None:
-        """``dict.clear``, keeping the order."""
-        for event in list(self.values()):
-            self._drop(event)
-        super().clear()
-        self._order.clear()
-        self._spans = {"c": _Spans(), "t": _Spans()}
-
-    def __ior__(self, other: Any) -> EventIndex:  # type: ignore[override,misc]
-        self.update(other)
-        return self
-
-    def __reduce__(self) -> Any:
-        return (type(self), (dict(self),))
-
-    def __copy__(self) -> EventIndex:
-        return EventIndex(dict(self))
-
-    def in_order(self) -> Iterator[Event]:
-        """Every event, by (start, end, id)."""
-        return (key[3] for key in self._order)
-
-    def blocking(
-        self, lo: int, hi: int, *, tentative: bool = True, exclude: str | None = None
-    ) -> list[tuple[int, int]]:
-        """``(start, end)`` of the busy, not cancelled events overlapping ``[lo, hi)``, sorted;
-        tentative ones only with ``tentative``; never the event ``exclude`` (an id)."""
-        out = self._spans["c"].window(lo, hi)
-        if tentative and self._spans["t"].keys:
-            out += self._spans["t"].window(lo, hi)
-            out.sort()
-        if exclude is not None:
-            skipped = super().get(exclude)
-            kind = None if skipped is None else _blocking_kind(skipped)
-            if skipped is not None and kind is not None and (tentative or kind == "c"):
-                pair = (skipped.start_time, skipped.end_time)
-                if pair in out and skipped.start_time < hi and skipped.end_time > lo:
-                    out.remove(pair)  # any equal pair: the result is the same
-        return out
-
-    def overlapping(self, lo: int, hi: int) -> Iterator[Event]:
-        """The events with ``start < hi`` and ``end > lo``, by (start, end, id)."""
-        order = self._order
-        stop = bisect_left(order, (hi,))
-        return (key[3] for key in order[:stop] if key[1] > lo)
 
 
 @dataclass
