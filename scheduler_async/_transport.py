@@ -44,6 +44,7 @@ from ._proxy import EnvProxies
 from ._retry import Failure, RetryBudget, RetryPolicy, decide, parse_retry_after
 from ._scrub import Secrets, forget_locals, safe_repr
 from ._version import __version__
+from ._wire import MAX_REDIRECTS, REDIRECTS, read_limited, redirect_target, redirects_to_get
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
@@ -375,13 +376,17 @@ class Transport:
             else:
                 if release is not None:
                     release(True)
-                return self._answer(call, response)
+                if response.status < 300:
+                    self.budget.refund(self.retry.success_refund)
+                    return response
+                return self._not_ok(call, response)
             if release is not None:
                 release(False)
             await self._before_retry(call, failed)
 
-    def _answer(self, call: _Call, response: Response) -> Response:
-        """The call's result from an attempt's answer: the response, or its status error."""
+    def _not_ok(self, call: _Call, response: Response) -> Response:
+        """The call's result from an answer of status >= 300 no retry handles: its status
+        error, or for a retried DELETE that finds 404 the answer that it is done."""
         if response.status == 404 and call.maybe_applied and call.request.method == "DELETE":
             # An earlier attempt of this DELETE may have succeeded: it is done.
             self.budget.refund(self.retry.success_refund)
@@ -389,10 +394,7 @@ class Transport:
             return attrs.evolve(
                 response, body={"request_id": rid} if rid else {}, gone_after_retry=True
             )
-        if response.status >= 300:
-            raise _failures.status_error(call.request, response, call.retries, self.secrets)
-        self.budget.refund(self.retry.success_refund)
-        return response
+        raise _failures.status_error(call.request, response, call.retries, self.secrets)
 
     async def _before_retry(self, call: _Call, failed: AttemptFailed) -> None:
         """After a failed attempt: raise the call's error, or wait until the next attempt."""
@@ -468,7 +470,7 @@ class Transport:
         base, deadline = call.timeout, call.policy.deadline
         now = time.monotonic()
         waited = now - call.attempt_began
-        if deadline is None and waited < 1e-3:
+        if deadline is None and waited < 1e-3:  # the usual case: prebuilt
             return self._client_timeout if base is self.timeout else _client_timeout(base)
         total = None if base.total is None else max(0.001, base.total - waited)
         if deadline is not None:
@@ -489,7 +491,7 @@ class Transport:
         timeout = self._attempt_timeout(call)
         status = 0
         lost: tuple[BaseException, BaseException] | None = None
-        for _hop in range(_wire.MAX_REDIRECTS + 1):
+        for _hop in range(MAX_REDIRECTS + 1):
             if self._closed:  # closed while this call waited (a retry delay, a 429 pause)
                 raise errors.ClientClosedError(_CLOSED_DURING_CALL)
             try:
@@ -513,18 +515,16 @@ class Transport:
                 ) as resp:
                     status = resp.status
                     headers = resp.headers
-                    if status in _wire.REDIRECTS and "Location" in headers:
+                    if status in REDIRECTS and "Location" in headers:
                         await resp.release()
-                        target = _wire.redirect_target(
-                            url, headers["Location"], request, self.secrets
-                        )
+                        target = redirect_target(url, headers["Location"], request, self.secrets)
                         if target.origin() != self._origin:
                             send_auth = False  # never send credentials to another origin
-                        if _wire.redirects_to_get(status, method):
+                        if redirects_to_get(status, method):
                             method, data = "GET", None
                         url = target
                         continue
-                    raw = await _wire.read_limited(
+                    raw = await read_limited(
                         resp, request, call.retries, self.max_response_bytes, self.secrets
                     )
             except (aiohttp.ClientError, TimeoutError, ContentEncodingError) as exc:
