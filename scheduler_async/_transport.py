@@ -9,12 +9,13 @@ A resource describes a call as a :class:`Request` value and gets one :class:`Res
     )
     response.body["data"], response.request_id, response.retries, response.elapsed
 
-Inside: :meth:`Transport.send` makes one attempt; only when that attempt fails does the retry
-loop (:meth:`Transport._send_again`, the policy of :mod:`scheduler_async._retry`) run. An attempt
-builds the URL from the client's prebuilt base, adds the credential's header, follows same-host
-redirects by hand, reads the answer with a size limit and decodes it (orjson when installed, the
-``fast`` extra; the same results as ``json``). aiohttp exceptions map to (failure kind, error
-class) through the :data:`_EXCEPTIONS` table; every error is built complete, once. Logs show
+Inside, :meth:`Transport.send` runs one retry loop whose first pass is the first attempt: wait
+for the rate budget, make one attempt (:meth:`Transport._attempt`), and only after a failure ask
+the retry policy (:mod:`scheduler_async._retry`) whether and when to go again. The call's state
+(request, policy, timeouts, retries so far) travels as one :class:`_Call`. An attempt builds the
+URL from the client's prebuilt base, adds the credential's header, follows same-host redirects
+by hand and reads the answer with a size limit (:mod:`scheduler_async._wire`), then decodes it;
+every error is built complete, once, by :mod:`scheduler_async._failures`. Logs show
 ``Request.log_path`` (secrets replaced), never a credential.
 """
 
@@ -22,59 +23,39 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import platform
 import random
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import attrs
-from multidict import CIMultiDict
 from yarl import URL
 
-from . import _fork, errors
+from . import _failures, _fork, _wire, errors
 from ._auth import NO_AUTH, Credential
 from ._config import Limits, Timeout
+from ._failures import AttemptFailed, ContentEncodingError
 from ._leak import close_without_awaiting
 from ._proxy import DIRECT as _DIRECT
 from ._proxy import EnvProxies
 from ._retry import Failure, RetryBudget, RetryPolicy, decide, parse_retry_after
-from ._scrub import ScrubbedCause, Secrets, forget_locals, safe_repr
+from ._scrub import Secrets, forget_locals, safe_repr
 from ._version import __version__
-from .ratelimit import LocalRateLimiter, RateLimiter
+from ._wire import MAX_REDIRECTS, REDIRECTS, read_limited, redirect_target, redirects_to_get
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy
+
+    from .ratelimit import RateLimiter
 
 __all__ = ["Request", "Response", "Transport", "safe_repr"]
 
 logger = logging.getLogger("scheduler_async")
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_ContentEncodingError: Any = getattr(
-    aiohttp, "http_exceptions", aiohttp
-).ContentEncodingError  # raised by the payload parser while inflating gzip/deflate/br
-
-_MAX_REDIRECTS = 5
-_EXCERPT = 200
-
-try:  # the optional ``fast`` extra: same decoded values, a third of the CPU
-    import orjson
-
-    _loads: Callable[[bytes | bytearray], Any] = orjson.loads
-
-    def _dumps(value: Any) -> bytes:
-        return orjson.dumps(value)
-
-except ImportError:  # pragma: no cover - depends on the environment
-    _loads = json.loads
-
-    def _dumps(value: Any) -> bytes:
-        return json.dumps(value, separators=(",", ":")).encode("utf-8")
+_CLOSED_DURING_CALL = "the client was closed during the call"
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -119,79 +100,6 @@ class Response:
     """A retried DELETE found the object gone: an earlier attempt deleted it."""
 
 
-class _AttemptFailed(Exception):
-    """Internal: one attempt failed in a way the retry policy classifies."""
-
-    def __init__(
-        self,
-        failure: Failure,
-        error: errors.APIError,
-        *,
-        status: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(str(error))
-        self.failure = failure
-        self.error = error
-        self.status = status
-        self.retry_after = retry_after
-
-
-_EXCEPTIONS: tuple[tuple[Any, Failure | None, type[errors.APIError], str], ...] = (
-    # (exception types, failure kind or None = never retried, error class, message); first match
-    # wins, so subclasses come before their bases.
-    (
-        _ContentEncodingError,
-        None,
-        errors.MalformedResponseError,
-        "the answer's content encoding could not be decoded",
-    ),
-    (
-        (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError),
-        None,
-        errors.APIConnectionError,
-        "refused to follow an invalid or non-http(s) URL ({name})",
-    ),
-    (
-        aiohttp.ClientConnectorCertificateError,
-        None,
-        errors.APIConnectionError,
-        "TLS certificate verification failed: {name}",
-    ),
-    (
-        aiohttp.ConnectionTimeoutError,
-        Failure.NOT_SENT,
-        errors.APITimeoutError,
-        "timed out waiting for a connection",
-    ),
-    (
-        aiohttp.ClientConnectorError,
-        Failure.NOT_SENT,
-        errors.APIConnectionError,
-        "could not connect to {host}: {reason}",
-    ),
-    (
-        (aiohttp.SocketTimeoutError, TimeoutError),
-        Failure.SENT_NO_ANSWER,
-        errors.APITimeoutError,
-        "timed out waiting for the answer",
-    ),
-    (
-        (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError),
-        Failure.SENT_NO_ANSWER,
-        errors.APIConnectionError,
-        "connection lost before a complete answer ({name})",
-    ),
-    (
-        aiohttp.ClientError,
-        Failure.SENT_NO_ANSWER,
-        errors.APIConnectionError,
-        "request failed ({name})",
-    ),
-)
-"""How an aiohttp exception of one attempt becomes a failure kind and a typed error."""
-
-
 @functools.lru_cache(maxsize=64)
 def _client_timeout(base: Timeout) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(
@@ -199,8 +107,43 @@ def _client_timeout(base: Timeout) -> aiohttp.ClientTimeout:
     )
 
 
-_SECRET_FIELD = re.compile(r'("webhook_secret"\s*:\s*")[^"]*("?)')
-"""A webhook secret in an unreadable (e.g. cut-off) JSON answer: never shown in an error."""
+class _Call:
+    """One call's state, from its first attempt to its answer or error."""
+
+    __slots__ = (
+        "attempt_began",
+        "data",
+        "maybe_applied",
+        "policy",
+        "request",
+        "retries",
+        "started",
+        "timeout",
+        "url",
+    )
+
+    def __init__(
+        self,
+        request: Request,
+        url: URL,
+        data: bytes | None,
+        timeout: Timeout,
+        policy: RetryPolicy,
+        started: float,
+    ) -> None:
+        self.request = request
+        self.url = url
+        self.data = data
+        """The encoded body, or ``None``."""
+        self.timeout = timeout
+        """The timeouts of each attempt (``total`` includes its rate-limit wait)."""
+        self.policy = policy
+        self.started = self.attempt_began = started
+        """When the call began; when its current attempt began (after any retry delay)."""
+        self.retries = 0
+        """Retries begun so far (0 during the first attempt)."""
+        self.maybe_applied = False
+        """A failed attempt may have reached the server (a retried DELETE's 404 means done)."""
 
 
 class Transport:
@@ -214,11 +157,11 @@ class Transport:
         timeout: Timeout,
         limits: Limits,
         retry: RetryPolicy,
+        rate_limiter: RateLimiter,
         session: aiohttp.ClientSession | None = None,
         user_agent: str | None = None,
         max_response_bytes: int = 16 * 1024 * 1024,
         rand: random.Random | None = None,
-        rate_limiter: RateLimiter | None = None,
         trust_env: bool = True,
     ) -> None:
         self.base_url = URL(base_url.rstrip("/"))
@@ -226,7 +169,6 @@ class Transport:
             raise ValueError("base_url must be an absolute http(s) URL")
         self._base = str(self.base_url)
         self._origin = self.base_url.origin()
-        self._api_key = api_key
         self._api_key_credential = Credential(api_key, "api_key") if api_key else None
         self.secrets = Secrets([api_key])
         """Every credential this client knows; scrubbed from every error text."""
@@ -245,10 +187,9 @@ class Transport:
             self.secrets.add(credential)
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        # Consulted before every attempt, told of every 429 (the per-client pause lives there).
-        self.rate_limiter: RateLimiter = (
-            rate_limiter if rate_limiter is not None else LocalRateLimiter(slow_start=True)
-        )
+        # Consulted before every attempt, told of every 429 (the per-client pause lives there);
+        # the client chooses it (and whether it owns it).
+        self.rate_limiter = rate_limiter
         # ``release(accepted)`` after each attempt, for limiters that learn from the answers
         # (the default one does); not part of the RateLimiter protocol.
         self._release: Callable[[bool], None] | None = getattr(self.rate_limiter, "release", None)
@@ -358,7 +299,7 @@ class Transport:
         elif delay > 0:
             await asyncio.sleep(delay)
         if self._closed:
-            raise errors.ClientClosedError("the client was closed during the call")
+            raise errors.ClientClosedError(_CLOSED_DURING_CALL)
 
     async def aclose(self) -> None:
         """Close the pooled session (unless the user supplied it). Idempotent.
@@ -398,13 +339,13 @@ class Transport:
     async def _send(
         self, request: Request, *, timeout: Timeout | float | None, max_retries: int | None
     ) -> Response:
+        """The one retry loop: its first pass is the first attempt."""
         session = self._get_session()
         credential = request.credential
         if credential.kind == "session":
             self.secrets.add(credential.token)
         for secret in request.secrets:
             self.secrets.add(secret)
-        base = self.timeout if timeout is None else Timeout.coerce(timeout, self.timeout)
         policy = self.retry
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)
@@ -412,250 +353,160 @@ class Transport:
         url = URL(self._base + request.path, encoded=True)
         if request.query:
             url = url.with_query(request.query)
-        data = None if request.body is None else _dumps(request.body)
-        # The rate budget (and any 429 pause) is waited for inside the call's bounds.
-        await self._acquire(request, base, policy, started, started, 0)
-        if base is self.timeout and policy.deadline is None and time.monotonic() - started < 1e-3:
-            attempt_timeout = self._client_timeout  # prebuilt: the usual case
-        else:
-            attempt_timeout = self._attempt_timeout(base, policy, started, started)
-        release = self._release
-        try:
-            response = await self._attempt(
-                session,
-                request,
-                url,
-                data,
-                attempt_timeout,
-                0,
-                started,
-            )
-        except _AttemptFailed as failed:
-            if release is not None:
-                release(False)
-            return await self._send_again(
-                session, request, url, data, base, policy, started, failed
-            )
-        except BaseException:
-            if release is not None:
-                release(False)
-            raise
-        if release is not None:
-            release(True)
-        if response.status >= 300:
-            raise self._status_error(request, response, 0)
-        self.budget.refund(self.retry.success_refund)
-        return response
-
-    async def _acquire(
-        self,
-        request: Request,
-        base: Timeout,
-        policy: RetryPolicy,
-        started: float,
-        attempt_began: float,
-        retries: int,
-    ) -> None:
-        """Wait for the rate budget before an attempt, within the attempt's ``total`` timeout
-        and the policy's deadline; raise a complete ``RateLimitWaitError`` if it cannot."""
-        total = base.total
-        deadline = None if total is None else attempt_began + total
-        if policy.deadline is not None:
-            by_policy = started + policy.deadline
-            if deadline is None or by_policy < deadline:
-                deadline = by_policy
-        try:
-            await self.rate_limiter.acquire(deadline=deadline)
-            if self._closed:  # closed while this call waited for its slot
-                if self._release is not None:
-                    self._release(False)
-                raise errors.ClientClosedError("the client was closed during the call")
-        except errors.RateLimitWaitError as exc:
-            # Nothing was sent: the error says so, with this call's details, and is not retried.
-            raise errors.RateLimitWaitError(
-                str(exc),
-                retry_after=exc.retry_after,
-                method=request.method,
-                path=request.where,
-                retries_taken=retries,
-            ) from None
-
-    async def _send_again(
-        self,
-        session: aiohttp.ClientSession,
-        request: Request,
-        url: URL,
-        data: bytes | None,
-        base: Timeout,
-        policy: RetryPolicy,
-        started: float,
-        failed: _AttemptFailed,
-    ) -> Response:
-        """The retry loop, entered after the first failed attempt."""
-        retries = 0
-        maybe_applied = False
+        call = _Call(
+            request,
+            url,
+            None if request.body is None else _wire.dumps(request.body),
+            self.timeout if timeout is None else Timeout.coerce(timeout, self.timeout),
+            policy,
+            started,
+        )
+        release = self._release  # limiters that learn from the answers (the default one)
         while True:
-            err = failed.error
-            if failed.failure is Failure.SENT_NO_ANSWER or (
-                failed.status is not None and failed.status >= 500
-            ):
-                maybe_applied = True
-            decision = decide(
-                repeatable=request.repeatable,
-                failure=failed.failure,
-                status=failed.status,
-                retry_after=failed.retry_after,
-                retries_done=retries,
-                policy=policy,
-                elapsed=time.monotonic() - started,
-                rand=self._rand.random,
-            )
-            if decision.outcome_unknown:
-                raise errors.OutcomeUnknownError(
-                    "the server may or may not have applied this request "
-                    f"({decision.reason}); it was not retried",
-                    request_body=request.body,
-                    cause=err,
-                    hint=(
-                        "Check before repeating it: read availability or the resource "
-                        "(for a booking, look for it at the requested start/end time)."
-                    ),
-                    method=request.method,
-                    path=request.where,
-                    request_id=err.request_id,
-                    retries_taken=retries,
-                ) from err
-            if failed.failure is not Failure.STATUS:
-                cost = self.retry.timeout_retry_cost
-            elif failed.status == 429 and failed.retry_after is not None:
-                # The server said when; the rate limiter paces the client meanwhile.
-                cost = self.retry.throttle_retry_cost
-            else:
-                cost = self.retry.retry_cost
-            if failed.status == 429:
-                # Every call of this client (of every process, with a shared limiter) slows
-                # down; a pause longer than ``max_retry_after`` is not trusted beyond it.
-                wait = decision.delay if decision.retry else (failed.retry_after or 0.0)
-                await self.rate_limiter.on_rate_limited(min(wait, policy.max_retry_after))
-            if not decision.retry:
-                raise err from failed.__cause__
-            if not self.budget.acquire(cost):
-                err.message = (
-                    f"{err.message} (not retried: this client's retry budget is spent, "
-                    f"{self.budget.available} of {self.budget.capacity} tokens left; "
-                    f"successful calls refill it)"
-                )
-                raise err from failed.__cause__
-            logger.info(
-                "retrying %s %s after %s: attempt %d in %.3fs",
-                request.method,
-                request.where,
-                decision.reason,
-                retries + 2,
-                decision.delay,
-            )
-            retries += 1
-            await self._sleep(decision.delay)
-            attempt_began = time.monotonic()
-            await self._acquire(request, base, policy, started, attempt_began, retries)
-            release = self._release
+            # The rate budget (and any 429 pause) is waited for inside the call's bounds.
+            await self._acquire(call)
             try:
-                response = await self._attempt(
-                    session,
-                    request,
-                    url,
-                    data,
-                    self._attempt_timeout(base, policy, started, attempt_began),
-                    retries,
-                    started,
-                )
-            except _AttemptFailed as again:
-                if release is not None:
-                    release(False)
-                failed = again
-                continue
+                response = await self._attempt(session, call)
+            except AttemptFailed as exc:
+                failed = exc
             except BaseException:
                 if release is not None:
                     release(False)
                 raise
+            else:
+                if release is not None:
+                    release(True)
+                if response.status < 300:
+                    self.budget.refund(self.retry.success_refund)
+                    return response
+                return self._not_ok(call, response)
             if release is not None:
-                release(True)
-            if response.status == 404 and request.method == "DELETE" and maybe_applied:
-                # An earlier attempt of this DELETE may have succeeded: it is done.
-                self.budget.refund(self.retry.success_refund)
-                rid = response.request_id
-                return attrs.evolve(
-                    response, body={"request_id": rid} if rid else {}, gone_after_retry=True
-                )
-            if response.status >= 300:
-                raise self._status_error(request, response, retries)
-            self.budget.refund(self.retry.success_refund)
-            return response
+                release(False)
+            await self._before_retry(call, failed)
 
-    @staticmethod
-    def _attempt_timeout(
-        base: Timeout, policy: RetryPolicy, started: float, attempt_began: float
-    ) -> aiohttp.ClientTimeout:
+    def _not_ok(self, call: _Call, response: Response) -> Response:
+        """The call's result from an answer of status >= 300 no retry handles: its status
+        error, or for a retried DELETE that finds 404 the answer that it is done."""
+        if response.status == 404 and call.maybe_applied and call.request.method == "DELETE":
+            # An earlier attempt of this DELETE may have succeeded: it is done.
+            self.budget.refund(self.retry.success_refund)
+            rid = response.request_id
+            return attrs.evolve(
+                response, body={"request_id": rid} if rid else {}, gone_after_retry=True
+            )
+        raise _failures.status_error(call.request, response, call.retries, self.secrets)
+
+    async def _before_retry(self, call: _Call, failed: AttemptFailed) -> None:
+        """After a failed attempt: raise the call's error, or wait until the next attempt."""
+        request, policy, retries, err = call.request, call.policy, call.retries, failed.error
+        if failed.failure is Failure.SENT_NO_ANSWER or (
+            failed.status is not None and failed.status >= 500
+        ):
+            call.maybe_applied = True
+        decision = decide(
+            repeatable=request.repeatable,
+            failure=failed.failure,
+            status=failed.status,
+            retry_after=failed.retry_after,
+            retries_done=retries,
+            policy=policy,
+            elapsed=time.monotonic() - call.started,
+            rand=self._rand.random,
+        )
+        if decision.outcome_unknown:
+            raise _failures.not_retried(request, err, decision.reason, retries) from err
+        if failed.failure is not Failure.STATUS:
+            cost = self.retry.timeout_retry_cost
+        elif failed.status == 429 and failed.retry_after is not None:
+            # The server said when; the rate limiter paces the client meanwhile.
+            cost = self.retry.throttle_retry_cost
+        else:
+            cost = self.retry.retry_cost
+        if failed.status == 429:
+            # Every call of this client (of every process, with a shared limiter) slows
+            # down; a pause longer than ``max_retry_after`` is not trusted beyond it.
+            wait = decision.delay if decision.retry else (failed.retry_after or 0.0)
+            await self.rate_limiter.on_rate_limited(min(wait, policy.max_retry_after))
+        if not decision.retry:
+            raise err from failed.__cause__
+        if not self.budget.acquire(cost):
+            budget = self.budget
+            raise _failures.budget_spent(
+                err, budget.available, budget.capacity
+            ) from failed.__cause__
+        logger.info(
+            "retrying %s %s after %s: attempt %d in %.3fs",
+            request.method,
+            request.where,
+            decision.reason,
+            retries + 2,
+            decision.delay,
+        )
+        call.retries += 1
+        await self._sleep(decision.delay)
+        call.attempt_began = time.monotonic()
+
+    async def _acquire(self, call: _Call) -> None:
+        """Wait for the rate budget before an attempt, within the attempt's ``total`` timeout
+        and the policy's deadline; raise a complete ``RateLimitWaitError`` if it cannot."""
+        total = call.timeout.total
+        deadline = None if total is None else call.attempt_began + total
+        if call.policy.deadline is not None:
+            by_policy = call.started + call.policy.deadline
+            if deadline is None or by_policy < deadline:
+                deadline = by_policy
+        try:
+            await self.rate_limiter.acquire(deadline=deadline)
+        except errors.RateLimitWaitError as exc:
+            # Nothing was sent: the error says so, with this call's details, and is not retried.
+            raise _failures.rate_limit_wait(exc, call.request, call.retries) from None
+        if self._closed:  # closed while this call waited for its slot
+            if self._release is not None:
+                self._release(False)
+            raise errors.ClientClosedError(_CLOSED_DURING_CALL)
+
+    def _attempt_timeout(self, call: _Call) -> aiohttp.ClientTimeout:
         """The attempt's timeouts: ``total`` less the rate-limit wait, within the deadline."""
+        base, deadline = call.timeout, call.policy.deadline
         now = time.monotonic()
-        waited = now - attempt_began
-        if policy.deadline is None and waited < 1e-3:
-            return _client_timeout(base)
+        waited = now - call.attempt_began
+        if deadline is None and waited < 1e-3:  # the usual case: prebuilt
+            return self._client_timeout if base is self.timeout else _client_timeout(base)
         total = None if base.total is None else max(0.001, base.total - waited)
-        if policy.deadline is not None:
-            remaining = max(0.001, policy.deadline - (now - started))
+        if deadline is not None:
+            remaining = max(0.001, deadline - (now - call.started))
             total = remaining if total is None else min(total, remaining)
         return aiohttp.ClientTimeout(
             total=total, connect=base.connect, sock_connect=base.connect, sock_read=base.read
         )
 
-    def _headers(
-        self, request: Request, data: bytes | None, send_auth: bool
-    ) -> dict[str, str] | None:
-        token = request.credential.token if send_auth else None
-        if data is None and token is None:
-            return None  # the session's default headers only: no per-request merge
-        headers = {}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        return headers
-
-    async def _attempt(
-        self,
-        session: aiohttp.ClientSession,
-        request: Request,
-        url: URL,
-        data: bytes | None,
-        timeout: aiohttp.ClientTimeout,
-        retries: int,
-        started: float,
-    ) -> Response:
+    async def _attempt(self, session: aiohttp.ClientSession, call: _Call) -> Response:
         """One attempt, following redirects by hand (credentials only to our own origin).
 
         Returns the answer for any status the retry policy does not handle (the caller raises
-        for >= 300); raises :class:`_AttemptFailed` for a retryable failure.
+        for >= 300); raises :class:`AttemptFailed` for a retryable failure.
         """
-        method, cur_url, cur_data, send_auth = request.method, url, data, True
+        request = call.request
+        method, url, data, send_auth = request.method, call.url, call.data, True
+        timeout = self._attempt_timeout(call)
         status = 0
         lost: tuple[BaseException, BaseException] | None = None
-        for _hop in range(_MAX_REDIRECTS + 1):
+        for _hop in range(MAX_REDIRECTS + 1):
             if self._closed:  # closed while this call waited (a retry delay, a 429 pause)
-                raise errors.ClientClosedError("the client was closed during the call")
+                raise errors.ClientClosedError(_CLOSED_DURING_CALL)
             try:
                 route = (
-                    self._proxies.for_url(cur_url.scheme, cur_url.host, cur_url.port)
+                    self._proxies.for_url(url.scheme, url.host, url.port)
                     if self._proxies
                     else _DIRECT
                 )
-                sent = self._headers(request, cur_data, send_auth)
+                sent = _wire.headers(request.credential.token if send_auth else None, data)
                 if route.headers:  # Proxy-Authorization of a plain-http proxy request
                     sent = {**(sent or {}), **route.headers}
                 async with session.request(
                     method,
-                    cur_url,
-                    data=cur_data,
+                    url,
+                    data=data,
                     headers=sent,
                     timeout=timeout,
                     allow_redirects=False,
@@ -664,35 +515,37 @@ class Transport:
                 ) as resp:
                     status = resp.status
                     headers = resp.headers
-                    if status in _REDIRECTS and "Location" in headers:
+                    if status in REDIRECTS and "Location" in headers:
                         await resp.release()
-                        target = self._redirect_target(cur_url, headers["Location"], request)
+                        target = redirect_target(url, headers["Location"], request, self.secrets)
                         if target.origin() != self._origin:
                             send_auth = False  # never send credentials to another origin
-                        if status == 303 or (status in (301, 302) and method != "HEAD"):
-                            method, cur_data = "GET", None
-                        cur_url = target
+                        if redirects_to_get(status, method):
+                            method, data = "GET", None
+                        url = target
                         continue
-                    raw = await self._read_limited(resp, request, retries)
-            except (aiohttp.ClientError, TimeoutError, _ContentEncodingError) as exc:
+                    raw = await read_limited(
+                        resp, request, call.retries, self.max_response_bytes, self.secrets
+                    )
+            except (aiohttp.ClientError, TimeoutError, ContentEncodingError) as exc:
                 lost = (
-                    self._connection_error(exc, request, retries, status),
-                    self._cause(exc, request),
+                    errors.ClientClosedError(_CLOSED_DURING_CALL)
+                    if self._closed  # the session was closed under this call
+                    else _failures.connection_error(
+                        exc, request, call.retries, host=self.base_url.host, status=status
+                    ),
+                    _failures.scrubbed_cause(exc, request, self.secrets),
                 )
             except RuntimeError:  # aiohttp: "Session is closed" (closed meanwhile)
                 if self._closed or session.closed:
-                    raise errors.ClientClosedError(
-                        "the client was closed during the call"
-                    ) from None
+                    raise errors.ClientClosedError(_CLOSED_DURING_CALL) from None
                 raise
             except asyncio.CancelledError:
                 # Closing the session cancels the calls waiting for a pooled connection; a
                 # cancellation of the caller's own task stays a cancellation.
                 task = asyncio.current_task()
                 if self._closed and task is not None and not task.cancelling():
-                    raise errors.ClientClosedError(
-                        "the client was closed during the call"
-                    ) from None
+                    raise errors.ClientClosedError(_CLOSED_DURING_CALL) from None
                 raise
             break
         else:
@@ -700,69 +553,22 @@ class Transport:
                 "too many redirects",
                 method=request.method,
                 path=request.where,
-                retries_taken=retries,
+                retries_taken=call.retries,
             )
         if lost is not None:
             # Raised outside the handler, from a stand-in: nothing (``__cause__``, ``__context__``)
             # leads back to aiohttp's exception, whose frames hold the Authorization header.
             raise lost[0] from lost[1]
-        return self._decode(request, status, headers, raw, retries, started)
-
-    def _redirect_target(self, current: URL, location: str, request: Request) -> URL:
-        """The URL a ``Location`` points to: absolute http(s) only, never with a user:password."""
-        try:
-            target = current.join(URL(location))
-            ok = target.scheme in ("http", "https") and bool(target.host)
-        except ValueError:
-            ok = False
-        if not ok:
-            raise errors.APIConnectionError(
-                f"refused to follow a redirect to a non-http(s) or invalid URL: "
-                f"{self.secrets.scrub(location[:100], request.credential.token)!r}",
-                method=request.method,
-                path=request.where,
-            )
-        if target.raw_user is not None or target.raw_password is not None:
-            # aiohttp would turn user:password@ into an Authorization: Basic header.
-            target = target.with_user(None)
-        return target
-
-    def _cause(self, exc: BaseException, request: Request) -> ScrubbedCause:
-        """The stand-in chained to a connection error: ``exc``'s type and scrubbed text only."""
-        return ScrubbedCause.of(exc, self.secrets.scrub(str(exc), request.credential.token))
-
-    def _unreadable(
-        self, request: Request, error: errors.MalformedResponseError, status: int
-    ) -> errors.APIError:
-        """A response we cannot read; for a create the server may have applied it."""
-        if request.repeatable or 300 <= status < 500:
-            return error
-        unknown = errors.OutcomeUnknownError(
-            "the server answered but its answer could not be read; the request may have been "
-            "applied",
-            request_body=request.body,
-            cause=error,
-            hint="It was most likely created: look it up before creating it again.",
-            method=request.method,
-            path=request.where,
-            request_id=error.request_id,
-            retries_taken=error.retries_taken,
-        )
-        unknown.__cause__ = error
-        return unknown
+        return self._decode(call, status, headers, raw)
 
     def _decode(
-        self,
-        request: Request,
-        status: int,
-        headers: CIMultiDictProxy[str],
-        raw: bytes | bytearray,
-        retries: int,
-        started: float,
+        self, call: _Call, status: int, headers: CIMultiDictProxy[str], raw: bytes | bytearray
     ) -> Response:
+        """The answer of one attempt as a :class:`Response`, or its typed error."""
+        request, retries, secrets = call.request, call.retries, self.secrets
         body: Any
         try:
-            body = _loads(raw) if raw else {}
+            body = _wire.loads(raw) if raw else {}
         except (ValueError, RecursionError, MemoryError):  # any decoding failure
             body = None
         rid = headers.get("X-Request-Id")
@@ -771,7 +577,8 @@ class Transport:
             if type(body_rid) is str:
                 rid = body_rid
         if rid is not None:
-            rid = self.secrets.scrub(rid[:200], request.credential.token)
+            rid = secrets.scrub(rid[:200], request.credential.token)
+        elapsed = time.monotonic() - call.started
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d request_id=%s %.1fms attempt=%d",
@@ -779,7 +586,7 @@ class Transport:
                 request.where,
                 status,
                 rid,
-                (time.monotonic() - started) * 1000,
+                elapsed * 1000,
                 retries + 1,
             )
         response = Response(
@@ -788,146 +595,20 @@ class Transport:
             request_id=rid,
             body=body if type(body) is dict else {},
             retries=retries,
-            elapsed=time.monotonic() - started,
+            elapsed=elapsed,
         )
+        excerpt: str | None = None
         if type(body) is not dict:
-            # Scrub first, then cut: a credential across the cut cannot leave a prefix behind.
-            excerpt: str | None = _SECRET_FIELD.sub(
-                r"\1***\2",
-                self.secrets.scrub(
-                    bytes(raw[: _EXCERPT + 1024]).decode("utf-8", "replace"),
-                    request.credential.token,
-                ),
-            )[:_EXCERPT]
+            excerpt = _failures.excerpt(raw, request, secrets)
             if status < 400:
-                malformed = errors.MalformedResponseError(
-                    "the response is not a JSON object",
-                    status_code=status,
-                    body_excerpt=excerpt or "",
-                    headers=self._error_headers(headers, request),
-                    method=request.method,
-                    path=request.where,
-                    request_id=rid,
-                    retries_taken=retries,
-                )
-                raise self._unreadable(request, malformed, status)
+                scrubbed = _failures.error_headers(headers, request, secrets)
+                message = "the response is not a JSON object"
+                raise _failures.malformed(request, response, message, excerpt, headers=scrubbed)
             # A non-JSON error page (e.g. a proxy's HTML 502): keep the status, show an excerpt.
-        else:
-            excerpt = None
         if status == 429 or status >= 500:
             retry_after = parse_retry_after(headers.get("Retry-After"), time.time())
-            err = self._status_error(request, response, retries, retry_after, excerpt)
-            raise _AttemptFailed(Failure.STATUS, err, status=status, retry_after=retry_after)
+            err = _failures.status_error(request, response, retries, secrets, retry_after, excerpt)
+            raise AttemptFailed(Failure.STATUS, err, status=status, retry_after=retry_after)
         if excerpt is not None:
-            raise self._status_error(request, response, retries, None, excerpt)
+            raise _failures.status_error(request, response, retries, secrets, None, excerpt)
         return response
-
-    def _connection_error(
-        self, exc: BaseException, request: Request, retries: int, status: int = 0
-    ) -> errors.SchedulerError | _AttemptFailed:
-        """The typed error for an aiohttp exception, wrapped when the retry policy decides."""
-        if self._closed:  # the session was closed under this call
-            return errors.ClientClosedError("the client was closed during the call")
-        failure, cls, template = next(
-            (failure, cls, template)
-            for types, failure, cls, template in _EXCEPTIONS
-            if isinstance(exc, types)
-        )
-        os_error = getattr(exc, "os_error", None)
-        message = template.format(
-            name=type(exc).__name__,
-            host=self.base_url.host,
-            reason=getattr(os_error, "strerror", None) or type(exc).__name__,
-        )
-        error = cls(message, method=request.method, path=request.where, retries_taken=retries)
-        if isinstance(error, errors.MalformedResponseError):
-            error.status_code = status or None
-            return self._unreadable(request, error, status)
-        return error if failure is None else _AttemptFailed(failure, error)
-
-    async def _read_limited(
-        self, resp: aiohttp.ClientResponse, request: Request, retries: int
-    ) -> bytes | bytearray:
-        """The decoded body, read until done or until it passes ``max_response_bytes``.
-
-        ``Content-Length`` counts the bytes on the wire, which gzip, deflate or br may inflate
-        a thousandfold, so the limit is checked on the decoded stream as it arrives (aiohttp
-        inflates in bounded steps); the read stops, and the connection is dropped, as soon as
-        it passes. Peak memory stays within about twice the limit.
-        """
-        limit = self.max_response_bytes
-        length = resp.content_length
-        if length is not None and length > limit:
-            raise self._too_large(
-                resp, request, retries, f"response body of {length} bytes exceeds"
-            )
-        body = bytearray()
-        content = resp.content
-        while True:
-            chunk = await content.readany()
-            if not chunk:
-                return body
-            if len(body) + len(chunk) > limit:
-                resp.close()  # stop reading: do not inflate or download the rest
-                raise self._too_large(resp, request, retries, "decoded response body exceeds")
-            body += chunk
-
-    def _too_large(
-        self, resp: aiohttp.ClientResponse, request: Request, retries: int, what: str
-    ) -> errors.APIError:
-        error = errors.ResponseTooLargeError(
-            f"{what} max_response_bytes={self.max_response_bytes}",
-            status_code=resp.status,
-            headers=self._error_headers(resp.headers, request),
-            method=request.method,
-            path=request.where,
-            retries_taken=retries,
-        )
-        return self._unreadable(request, error, resp.status)
-
-    def _error_headers(self, headers: Mapping[str, str], request: Request) -> CIMultiDict[str]:
-        return CIMultiDict(self.secrets.scrub_headers(headers, request.credential.token))
-
-    def _status_error(
-        self,
-        request: Request,
-        response: Response,
-        retries: int,
-        retry_after: float | None = None,
-        excerpt: str | None = None,
-    ) -> errors.APIStatusError:
-        """The complete typed error for an error status (secrets scrubbed from every text)."""
-        token = request.credential.token
-        secrets = self.secrets
-        body: Any = response.body
-        error = body.get("error")
-        error_type: str | None = None
-        provider_error: Any = None
-        if excerpt is not None:
-            message = f"non-JSON error response: {excerpt!r}"
-            body = excerpt
-        elif isinstance(error, dict):
-            msg = error.get("message")
-            message = msg if isinstance(msg, str) else ""
-            error_type = error.get("type") if isinstance(error.get("type"), str) else None
-            provider_error = error.get("provider_error")
-        elif isinstance(error, str):
-            message = error
-        else:
-            message = ""
-        status = response.status
-        cls = errors.status_error_class(status)
-        kwargs: dict[str, Any] = {
-            "status_code": status,
-            "error_type": secrets.scrub(error_type, token) if error_type else None,
-            "provider_error": secrets.scrub_data(provider_error, token),
-            "headers": self._error_headers(response.headers, request),
-            "body": secrets.scrub_data(body, token),
-            "method": request.method,
-            "path": request.where,
-            "request_id": response.request_id,
-            "retries_taken": retries,
-        }
-        if cls is errors.RateLimitError:
-            kwargs["retry_after"] = retry_after
-        return cls(secrets.scrub(message[:2000] or "no error message", token), **kwargs)

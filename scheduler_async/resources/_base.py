@@ -70,7 +70,7 @@ from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, cast
 import attrs
 import cattrs
 
-from .. import errors
+from .. import _failures, errors
 from .._args import path_id
 from .._auth import Credential, scheduling_auth
 from .._config import Timeout
@@ -257,42 +257,22 @@ def structure_data(request: Request, response: Response, cls: Any) -> Any:
     was wrong and where, and chains a :class:`ScrubbedCause` (type and text, secrets removed),
     never the converter's exception, whose frames' locals hold the answer.
     """
-
-    def malformed(message: str) -> errors.MalformedResponseError:
-        return errors.MalformedResponseError(
-            message,
-            status_code=response.status,
-            body_excerpt=safe_repr(_redacted(response.body)),
-            headers=response.headers,
-            method=request.method,
-            path=request.where,
-            request_id=response.request_id,
-            retries_taken=response.retries,
-        )
-
+    if "data" not in response.body:
+        excerpt = safe_repr(_redacted(response.body))
+        raise _failures.malformed(request, response, "the response has no 'data'", excerpt)
+    cause: ScrubbedCause | None = None
     try:
-        if "data" not in response.body:
-            raise malformed("the response has no 'data'")
-        cause: ScrubbedCause | None = None
-        try:
-            return structure(response.body["data"], cls)
-        except Exception as exc:  # any failure to read the answer (RecursionError included)
-            cause = _structuring_cause(exc, response.body)
-        # Raised outside the handler: no ``__context__`` leads back to the converter's frames.
-        raise malformed(f"unexpected response shape: {cause.text[:300]}") from cause
-    except errors.MalformedResponseError as exc:
-        if request.repeatable:
-            raise
-        raise errors.OutcomeUnknownError(
-            "the server accepted the request but its answer could not be read",
-            request_body=request.body,
-            cause=exc,
-            hint="It was most likely created: look it up before creating it again.",
-            method=request.method,
-            path=request.where,
-            request_id=response.request_id,
-            retries_taken=response.retries,
-        ) from exc
+        return structure(response.body["data"], cls)
+    except Exception as exc:  # any failure to read the answer (RecursionError included)
+        cause = _structuring_cause(exc, response.body)
+    # Raised outside the handler: no ``__context__`` leads back to the converter's frames.
+    raise _failures.malformed(
+        request,
+        response,
+        f"unexpected response shape: {cause.text[:300]}",
+        safe_repr(_redacted(response.body)),
+        cause=cause,
+    )
 
 
 def _structuring_cause(exc: Exception, body: Any) -> ScrubbedCause:

@@ -33,6 +33,7 @@ from scheduler_async import (
     Guest,
     RetryPolicy,
     _transport,
+    _wire,
 )
 
 KEY = "sk_live_SECRET_key_000"
@@ -163,7 +164,7 @@ async def test_size_limit_counts_decoded_bytes(
 @pytest.fixture(params=["orjson", "json"])
 def decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "json":
-        monkeypatch.setattr(_transport, "_loads", json.loads)
+        monkeypatch.setattr(_wire, "loads", json.loads)
     return str(request.param)
 
 
@@ -421,6 +422,8 @@ async def test_emulator_does_not_echo_a_deleted_session_token(
 
 
 async def test_secret_in_an_aiohttp_exception_text_is_scrubbed_from_the_chain() -> None:
+    from scheduler_async._failures import scrubbed_cause
+
     client = _client("http://127.0.0.1:9")
     transport = client._transport
     request = _transport.Request(
@@ -431,10 +434,12 @@ async def test_secret_in_an_aiohttp_exception_text_is_scrubbed_from_the_chain() 
     )
     transport.secrets.add(SESSION)
     exc = aiohttp.ConnectionTimeoutError(f"Connection timeout to host http://h{request.path}")
-    cause = transport._cause(exc, request)
+    cause = scrubbed_cause(exc, request, transport.secrets)
     assert SESSION not in str(cause) and "ConnectionTimeoutError" in str(cause)
     plain = aiohttp.ServerDisconnectedError()
-    stand_in = transport._cause(plain, request)  # a stand-in even with nothing in its text
+    stand_in = scrubbed_cause(
+        plain, request, transport.secrets
+    )  # a stand-in even with nothing in its text
     assert stand_in.type_name == "aiohttp.client_exceptions.ServerDisconnectedError"
     assert stand_in.__traceback__ is None and "Server disconnected" in stand_in.text
 

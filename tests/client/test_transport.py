@@ -344,15 +344,6 @@ async def test_sub_second_datetimes_are_floored(client: AsyncScheduler, mock: An
 
 
 # ---------------------------------------------------------------- the transport's pieces
-def _transport() -> Any:
-    from scheduler_async._config import Limits, Timeout
-    from scheduler_async._transport import Transport
-
-    return Transport(
-        base_url=BASE, api_key=KEY, timeout=Timeout(), limits=Limits(), retry=RetryPolicy()
-    )
-
-
 @pytest.mark.parametrize(
     ("exc", "failure", "cls", "text"),
     [
@@ -428,15 +419,16 @@ def _transport() -> Any:
 def test_exception_table_maps_to_failure_and_complete_error(
     exc: BaseException, failure: str | None, cls: type, text: str
 ) -> None:
+    from scheduler_async._failures import AttemptFailed, connection_error
     from scheduler_async._retry import Failure
-    from scheduler_async._transport import Request, _AttemptFailed
+    from scheduler_async._transport import Request
 
     request = Request(method="GET", path="/v3/x/SECRET", log_path="/v3/x/{id}")
-    out = _transport()._connection_error(exc, request, 3)
+    out = connection_error(exc, request, 3, host="api.test")
     if failure is None:
         error = out
     else:
-        assert isinstance(out, _AttemptFailed) and out.failure is Failure[failure]
+        assert isinstance(out, AttemptFailed) and out.failure is Failure[failure]
         error = out.error
     assert type(error) is cls
     # built complete, once: message, where and how many retries preceded it
@@ -493,10 +485,10 @@ async def test_rate_limit_retry_after_is_parsed_once(mock: Any) -> None:
 async def test_json_decoders_give_the_same_models(
     decoder: str, mock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from scheduler_async import _transport
+    from scheduler_async import _wire
 
     loads = pytest.importorskip(decoder).loads
-    monkeypatch.setattr(_transport, "_loads", loads)
+    monkeypatch.setattr(_wire, "loads", loads)
     body = {
         "request_id": RID,
         "data": {
