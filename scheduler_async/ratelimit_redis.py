@@ -58,11 +58,16 @@ logger = logging.getLogger("scheduler_async")
 
 _US = 1_000_000
 
-# KEYS: tat, paused. ARGV: interval_us, burst, max_wait_us (-1: none).
-# Returns {granted (1/0), wait_us, now_us}. Only a granted request moves the TAT.
-_ACQUIRE = """
+# Every script starts by reading the Redis server clock into ``now`` (µs), so all clients of one
+# limiter share one clock.
+_NOW_US = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+"""
+
+# KEYS: tat, paused. ARGV: interval_us, burst, max_wait_us (-1: none).
+# Returns {granted (1/0), wait_us, now_us}. Only a granted request moves the TAT.
+_ACQUIRE = _NOW_US + """
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[3])
@@ -86,9 +91,7 @@ return {1, wait, now}
 """
 
 # KEYS: tat, paused. ARGV: pause_us, interval_us, burst. Returns the pause left in µs.
-_PAUSE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+_PAUSE = _NOW_US + """
 local pause = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
@@ -110,9 +113,7 @@ return math.max(0, cur - now)
 """
 
 # KEYS: paused. Returns the pause left in µs.
-_PAUSE_LEFT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+_PAUSE_LEFT = _NOW_US + """
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 return math.max(0, cur - now)
 """
