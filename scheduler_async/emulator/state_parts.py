@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import itertools
 import json
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -322,39 +323,20 @@ class Part:
         return self.dump_blob(store)
 
 
+def _row_part(
+    name: str, load: Callable[[Store, Any], None], dump_row: Callable[[Any], Any], *extra: str
+) -> Part:
+    """A row part whose entities live in the store attribute ``name`` (plus ``extra`` indexes)."""
+    return Part(name, (name, *extra), load, rows=operator.attrgetter(name), dump_row=dump_row)
+
+
 PARTS: tuple[Part, ...] = (
-    Part(
-        "grants",
-        ("grants", "_grant_by_email"),
-        _load_grants,
-        rows=lambda s: s.grants,
-        dump_row=_dump_grant,
-    ),
-    Part("events", ("events",), _load_events, rows=lambda s: s.events, dump_row=_dump_event),
-    Part(
-        "configurations",
-        ("configurations",),
-        _load_configurations,
-        rows=lambda s: s.configurations,
-        dump_row=_dump_configuration,
-    ),
-    Part(
-        "sessions", ("sessions",), _load_sessions, rows=lambda s: s.sessions, dump_row=_dump_session
-    ),
-    Part(
-        "bookings",
-        ("bookings", "_bookings_by_config"),
-        _load_bookings,
-        rows=lambda s: s.bookings,
-        dump_row=_dump_booking,
-    ),
-    Part(
-        "group_events",
-        ("group_events",),
-        _load_group_events,
-        rows=lambda s: s.group_events,
-        dump_row=_dump_group_event,
-    ),
+    _row_part("grants", _load_grants, _dump_grant, "_grant_by_email"),
+    _row_part("events", _load_events, _dump_event),
+    _row_part("configurations", _load_configurations, _dump_configuration),
+    _row_part("sessions", _load_sessions, _dump_session),
+    _row_part("bookings", _load_bookings, _dump_booking, "_bookings_by_config"),
+    _row_part("group_events", _load_group_events, _dump_group_event),
     Part(
         "seats", ("_seats", "_booking_seat", "_group_bookings"), _load_seats, dump_blob=_dump_seats
     ),
