@@ -58,8 +58,8 @@ logger = logging.getLogger("scheduler_async")
 
 _US = 1_000_000
 
-# Every script starts by reading the Redis server clock into ``now`` (µs), so all clients of one
-# limiter share one clock.
+# Each script below is registered behind this preamble: ``now`` is the Redis server's clock in µs,
+# so all clients of one limiter share one clock.
 _NOW_US = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -67,7 +67,7 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 
 # KEYS: tat, paused. ARGV: interval_us, burst, max_wait_us (-1: none).
 # Returns {granted (1/0), wait_us, now_us}. Only a granted request moves the TAT.
-_ACQUIRE = _NOW_US + """
+_ACQUIRE = """
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[3])
@@ -91,7 +91,7 @@ return {1, wait, now}
 """
 
 # KEYS: tat, paused. ARGV: pause_us, interval_us, burst. Returns the pause left in µs.
-_PAUSE = _NOW_US + """
+_PAUSE = """
 local pause = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
@@ -113,7 +113,7 @@ return math.max(0, cur - now)
 """
 
 # KEYS: paused. Returns the pause left in µs.
-_PAUSE_LEFT = _NOW_US + """
+_PAUSE_LEFT = """
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
 return math.max(0, cur - now)
 """
@@ -158,9 +158,9 @@ class _Link:
     def __init__(self, redis: Redis, max_connections: int) -> None:
         self.redis = redis
         self.slots = asyncio.Semaphore(max_connections)
-        self.acquire = redis.register_script(_ACQUIRE)
-        self.pause = redis.register_script(_PAUSE)
-        self.pause_left = redis.register_script(_PAUSE_LEFT)
+        self.acquire = redis.register_script(_NOW_US + _ACQUIRE)
+        self.pause = redis.register_script(_NOW_US + _PAUSE)
+        self.pause_left = redis.register_script(_NOW_US + _PAUSE_LEFT)
         self.holder: AsyncGenerator[None, None] | None = None
         """Parked on the loop; closing it (at loop shutdown, or ``aclose``) closes ``redis``."""
 
