@@ -2,8 +2,8 @@
 
 This module also owns how availability JSON becomes these models: the hot path of sweeps
 (:func:`_fast_availability_hook`) validates the answer and builds every :class:`TimeSlot`
-through its slot descriptors (a plain slot's group fields stored as ``None`` in C loops), so a
-slot read later is an ordinary attribute read.
+through its slot descriptors in C loops (no Python code runs per slot), so a slot read later is
+an ordinary attribute read.
 """
 
 from __future__ import annotations
@@ -92,6 +92,62 @@ _GROUP_SLOT_KEYS = frozenset(_GROUP_FIELDS) | {"master_event_id"}
 """Keys that make a JSON slot a group slot (``master_event_id``: see :func:`_time_slot_in`)."""
 
 
+def _plain_slot_builder() -> Any:
+    """``build(slots)``: the :class:`TimeSlot` objects of a JSON list of plain slots, or ``None``
+    when the list is not plainly well typed (the caller then takes the generated hook).
+
+    Every pass is a C loop (``map`` over C callables): no Python bytecode runs per slot. The type
+    checks are exact (``type(x) is int`` refuses ``True`` as well as ``7.0``), participant lists
+    are checked once per distinct list and shared between slots as one tuple, and the objects are
+    built through the slot descriptors: a frozen attrs class refuses ``obj.x = ...``, and its
+    ``__init__`` costs more than these stores.
+    """
+    new = object.__new__
+    get_emails = operator.itemgetter("emails")
+    get_start = operator.itemgetter("start_time")
+    get_end = operator.itemgetter("end_time")
+    set_emails = TimeSlot.__dict__["emails"].__set__
+    set_start = TimeSlot.__dict__["start_time"].__set__
+    set_end = TimeSlot.__dict__["end_time"].__set__
+    set_group = tuple(TimeSlot.__dict__[name].__set__ for name in _GROUP_FIELDS)
+    only_dict, only_int, only_list = {dict}, {int}, {list}
+    plain = _GROUP_SLOT_KEYS.isdisjoint
+
+    def build(slots: list[Any]) -> tuple[TimeSlot, ...] | None:
+        if set(map(type, slots)) != only_dict:
+            return None
+        # A slot with more than the three keys may be a group slot: the generated hook decodes
+        # its extra fields. Unknown extra keys (the API grows) stay on this path.
+        if max(map(len, slots)) > 3 and not all(map(plain, slots)):
+            return None
+        try:
+            starts = list(map(get_start, slots))
+            ends = list(map(get_end, slots))
+            lists = list(map(get_emails, slots))
+        except KeyError:
+            return None
+        if set(map(type, starts)) != only_int or set(map(type, ends)) != only_int:
+            return None
+        if set(map(type, lists)) != only_list:
+            return None
+        keys = list(map(tuple, lists))
+        seen: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        shared = list(map(seen.setdefault, keys, keys))  # slots share participant lists
+        del keys
+        for key in seen:
+            if set(map(type, key)) - {str}:
+                return None
+        out = list(map(new, repeat(TimeSlot, len(slots))))
+        deque(map(set_emails, out, shared), 0)
+        deque(map(set_start, out, starts), 0)
+        deque(map(set_end, out, ends), 0)
+        for store in set_group:  # the group fields of a plain slot: None
+            deque(map(store, out, repeat(None)), 0)
+        return tuple(out)
+
+    return build
+
+
 def _fast_availability_hook() -> Any:
     """Structure well-typed availability JSON directly (the hot path of sweeps).
 
@@ -99,15 +155,7 @@ def _fast_availability_hook() -> Any:
     the same result or a detailed validation error.
     """
     generated = converter.get_structure_hook(Availability)
-
-    new = object.__new__
-    fields = operator.itemgetter("emails", "start_time", "end_time")
-    # The slot descriptors themselves: a frozen attrs class refuses ``obj.x = ...``, and these
-    # stores skip both its __setattr__ and the attribute lookup of ``object.__setattr__``.
-    set_emails = TimeSlot.__dict__["emails"].__set__
-    set_start = TimeSlot.__dict__["start_time"].__set__
-    set_end = TimeSlot.__dict__["end_time"].__set__
-    set_group = tuple(TimeSlot.__dict__[name].__set__ for name in _GROUP_FIELDS)
+    build = _plain_slot_builder()
 
     def hook(value: Any, tp: Any) -> Availability:
         if type(value) is dict:
@@ -115,55 +163,12 @@ def _fast_availability_hook() -> Any:
             order = value.get("order")
             ok = slots is None or type(slots) is list
             if order is not None:
-                ok = ok and type(order) is list
+                ok = ok and type(order) is list and set(map(type, order)) <= {str}
                 order = tuple(order) if ok else None
-                for x in order or ():
-                    if type(x) is not str:
-                        ok = False
-            out: list[TimeSlot] = []
-            append = out.append
-            seen: dict[tuple[Any, ...], tuple[str, ...]] = {}  # slots share participant lists
-            last: Any = None  # the previous slot's list: neighbours mostly have the same one
-            checked: tuple[str, ...] = ()
-            for slot in slots or () if ok else ():
-                if type(slot) is not dict:
-                    ok = False
-                    break
-                if len(slot) > 3 and not _GROUP_SLOT_KEYS.isdisjoint(slot):
-                    ok = False  # a group slot: the generated hook decodes its extra fields
-                    break
-                try:
-                    emails, start, end = fields(slot)
-                except KeyError:
-                    ok = False
-                    break
-                if type(start) is not int or type(end) is not int:
-                    ok = False
-                    break
-                if emails != last:  # only a list equals ``last`` (a checked list)
-                    if type(emails) is not list:
-                        ok = False
-                        break
-                    key = tuple(emails)
-                    shared = seen.get(key)
-                    if shared is None:
-                        for x in key:
-                            if type(x) is not str:
-                                ok = False
-                        if not ok:
-                            break
-                        shared = seen[key] = key
-                    last, checked = emails, shared
-                # The attrs __init__ of a frozen class costs more than these three stores.
-                obj = new(TimeSlot)
-                set_emails(obj, checked)
-                set_start(obj, start)
-                set_end(obj, end)
-                append(obj)
             if ok:
-                for store in set_group:  # the group fields: None, stored in C loops
-                    deque(map(store, out, repeat(None)), 0)
-                return Availability(time_slots=tuple(out), order=order)
+                built = build(slots) if slots else ()
+                if built is not None:
+                    return Availability(time_slots=built, order=order)
         return generated(value, tp)  # type: ignore[no-any-return]
 
     return hook
