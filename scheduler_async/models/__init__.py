@@ -6,7 +6,7 @@ import attrs
 from cattrs.gen import make_dict_unstructure_fn
 
 from .._convert import converter, register_preprocessor
-from .availability import Availability, Session, TimeSlot
+from .availability import Availability, Session, TimeSlot, TimeSlots
 from .booking import AdditionalGuest, Booking, BookingOrganizer, BookingParticipant, Guest
 from .booking_ref import BookingRef, parse_booking_ref
 from .configuration import (
@@ -158,6 +158,7 @@ __all__ = [
     "Session",
     "SpecificTimeAvailability",
     "TimeSlot",
+    "TimeSlots",
     "UISettings",
     "UISettingsBooking",
     "UISettingsOrganizer",
