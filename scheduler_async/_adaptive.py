@@ -249,9 +249,9 @@ class AdaptiveRate:
                     self._grow_locked(now)
                 else:  # keep the deque short (no bisect: the rate is measured at a cut)
                     oldest = now - LONG_WINDOW
-                    accepted = self._accepted
-                    while accepted[0] <= oldest:
-                        accepted.popleft()
+                    stamps = self._accepted
+                    while stamps[0] <= oldest:
+                        stamps.popleft()
             if self._queue and self._phase != _PACED:
                 self._wake_head_locked()
 
