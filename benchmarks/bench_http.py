@@ -2,7 +2,10 @@
 
 * :func:`async_cpu` - client CPU per ``availability.get`` (parsed into models, every slot's
   fields read) of ``AsyncScheduler`` against raw aiohttp (``session.get`` + ``json.loads``, the
-  same fields read from the dicts) on the same URL, for answers of 20, 200 or 2,000 slots.
+  same fields read from the dicts) on the same URL, for answers of 20, 200 or 2,000 slots, and
+  against the *floor*: raw aiohttp plus only what the client must do (both timeouts, a
+  size-limited read, ``json.loads``, typed frozen slot objects of the same shape built as
+  cheaply as known: see :func:`floor_availability`).
 * :func:`sync_cpu` - client CPU per booking GET of ``scheduler_sync.Scheduler`` (including its
   event-loop thread), ``requests.Session`` (+ ``.json()``) and the official ``nylas`` SDK.
 * :func:`sweep` - wall time, client CPU and peak-RSS growth of ``availability.sweep_all``.
@@ -18,8 +21,10 @@ prints its result as JSON (the runner does that, so peak RSS is measured in a cl
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import gc
+import itertools
 import json
 import operator
 import statistics
@@ -30,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import attrs
 
 if __package__ in (None, ""):  # run as a script: make ``scheduler_async`` and siblings importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -57,6 +63,76 @@ def _read_model(answer: Any) -> None:
 def _read_raw(doc: Any) -> None:
     for slot in doc["data"]["time_slots"]:
         slot["start_time"], slot["end_time"], slot["emails"], slot.get("event_id")
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class FloorSlot:
+    """The shape of :class:`~scheduler_async.TimeSlot` (seven fields, frozen, no ``__dict__``)."""
+
+    emails: tuple[str, ...]
+    start_time: int
+    end_time: int
+    event_id: str | None = None
+    master_id: str | None = None
+    calendar_id: str | None = None
+    capacity: int | None = None
+
+
+_FLOOR_NEW = object.__new__
+_FLOOR_GET = tuple(map(operator.itemgetter, ("emails", "start_time", "end_time")))
+_FLOOR_SET = tuple(FloorSlot.__dict__[f.name].__set__ for f in attrs.fields(FloorSlot))
+_FLOOR_LIMIT = 16 * 1024 * 1024  # the client's default ``max_response_bytes``
+
+
+def floor_availability(doc: Any) -> tuple[tuple[FloorSlot, ...], tuple[str, ...] | None]:
+    """The least a typed client must do with an availability answer: check the types it
+    relies on and build one frozen slot object per slot (participant tuples shared), every
+    pass a C loop (the cheapest eager build known; no group-slot or fallback handling)."""
+    if type(doc) is not dict or type(data := doc.get("data")) is not dict:
+        raise TypeError("not an availability answer")
+    order = data.get("order")
+    order = None if order is None else tuple(order)
+    slots = data.get("time_slots") or []
+    lists, starts, ends = (list(map(get, slots)) for get in _FLOOR_GET)
+    if {*map(type, starts), *map(type, ends)} - {int} or set(map(type, lists)) - {list}:
+        raise TypeError("bad slot")
+    keys = list(map(tuple, lists))
+    seen: dict[tuple[str, ...], tuple[str, ...]] = {}
+    shared = list(map(seen.setdefault, keys, keys))
+    if any(set(map(type, key)) - {str} for key in seen):
+        raise TypeError("bad emails")
+    out = list(map(_FLOOR_NEW, itertools.repeat(FloorSlot, len(slots))))
+    set_e, set_s, set_t, *set_group = _FLOOR_SET
+    for store, values in ((set_e, shared), (set_s, starts), (set_t, ends)):
+        collections.deque(map(store, out, values), 0)
+    for store in set_group:
+        collections.deque(map(store, out, itertools.repeat(None)), 0)
+    return tuple(out), order
+
+
+async def _floor_get(session: aiohttp.ClientSession, url: str, timeout: Any) -> Any:
+    """GET with both timeouts, a size-limited read of the decoded body and ``json.loads``."""
+    async with session.get(url, timeout=timeout) as resp:
+        if resp.status >= 300:
+            raise RuntimeError(resp.status)
+        length = resp.content_length
+        if length is not None and length > _FLOOR_LIMIT:
+            raise RuntimeError("too large")
+        content = resp.content
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await content.readany():
+            size += len(chunk)
+            if size > _FLOOR_LIMIT:
+                raise RuntimeError("too large")
+            chunks.append(chunk)
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return floor_availability(json.loads(body))
+
+
+def _read_floor(answer: Any) -> None:
+    for slot in answer[0]:
+        slot.start_time, slot.end_time, slot.emails, slot.event_id  # noqa: B018
 
 
 async def _kept_bytes(make: Callable[[], Awaitable[Any]], keep: int = 5) -> float:
@@ -91,6 +167,12 @@ async def _async_cpu(url: str, n: int, reps: int, warmup: int, slots: int) -> di
             async with session.get(raw_url) as resp:
                 return json.loads(await resp.read())
 
+        timeout = aiohttp.ClientTimeout(total=30.0, sock_read=30.0)  # the client's defaults
+
+        async def floor(k: int) -> None:
+            for _ in range(k):
+                _read_floor(await _floor_get(session, raw_url, timeout))
+
         async def ours(k: int) -> None:
             for _ in range(k):
                 _read_model(await get(start_time=START, end_time=END, configuration_id=cfg))
@@ -104,10 +186,12 @@ async def _async_cpu(url: str, n: int, reps: int, warmup: int, slots: int) -> di
         assert len(first.time_slots) == slots
         await ours(warmup)
         await raw(warmup)
-        samples: dict[str, list[float]] = {"ours": [], "raw": []}
-        gen0: dict[str, list[int]] = {"ours": [], "raw": []}
-        for rep in range(reps):  # paired batches, alternating order: drift hits both alike
-            for name, fn in (("ours", ours), ("raw", raw))[:: 1 if rep % 2 == 0 else -1]:
+        await floor(warmup)
+        order = [("ours", ours), ("raw", raw), ("floor", floor)]
+        samples: dict[str, list[float]] = {name: [] for name, _ in order}
+        gen0: dict[str, list[int]] = {name: [] for name, _ in order}
+        for rep in range(reps):  # interleaved batches, rotating order: drift hits all alike
+            for name, fn in order[rep % 3 :] + order[: rep % 3]:
                 gc.collect()
                 c0 = gc.get_stats()[0]["collections"]
                 t0 = time.process_time()
@@ -120,9 +204,15 @@ async def _async_cpu(url: str, n: int, reps: int, warmup: int, slots: int) -> di
         "slots": float(slots),
         "ours_us": _median_per_call(samples["ours"], n),
         "raw_us": _median_per_call(samples["raw"], n),
+        "floor_us": _median_per_call(samples["floor"], n),
         "ratio": statistics.median(map(operator.truediv, samples["ours"], samples["raw"])),
+        "ours_vs_floor": statistics.median(
+            map(operator.truediv, samples["ours"], samples["floor"])
+        ),
+        "floor_vs_raw": statistics.median(map(operator.truediv, samples["floor"], samples["raw"])),
         "ours_gen0_per_call": statistics.median(gen0["ours"]) / n,
         "raw_gen0_per_call": statistics.median(gen0["raw"]) / n,
+        "floor_gen0_per_call": statistics.median(gen0["floor"]) / n,
         "ours_kept_bytes": ours_bytes,
         "raw_kept_bytes": raw_bytes,
         "calls": float(n * reps),
@@ -133,8 +223,9 @@ def async_cpu(
     url: str, *, n: int = 500, reps: int = 9, warmup: int = 200, slots: int = 20
 ) -> dict[str, float]:
     """Client CPU µs per availability call with ``slots`` slots, every slot's fields read:
-    ``ours_us`` (AsyncScheduler), ``raw_us`` and ``ratio`` (the median of the per-repetition
-    ratios of paired batches); gen-0 GC collections per call and bytes kept per answer."""
+    ``ours_us`` (AsyncScheduler), ``raw_us``, ``floor_us`` and the ratios ``ratio`` (ours /
+    raw), ``ours_vs_floor``, ``floor_vs_raw`` (each the median of the per-repetition ratios of
+    interleaved batches); gen-0 GC collections per call and bytes kept per answer."""
     return asyncio.run(_async_cpu(url, n, reps, warmup, slots))
 
 

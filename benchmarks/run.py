@@ -251,6 +251,29 @@ def bench_cpu(sizes: Sizes, rows: list[Row], raw: dict[str, Any]) -> None:
                     f"{a['raw_kept_bytes'] / 1024:.0f} KiB",
                 )
             )
+            rows.append(
+                Row(
+                    f"1f. floor ({slots:,} slots): raw aiohttp + only what the client must do "
+                    "(both timeouts, size-limited read, `json.loads`, typed frozen slot objects "
+                    "of the same shape) vs raw aiohttp",
+                    f"{a['floor_us']:.0f} µs",
+                    f"{a['raw_us']:.0f} µs",
+                    a["floor_vs_raw"],
+                    None,
+                    f"measured in the same interleaved batches as the row above; gen-0 GCs per "
+                    f"call {a['floor_gen0_per_call']:.2f}",
+                )
+            )
+            rows.append(
+                Row(
+                    f"1g. AsyncScheduler vs the floor ({slots:,} slots, every slot read)",
+                    f"{a['ours_us']:.0f} µs",
+                    f"{a['floor_us']:.0f} µs",
+                    a["ours_vs_floor"],
+                    None,
+                    "what the client's layering costs above the least a typed client must do",
+                )
+            )
         try:
             import scheduler_sync  # noqa: F401
         except ImportError:
@@ -458,9 +481,15 @@ def bench_storm_rows(rows: list[Row], raw: dict[str, Any]) -> None:
         )
 
 
-def plot(curve: dict[str, list[tuple[int, float]]], path: Path) -> None:
-    """Sweep throughput vs concurrency: our async sweep and the SDK on thread pools."""
-    import matplotlib
+def plot(curve: dict[str, list[tuple[int, float]]], path: Path) -> bool:
+    """Sweep throughput vs concurrency: our async sweep and the SDK on thread pools.
+
+    Returns False (and says so) when matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        _log(f"matplotlib is not installed: {path.name} skipped (pip install matplotlib)")
+        return False
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -503,6 +532,7 @@ def plot(curve: dict[str, list[tuple[int, float]]], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+    return True
 
 
 def render(rows: list[Row], *, mode: str, elapsed: float, repeat: int, command: str) -> str:

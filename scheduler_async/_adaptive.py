@@ -164,6 +164,16 @@ class AdaptiveRate:
             retry_after=start - now,
         )
 
+    def take_now(self) -> bool:
+        """Take a turn if one is free right now (nothing queued, no wait): the happy path of
+        :meth:`acquire` without a coroutine. ``False``: nothing was taken, call ``acquire``."""
+        with self._lock:
+            now = self._clock()
+            if not self._queue and self._wait_locked(now) == 0.0:
+                self._take_locked(now)
+                return True
+        return False
+
     async def acquire(self, deadline: float | None) -> None:
         """Wait for this request's turn (see the module); ``RateLimitWaitError`` past ``deadline``.
 
@@ -237,8 +247,11 @@ class AdaptiveRate:
                 self._accepted.append(now)
                 if self._phase == _PACED:
                     self._grow_locked(now)
-                else:
-                    self._measured_locked(now)  # keep the deque short
+                else:  # keep the deque short (no bisect: the rate is measured at a cut)
+                    oldest = now - LONG_WINDOW
+                    stamps = self._accepted
+                    while stamps[0] <= oldest:
+                        stamps.popleft()
             if self._queue and self._phase != _PACED:
                 self._wake_head_locked()
 

@@ -200,11 +200,17 @@ class LocalRateLimiter:
         A request that needs no wait goes even when ``deadline`` has just passed: the budget
         never refuses what it would not have delayed.
         """
-        if self.adaptive is not None:
-            return await self.adaptive.acquire(deadline)
+        adaptive = self.adaptive
+        if adaptive is not None:
+            if not adaptive.take_now():  # the usual case: nothing pending, no await
+                await adaptive.acquire(deadline)
+            return
         while True:
-            now = self._clock()
-            start, before, after = self._reserve_returnable(now, deadline)
+            with self._lock:  # what _reserve_returnable does, without its tuple
+                now = self._clock()
+                before = self._tat
+                start = self._reserve_locked(now, deadline)
+                after = self._tat
             if start <= now:
                 return
             try:

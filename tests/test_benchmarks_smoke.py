@@ -45,9 +45,34 @@ def test_runner_tiny(tmp_path: Path) -> None:
     assert raw["async_cpu"]["ours_us"] > 0 and raw["sync_cpu"]["sdk_us"] > 0
     assert raw["async_cpu_2000"]["slots"] == 2000 and raw["async_cpu_2000"]["ours_kept_bytes"] > 0
     assert len(raw["runs"]) == 2
+    for key in ("async_cpu", "async_cpu_200", "async_cpu_2000"):  # the floor, same batches
+        assert raw[key]["floor_us"] > 0 and raw[key]["ours_vs_floor"] > 0
+    assert sum(line.startswith("| 1f. floor") for line in text.splitlines()) == 3
     # every ratio is reported as min/median/max over the runs
     row = next(line for line in text.splitlines() if "2,000 slots" in line)
     assert row.split("|")[4].strip().count("/") == 2
+
+
+def test_plot_is_skipped_without_matplotlib(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails as if not installed
+    assert run.plot({"ours": [], "raw": [], "sdk": []}, tmp_path / "t.png") is False
+    assert "matplotlib is not installed" in capsys.readouterr().err
+    assert not (tmp_path / "t.png").exists()
+
+
+def test_floor_builds_the_shape_of_time_slot() -> None:
+    import attrs
+
+    from benchmarks.bench_http import FloorSlot, floor_availability
+    from scheduler_async import TimeSlot
+
+    assert [f.name for f in attrs.fields(FloorSlot)] == [f.name for f in attrs.fields(TimeSlot)]
+    doc = {"data": {"time_slots": [{"emails": ["a@x"], "start_time": 1, "end_time": 2}] * 2}}
+    slots, order = floor_availability(doc)
+    assert slots == (FloorSlot(emails=("a@x",), start_time=1, end_time=2),) * 2
+    assert slots[0].emails is slots[1].emails and order is None
 
 
 def test_engine_workload_is_not_degenerate() -> None:

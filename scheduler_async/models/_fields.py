@@ -3,7 +3,7 @@
 Each model class is declared ``@attrs.frozen(slots=True, kw_only=True, field_transformer=checked)``;
 :func:`checked` looks at each field's annotation and adds the validator its type calls for, so a
 new field gets its check by being declared, not by remembering to add one. For a field that holds
-a list (``tuple[X, ...]``, optional or not):
+a list (``tuple[X, ...]`` or ``Sequence[X]``, optional or not):
 
 * one item where a list is due is refused with a ``TypeError`` naming the field: a bare ``str``
   (it would be sent as its letters: ``calendar_ids="primary"`` as ``["p", "r", "i", ...]``),
@@ -25,8 +25,8 @@ import attrs
 
 __all__ = ["checked"]
 
-_TUPLE = re.compile(r"tuple\[(?P<item>.+),\.\.\.\](?:\|None)?")
-"""``tuple[X, ...]``, optionally ``| None`` (spaces removed)."""
+_TUPLE = re.compile(r"(?:tuple\[(?P<item>.+),\.\.\.\]|Sequence\[(?P<seq>.+)\])(?:\|None)?")
+"""``tuple[X, ...]`` or ``Sequence[X]``, optionally ``| None`` (spaces removed)."""
 _STR_ITEM = re.compile(r"(?:[\w.]+\|)*str(?:\|[\w.]+)*")
 """``str``, or a union of names with ``str`` among them (``WebhookTrigger | str``)."""
 
@@ -35,7 +35,7 @@ def _item_type(annotation: Any) -> str | None:
     """The item type of a ``tuple[X, ...]`` annotation (as text), else ``None``."""
     text = annotation if isinstance(annotation, str) else repr(annotation)
     match = _TUPLE.fullmatch(text.replace(" ", ""))
-    return match["item"] if match else None
+    return (match["item"] or match["seq"]) if match else None
 
 
 def _one_item(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections.abc
 import enum
 import json
 import pickle
@@ -146,7 +147,7 @@ def strategy_for(tp: Any) -> st.SearchStrategy[Any]:
         return st.sampled_from(list(tp))
     if origin in (typing.Union, types.UnionType):
         return st.one_of([strategy_for(a) for a in args])
-    if origin is tuple:
+    if origin is tuple or origin is collections.abc.Sequence:
         return st.lists(strategy_for(args[0]), max_size=3).map(tuple)
     if origin is dict:
         return st.dictionaries(_text, strategy_for(args[1]), max_size=3)
@@ -251,3 +252,55 @@ def test_availability_fast_path_shares_participant_lists_and_checks_each_new_one
     }
     with pytest.raises(Exception, match="Availability"):
         structure(bad, Availability)
+
+
+def test_decoded_time_slots_are_a_lazy_sequence_equal_to_the_tuple() -> None:
+    wire = {
+        "time_slots": [
+            {"emails": ["a@x", "b@x"] if i % 2 else ["a@x"], "start_time": i, "end_time": i + 1}
+            for i in range(150)  # more than one build step while iterating
+        ],
+        "order": ["a@x"],
+    }
+    avail = structure(wire, m.Availability)
+    slots = avail.time_slots
+    assert isinstance(slots, m.TimeSlots)
+    eager = tuple(
+        m.TimeSlot(emails=tuple(s["emails"]), start_time=s["start_time"], end_time=s["end_time"])
+        for s in wire["time_slots"]
+    )
+    assert slots == eager and eager == slots and len(slots) == 150
+    assert hash(slots) == hash(eager) and repr(slots) == repr(eager)
+    assert avail == m.Availability(time_slots=eager, order=("a@x",))
+    assert hash(avail) == hash(m.Availability(time_slots=eager, order=("a@x",)))
+    assert (
+        slots[-1] == eager[-1]
+        and slots[3:7] == eager[3:7]
+        and list(reversed(slots)) == list(reversed(eager))
+    )
+    assert eager[5] in slots and slots.index(eager[5]) == 5
+    assert slots + eager[:1] == eager + eager[:1] == (*slots, eager[0])
+    with pytest.raises(IndexError):
+        slots[150]
+    assert slots[1].emails is slots[3].emails  # participant tuples are shared
+    assert slots[0].event_id is None and not slots[0].is_group
+    assert pickle.loads(pickle.dumps(avail)) == avail
+    assert attrs.evolve(avail, order=None).time_slots == eager
+    assert unstructure(avail) == wire
+    assert slots != list(eager)  # like a tuple: a list is not equal
+
+
+@pytest.mark.parametrize(
+    "slot",
+    [
+        {"emails": ["a"], "start_time": True, "end_time": 2},
+        {"emails": "a", "start_time": 1, "end_time": 2},
+        ["a", 1, 2],
+        {"emails": ["a", None], "start_time": 1, "end_time": 2},
+        {"emails": ["a"], "start_time": 1},
+    ],
+)
+def test_decoded_time_slots_refuse_a_bad_slot_among_good_ones(slot: Any) -> None:
+    good = {"emails": ["a"], "start_time": 1, "end_time": 2}
+    with pytest.raises(cattrs.BaseValidationError):
+        structure({"time_slots": [good, slot, good]}, m.Availability)

@@ -129,3 +129,27 @@ def test_non_finite_or_negative_pauses_refused(bad: float) -> None:
         LocalRateLimiter(default_pause=bad)
     with pytest.raises(ValueError, match="finite"):
         LocalRateLimiter(rate=5).pause(bad)
+
+
+async def test_the_happy_path_takes_a_turn_without_the_waiting_coroutine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = VirtualClock()
+    lim = limiter(clock, slow_start=True)
+    assert lim.adaptive is not None
+
+    async def must_not_wait(deadline: float | None) -> None:
+        raise AssertionError("nothing was pending: no waiting coroutine is needed")
+
+    monkeypatch.setattr(lim.adaptive, "acquire", must_not_wait)
+    for _ in range(4):  # the first slow-start round is free
+        await lim.acquire()
+    assert lim.adaptive._in_flight == 4
+    monkeypatch.undo()
+    waiting = asyncio.ensure_future(lim.acquire())  # round used up: this one waits
+    await clock.settle()
+    assert not waiting.done()
+    for _ in range(4):
+        lim.release(True)
+    await clock.settle()
+    assert waiting.done() and waiting.exception() is None
