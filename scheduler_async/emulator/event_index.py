@@ -50,6 +50,12 @@ class _Spans:
         if i < len(self.keys) and self.keys[i] == (start, end, event_id):
             del self.keys[i], self.pairs[i]
 
+    def copy(self) -> _Spans:
+        """A copy (the same immutable pairs, new lists)."""
+        new = _Spans.__new__(_Spans)
+        new.keys, new.pairs, new.longest = self.keys.copy(), self.pairs.copy(), self.longest
+        return new
+
     def window(self, lo: int, hi: int) -> list[tuple[int, int]]:
         """The pairs with ``start < hi`` and ``end > lo``, in order."""
         keys = self.keys
@@ -164,6 +170,17 @@ class EventIndex(dict[str, "Event"]):
 
     def __copy__(self) -> EventIndex:
         return EventIndex(dict(self))
+
+    def copy_with(self, replacements: Mapping[int, Event]) -> EventIndex:
+        """A copy of this index holding, for each event, ``replacements[id(event)]`` (a copy
+        of it with the same indexed fields): its order is copied, not sorted again."""
+        new = EventIndex.__new__(EventIndex)
+        dict.update(new, {k: replacements[id(e)] for k, e in dict.items(self)})
+        new._order = [(s, e, i, replacements[id(ev)]) for s, e, i, ev in self._order]
+        new._spans = {kind: spans.copy() for kind, spans in self._spans.items()}
+        for event in dict.values(new):
+            event.__dict__["_index"] = new
+        return new
 
     def in_order(self) -> Iterator[Event]:
         """Every event, by (start, end, id)."""

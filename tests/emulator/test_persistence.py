@@ -87,6 +87,42 @@ def test_snapshot_restore_brings_back_every_answer(emu: Emulator, world: dict[st
     assert observe(emu, world) == before
 
 
+def _records(store: Store) -> list[object]:
+    """Every record and mutable container of the store's grants, events and bookings."""
+    out: list[object] = [*store.events.values(), *store.bookings.values()]
+    out += store._bookings_by_config.values()
+    for grant in store.grants.values():
+        out += [grant, grant.calendars]
+        for calendar in grant.calendars.values():
+            out += [calendar, calendar.events, calendar.events._order]
+            out += [s.keys for s in calendar.events._spans.values()]
+    return out
+
+
+def test_a_second_restore_of_the_same_bytes_copies_the_first(
+    emu: Emulator, world: dict[str, str]
+) -> None:
+    snap = emu.snapshot()
+    emu.restore(snap)
+    state, answers, first = dump_state(emu.store), observe(emu, world), _records(emu.store)
+    url = f"{emu.url}/v3/scheduling/bookings/{world['booked']}"
+    r = requests.delete(url, params={"configuration_id": world["config"]})
+    assert r.status_code == 200, r.text
+    emu.restore(snap)  # from the records the first restore built
+    assert dump_state(emu.store) == state
+    assert observe(emu, world) == answers
+    assert not {id(o) for o in first} & {id(o) for o in _records(emu.store)}
+    for grant in emu.store.grants.values():
+        for calendar in grant.calendars.values():
+            index = calendar.events
+            events = list(index.in_order())
+            assert events == sorted(
+                index.values(), key=lambda e: (e.start_time, e.end_time, e.event_id)
+            )
+            assert all(e.__dict__["_index"] is index for e in events)
+            assert all(emu.store.events[e.event_id] is e for e in events)
+
+
 def test_restore_does_not_share_records_between_restores(
     emu: Emulator, world: dict[str, str]
 ) -> None:
