@@ -6,6 +6,12 @@ here for the emulator tests).
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import requests
@@ -17,6 +23,36 @@ from tests.helpers import T0 as T0
 from tests.helpers import config_body as config_body
 
 KEY = {"Authorization": "Bearer test-key"}
+
+
+@contextmanager
+def cli_emulator(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``python -m scheduler_async emulator --port 0 *args`` in its own process: yields the
+    process (its stdout after the "listening on" line) and the URL it listens on; stops it
+    (SIGINT, then kill) and closes its pipes unless the test already did."""
+    cmd = [sys.executable, "-m", "scheduler_async", "emulator", "--port", "0", *args]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "listening on http://127.0.0.1:" in line, line + (
+            proc.stderr.read() if proc.stderr else ""
+        )
+        yield proc, line.split("listening on ", 1)[1].split()[0]
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
 GRANT = "grant-1"
 BOOKING: dict[str, Any] = {
     "start_time": T0 + 2 * HOUR,

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import requests
 
 from scheduler_async.emulator.editor_page import EDITOR_FILE
 
+from .support import cli_emulator
+
 
 def test_cli_editor_serves_the_page_on_another_origin_and_seeds_a_grant(tmp_path: Path) -> None:
     (tmp_path / EDITOR_FILE).write_text("export function defineCustomElement() {}\n")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "scheduler_async", "emulator", "--port", "0", "--editor"]
-    proc = subprocess.Popen(
-        [*cmd, "--web-elements-dir", str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
+    with cli_emulator("--editor", "--web-elements-dir", str(tmp_path)) as (proc, api):
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(5)]
-        api = lines[0].split("listening on ", 1)[1].split()[0]
+        lines = ["", *(proc.stdout.readline() for _ in range(4))]  # lines[0]: "listening on"
         hosted = lines[2].split(": ", 1)[1].strip()
         assert lines[2].startswith("scheduler editor (hosted login): "), lines
         assert "Continue with Google" in lines[3] and "host@example.com" in lines[3]
@@ -47,10 +36,3 @@ def test_cli_editor_serves_the_page_on_another_origin_and_seeds_a_grant(tmp_path
         assert [c["id"] for c in calendars.json()["data"]] == ["primary", "work"]
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()

@@ -26,6 +26,7 @@ from .support import (
     KEY,
     T0,
     assert_error,
+    cli_emulator,
     config_body,
     create_config,
     create_session,
@@ -739,29 +740,10 @@ def test_fresh_fixture_resets(scheduler_emulator: Emulator) -> None:
 
 
 def test_cli_serves_until_interrupted() -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scheduler_async", "emulator", "--port", "0", "--latency-ms", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "listening on http://127.0.0.1:" in line, line
-        url = line.split("listening on ", 1)[1].split()[0]
+    with cli_emulator("--latency-ms", "1") as (proc, url):
         assert requests.get(f"{url}/_emulator/health", timeout=5).status_code == 200
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def test_cli_strict_needs_a_key(capsys: pytest.CaptureFixture[str]) -> None:
@@ -772,19 +754,10 @@ def test_cli_strict_needs_a_key(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_cli_prints_the_export_line_a_client_needs() -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scheduler_async", "emulator", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
+    with cli_emulator() as (proc, url):
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(4)]
-        url = lines[0].split("listening on ", 1)[1].split()[0]
-        export = lines[3].strip()
+        lines = [proc.stdout.readline() for _ in range(3)]
+        export = lines[2].strip()
         assert export.startswith("export NYLAS_API_URI="), lines
         values = dict(item.split("=", 1) for item in shlex.split(export)[1:])
         assert values["NYLAS_API_URI"] == url
@@ -797,13 +770,6 @@ def test_cli_prints_the_export_line_a_client_needs() -> None:
         assert out.returncode == 0, out.stderr
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def test_export_line_under_strict_never_echoes_the_key(scheduler_emulator_fresh: Emulator) -> None:

@@ -8,47 +8,22 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import requests
 
-from .support import KEY, config_body
+from .support import KEY, cli_emulator, config_body
 
 SLOTS = 100
 REQUESTS = 200  # two per slot: half of them must lose
 
 
-@contextmanager
-def _emulator(state: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "scheduler_async",
-        "emulator",
-        "--port",
-        "0",
-        "--state",
-        str(state),
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "listening on" in line, line + (proc.stderr.read() if proc.stderr else "")
-        yield proc, line.split("listening on ")[1].split()[0]
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(30)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+def _emulator(state: Path) -> AbstractContextManager[tuple[subprocess.Popen[str], str]]:
+    return cli_emulator("--state", str(state))
 
 
 async def _book_all(url: str, config_id: str, proc: subprocess.Popen[str]) -> set[str]:
