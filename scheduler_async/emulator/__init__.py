@@ -61,7 +61,7 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
     connect.py         hosted login /v3/connect/{auth,token,tokeninfo} setup_routes(app), access
                        tokens, grant_me_middleware (`me` on /v3/grants/{grant_id}/..., MIDDLEWARES)
     editor_compat.py   group events also in the Scheduler Editor's {event, group_event_info}
-                       form (middleware in MIDDLEWARES); group events via the events API
+                       form (with_event, used by group_routes); group events via the events API
     editor_page.py     the <nylas-scheduler-editor> page (its own origin: EditorPageServer)
     state_parts.py     the store's state as JSON-able parts: one dump/load pair per part (PARTS),
                        every store attribute in one part or in NOT_STATE (a test checks it)

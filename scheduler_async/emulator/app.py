@@ -38,7 +38,6 @@ from scheduler_async.emulator import (
     admin_routes,
     api_routes,
     connect,
-    editor_compat,
     grants_routes,
     group_routes,
     persistence,
@@ -102,7 +101,6 @@ MIDDLEWARES: Sequence[Middleware] = (
     persistence.middleware,  # write-through to the state file after each API write
     rate_limit_feature.middleware,
     connect.grant_me_middleware,  # `me` and access tokens on /v3/grants/{grant_id}/...
-    editor_compat.group_event_shape_middleware,  # group events also as {event, group_event_info}
 )
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from scheduler_async.emulator.editor_compat import with_event
 from scheduler_async.emulator.entities import StoredConfiguration
 from scheduler_async.emulator.errors import EmulatorError
 from scheduler_async.emulator.web_common import (
@@ -70,7 +71,8 @@ async def list_events(request: web.Request) -> web.Response:
     )
     page = items[offset : offset + limit] if limit else items[offset:]
     after = offset + len(page)
-    return ok(request, page, next_cursor=str(after) if after < len(items) else None)
+    data = [with_event(item) for item in page]
+    return ok(request, data, next_cursor=str(after) if after < len(items) else None)
 
 
 async def create(request: web.Request) -> web.Response:
@@ -78,13 +80,16 @@ async def create(request: web.Request) -> web.Response:
     cid = _group_config(request).configuration_id
     body = await read_json(request, one_item_array=True)
     store = request.app[STORE_KEY]
-    return ok(request, store.create_group_event(request.match_info["grant_id"], cid, body))
+    return ok(
+        request, with_event(store.create_group_event(request.match_info["grant_id"], cid, body))
+    )
 
 
 async def get(request: web.Request) -> web.Response:
     """``GET .../group-events/{event_id}`` (master or instance)."""
     cid = _group_config(request).configuration_id
-    return ok(request, request.app[STORE_KEY].get_group_event(cid, request.match_info["event_id"]))
+    event = request.app[STORE_KEY].get_group_event(cid, request.match_info["event_id"])
+    return ok(request, with_event(event))
 
 
 async def update_put(request: web.Request) -> web.Response:
@@ -101,9 +106,8 @@ async def _update(request: web.Request, *, merge: bool) -> web.Response:
     cid = _group_config(request).configuration_id
     body = await read_json(request, one_item_array=True)
     store = request.app[STORE_KEY]
-    return ok(
-        request, store.update_group_event(cid, request.match_info["event_id"], body, merge=merge)
-    )
+    event = store.update_group_event(cid, request.match_info["event_id"], body, merge=merge)
+    return ok(request, with_event(event))
 
 
 async def delete(request: web.Request) -> web.Response:
