@@ -4,8 +4,9 @@ SQLite state file (``--state``) vs in memory.
     .venv/bin/python benchmarks/bench_persistence.py [--quick]
 
 1. ``emu.restore(snapshot)`` of 1,000 configurations and 10,000 bookings (10,000 calendar
-   events with them): the first restore (parses the JSON) and the median of the next ones
-   (the parse is reused, as by the ``scheduler_emulator_world`` fixture).
+   events with them): the first restore (parses the JSON and builds the records) and the
+   next ones, each after a test's worth of writes (the records are reused and what changed
+   is put back, as for the ``scheduler_emulator_world`` fixture).
 2. Bookings per second through ``POST /v3/scheduling/bookings`` (aiohttp, 16 in flight),
    the emulator in memory vs with ``state_path`` (one SQLite transaction per write), and
    the ratio; on an empty store and on one holding the world above (the write-through's
@@ -69,27 +70,48 @@ def build_world(emu: Emulator, configurations: int, bookings: int) -> list[str]:
     return ids
 
 
+def a_tests_writes(emu: Emulator, ids: list[str], round_: int) -> None:
+    """What a test might do between two restores: 20 new bookings, 5 reschedules, 5 deletes
+    (and the calendar events with them)."""
+    store, guest = emu.store, {"name": "T", "email": "t@example.com"}
+    start = T0 + 20 * DAY + round_ % 8 * 3 * 3600
+    for k in range(20):
+        at = start + k // len(ids) * 1800
+        store.create_booking(ids[k % len(ids)], at, at + 1800, guest)
+    first = list(store.bookings)[:10]
+    for j, booking_id in enumerate(first[:5]):
+        at = start + DAY + j * 1800
+        assert store.reschedule_booking(booking_id, None, at, at + 1800).start_time == at
+    for booking_id in first[5:]:
+        store.delete_booking(booking_id)
+
+
 def restore_times(configurations: int, bookings: int, reps: int) -> dict[str, float]:
-    """Milliseconds of the first restore and the median of the next ``reps`` (wall time), and
-    the min/median CPU time of those (the process's, so the server thread's work counts)."""
+    """Milliseconds of the first restore and of the next ``reps``, each after a test's worth
+    of writes (:func:`a_tests_writes`): wall median, and CPU min/median/max/mean (the
+    process's, so the server thread's work and the garbage collector's count)."""
     with Emulator(clock=FakeClock(T0)) as emu:
-        build_world(emu, configurations, bookings)
+        ids = build_world(emu, configurations, bookings)
         snap = emu.snapshot()
         first = time.perf_counter()
         emu.restore(snap)
         first = time.perf_counter() - first
         samples, cpu = [], []
-        for _ in range(reps):
+        for k in range(reps):
+            a_tests_writes(emu, ids, k)
             t, c = time.perf_counter(), time.process_time()
             emu.restore(snap)
             samples.append(time.perf_counter() - t)
             cpu.append(time.process_time() - c)
+        assert len(emu.store.bookings) == bookings  # the writes are gone
     return {
         "snapshot_mb": len(snap) / 1e6,
         "first_ms": first * 1e3,
         "median_ms": statistics.median(samples) * 1e3,
         "cpu_min_ms": min(cpu) * 1e3,
         "cpu_median_ms": statistics.median(cpu) * 1e3,
+        "cpu_max_ms": max(cpu) * 1e3,
+        "cpu_mean_ms": statistics.mean(cpu) * 1e3,
     }
 
 
@@ -175,12 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     args = parser.parse_args(argv)
     configs, bookings = (50, 500) if args.quick else (1_000, 10_000)
-    r = restore_times(configs, bookings, reps=3 if args.quick else 10)
+    r = restore_times(configs, bookings, reps=3 if args.quick else 30)
     print(
         f"restore {configs} configurations + {bookings} bookings "
-        f"({r['snapshot_mb']:.1f} MB): first {r['first_ms']:.1f} ms, "
-        f"then median {r['median_ms']:.1f} ms (CPU min {r['cpu_min_ms']:.1f}, "
-        f"median {r['cpu_median_ms']:.1f} ms)"
+        f"({r['snapshot_mb']:.1f} MB): first {r['first_ms']:.1f} ms, then after a test's "
+        f"writes median {r['median_ms']:.1f} ms (CPU min/median/max/mean "
+        f"{r['cpu_min_ms']:.1f}/{r['cpu_median_ms']:.1f}/{r['cpu_max_ms']:.1f}/"
+        f"{r['cpu_mean_ms']:.1f} ms)"
     )
     for world in ((20, 0), (configs, bookings)):
         w = write_throughput(200 if args.quick else 1_000, world, reps=1 if args.quick else 3)

@@ -26,6 +26,7 @@ __all__ = [
     "GroupEventRecord",
     "GroupInstance",
     "GroupOverride",
+    "Journaled",
     "Session",
     "StoredConfiguration",
     "b64url",
@@ -37,8 +38,31 @@ __all__ = [
 LIVE_BOOKING_STATUSES = frozenset({"booked", "pending"})
 
 
+class Journaled:
+    """A record that reports its first change after a restore to that restore's journal.
+
+    A restore of the same snapshot again (see :mod:`.restore_cache`) reuses the records the
+    first one built: each carries the journal as ``_journal`` until it is first written, and
+    the journal keeps its fields as they were so that the next restore puts them back.
+    """
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        journal = self.__dict__.get("_journal")
+        if journal is not None:
+            journal.save(self)  # keeps a copy of the fields and drops the mark
+        object.__setattr__(self, name, value)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy (copy, deepcopy, pickle) or a dump is the fields alone.
+        state = dict(self.__dict__)
+        state.pop("_journal", None)
+        return state
+
+
 @dataclass
-class Event:
+class Event(Journaled):
     """A calendar event; ``busy`` events that are not cancelled block availability."""
 
     event_id: str
@@ -58,7 +82,12 @@ class Event:
     def __setattr__(self, name: str, value: Any) -> None:
         # A move (``start_time``/``end_time``) or a change of ``busy``/``status`` keeps its
         # calendar's EventIndex right, whoever writes it: the index is told before and after.
-        index = self.__dict__.get("_index") if name in INDEXED_FIELDS else None
+        own = self.__dict__
+        journal = own.get("_journal")
+        if journal is not None:
+            journal.save(self)
+        ref = own.get("_index") if name in INDEXED_FIELDS else None
+        index = ref() if ref is not None else None
         if index is not None:
             index.unindex(self)
         object.__setattr__(self, name, value)
@@ -69,6 +98,7 @@ class Event:
         # A copy (copy, deepcopy, pickle) belongs to no index until it is put into one.
         state = dict(self.__dict__)
         state.pop("_index", None)
+        state.pop("_journal", None)
         return state
 
     def to_json(self) -> dict[str, Any]:
@@ -88,7 +118,7 @@ class Event:
 
 
 @dataclass
-class Calendar:
+class Calendar(Journaled):
     """A calendar of a grant and its events (by event id, kept in start order)."""
 
     calendar_id: str
@@ -106,7 +136,7 @@ class Calendar:
 
 
 @dataclass
-class Grant:
+class Grant(Journaled):
     """A connected account: an optional email and its calendars."""
 
     grant_id: str
@@ -223,7 +253,7 @@ def decode_cursor(kind: str, token: str) -> int:
 
 
 @dataclass
-class Booking:
+class Booking(Journaled):
     """A booking and everything the emulator knows about it (more than the wire shows)."""
 
     booking_id: str

@@ -8,6 +8,7 @@ in before and after a change of one of :data:`INDEXED_FIELDS`, so every writer k
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ __all__ = ["INDEXED_FIELDS", "EventIndex"]
 
 INDEXED_FIELDS = frozenset({"start_time", "end_time", "busy", "status"})
 
-_Key = tuple[int, int, str, "Event"]  # (start, end, id, event)
+_Key = tuple[int, int, str]  # (start, end, id): immutable, shared by copies of an index
 
 
 def _blocking_kind(event: Event) -> str | None:
@@ -79,25 +80,57 @@ class EventIndex(dict[str, "Event"]):
     :meth:`blocking` slices the busy intervals of a window, :meth:`overlapping` its events.
     """
 
-    __slots__ = ("_order", "_spans")
+    # An event refers to its index through ``_ref`` (weakly): no reference cycle, so a calendar
+    # dropped by a reset or a restore is freed at once, without waiting for the cyclic GC.
+    # ``_journal``: see :class:`~.entities.Journaled` (told before the first write, then None).
+    __slots__ = ("__weakref__", "_journal", "_order", "_ref", "_spans")
 
     def __init__(self, events: Mapping[str, Event] | Iterable[tuple[str, Event]] = ()) -> None:
         super().__init__()
+        self._ref = weakref.ref(self)
+        self._journal: Any = None
         self._order: list[_Key] = []
         self._spans = {"c": _Spans(), "t": _Spans()}
         self.update(events)
 
+    def _touch(self) -> None:
+        journal = self._journal
+        if journal is not None:
+            self._journal = None
+            journal.save_index(self)
+
+    def state(self) -> tuple[dict[str, Event], list[_Key], dict[str, _Spans]]:
+        """What a journal keeps to put this index back as it is (copies)."""
+        spans = {kind: s.copy() for kind, s in self._spans.items()}
+        return dict(self), self._order.copy(), spans
+
+    def put_back(
+        self, state: tuple[dict[str, Event], list[_Key], dict[str, _Spans]], journal: Any
+    ) -> None:
+        """Hold again what :meth:`state` kept (each event told it sits here), watched by
+        ``journal``."""
+        events, order, spans = state
+        dict.clear(self)
+        dict.update(self, events)
+        self._order, self._spans, self._journal = order, spans, journal
+        ref = self._ref
+        for event in events.values():
+            event.__dict__["_index"] = ref
+
     def _add(self, event: Event) -> None:
-        insort(self._order, (event.start_time, event.end_time, event.event_id, event))
+        self._touch()
+        insort(self._order, (event.start_time, event.end_time, event.event_id))
         kind = _blocking_kind(event)
         if kind is not None:
             self._spans[kind].add(event.start_time, event.end_time, event.event_id)
 
     def unindex(self, event: Event) -> None:
         """Drop ``event`` from the order (its times are about to change, or it leaves)."""
+        self._touch()
         order = self._order
-        i = bisect_left(order, (event.start_time, event.end_time, event.event_id))
-        if i < len(order) and order[i][3] is event:
+        key = (event.start_time, event.end_time, event.event_id)
+        i = bisect_left(order, key)
+        if i < len(order) and order[i] == key:
             del order[i]
             kind = _blocking_kind(event)
             if kind is not None:
@@ -110,18 +143,20 @@ class EventIndex(dict[str, "Event"]):
 
     def _drop(self, event: Event) -> None:
         self.unindex(event)
-        if event.__dict__.get("_index") is self:
+        if event.__dict__.get("_index") is self._ref:
             del event.__dict__["_index"]
 
     def __setitem__(self, event_id: str, event: Event) -> None:
+        self._touch()
         old = super().get(event_id)
         if old is not None:
             self._drop(old)
         super().__setitem__(event_id, event)
         self._add(event)
-        event.__dict__["_index"] = self
+        event.__dict__["_index"] = self._ref
 
     def __delitem__(self, event_id: str) -> None:
+        self._touch()
         event = super().__getitem__(event_id)
         super().__delitem__(event_id)
         self._drop(event)
@@ -138,6 +173,7 @@ class EventIndex(dict[str, "Event"]):
 
     def popitem(self) -> tuple[str, Event]:
         """``dict.popitem``, keeping the order."""
+        self._touch()
         event_id, event = super().popitem()
         self._drop(event)
         return event_id, event
@@ -155,6 +191,7 @@ class EventIndex(dict[str, "Event"]):
 
     def clear(self) -> None:
         """``dict.clear``, keeping the order."""
+        self._touch()
         for event in list(self.values()):
             self._drop(event)
         super().clear()
@@ -171,20 +208,10 @@ class EventIndex(dict[str, "Event"]):
     def __copy__(self) -> EventIndex:
         return EventIndex(dict(self))
 
-    def copy_with(self, replacements: Mapping[int, Event]) -> EventIndex:
-        """A copy of this index holding, for each event, ``replacements[id(event)]`` (a copy
-        of it with the same indexed fields): its order is copied, not sorted again."""
-        new = EventIndex.__new__(EventIndex)
-        dict.update(new, {k: replacements[id(e)] for k, e in dict.items(self)})
-        new._order = [(s, e, i, replacements[id(ev)]) for s, e, i, ev in self._order]
-        new._spans = {kind: spans.copy() for kind, spans in self._spans.items()}
-        for event in dict.values(new):
-            event.__dict__["_index"] = new
-        return new
-
     def in_order(self) -> Iterator[Event]:
         """Every event, by (start, end, id)."""
-        return (key[3] for key in self._order)
+        get = super().__getitem__
+        return (get(key[2]) for key in self._order)
 
     def blocking(
         self, lo: int, hi: int, *, tentative: bool = True, exclude: str | None = None
@@ -206,6 +233,6 @@ class EventIndex(dict[str, "Event"]):
 
     def overlapping(self, lo: int, hi: int) -> Iterator[Event]:
         """The events with ``start < hi`` and ``end > lo``, by (start, end, id)."""
-        order = self._order
+        order, get = self._order, super().__getitem__
         stop = bisect_left(order, (hi,))
-        return (key[3] for key in order[:stop] if key[1] > lo)
+        return (get(key[2]) for key in order[:stop] if key[1] > lo)

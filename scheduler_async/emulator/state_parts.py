@@ -142,7 +142,7 @@ def _load_sessions(store: Store, items: list[dict[str, Any]]) -> None:
 
 
 def _dump_booking(b: Booking) -> dict[str, Any]:
-    out = dict(b.__dict__)
+    out = b.__getstate__()
     out["salt"] = b.salt.hex()
     return out
 

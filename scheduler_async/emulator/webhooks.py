@@ -99,6 +99,15 @@ class BookingNotifier:
             if not b.deleted
         }
 
+    def saved(self) -> dict[str, tuple[int, int, str]]:
+        """What :meth:`resync` learned (a copy), for :meth:`put_back` after a restore brings
+        the same bookings back."""
+        return dict(self._known)
+
+    def put_back(self, saved: Mapping[str, tuple[int, int, str]]) -> None:
+        """Know again what :meth:`saved` returned (the store holds those bookings again)."""
+        self._known = dict(saved)
+
     def _remember(self, booking: Booking) -> None:
         self._known[booking.booking_id] = (booking.start_time, booking.end_time, booking.status)
 

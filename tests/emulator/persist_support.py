@@ -49,12 +49,12 @@ def receiver() -> Iterator[Receiver]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if state.status == 200:  # kept before the answer: the sender sees it once answered
+                state.posts.append(body)
+                state.got.set()
             self.send_response(state.status)
             self.send_header("Content-Length", "0")
             self.end_headers()
-            if state.status == 200:
-                state.posts.append(body)
-                state.got.set()
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -25,7 +25,7 @@ from scheduler_async.emulator.state_parts import (
     load_state,
 )
 
-from .persist_support import CFGS, GUEST, Receiver, build_world, observe, receiver
+from .persist_support import CFGS, GRANT, GUEST, Receiver, build_world, observe, receiver
 from .support import DAY, HOUR, KEY, T0, config_body
 
 
@@ -87,40 +87,104 @@ def test_snapshot_restore_brings_back_every_answer(emu: Emulator, world: dict[st
     assert observe(emu, world) == before
 
 
-def _records(store: Store) -> list[object]:
-    """Every record and mutable container of the store's grants, events and bookings."""
-    out: list[object] = [*store.events.values(), *store.bookings.values()]
-    out += store._bookings_by_config.values()
-    for grant in store.grants.values():
-        out += [grant, grant.calendars]
-        for calendar in grant.calendars.values():
-            out += [calendar, calendar.events, calendar.events._order]
-            out += [s.keys for s in calendar.events._spans.values()]
-    return out
-
-
-def test_a_second_restore_of_the_same_bytes_copies_the_first(
-    emu: Emulator, world: dict[str, str]
-) -> None:
-    snap = emu.snapshot()
-    emu.restore(snap)
-    state, answers, first = dump_state(emu.store), observe(emu, world), _records(emu.store)
-    url = f"{emu.url}/v3/scheduling/bookings/{world['booked']}"
-    r = requests.delete(url, params={"configuration_id": world["config"]})
+def _change_everything(emu: Emulator, world: dict[str, str], round_: int) -> None:
+    """Write every kind of record the restore reuses, through HTTP and from Python."""
+    u, cfg = emu.url, {"configuration_id": world["config"]}
+    r = requests.delete(f"{u}/v3/scheduling/bookings/{world['booked']}", params=cfg)
     assert r.status_code == 200, r.text
-    emu.restore(snap)  # from the records the first restore built
-    assert dump_state(emu.store) == state
-    assert observe(emu, world) == answers
-    assert not {id(o) for o in first} & {id(o) for o in _records(emu.store)}
-    for grant in emu.store.grants.values():
+    start = T0 + DAY + (15 + round_) * HOUR
+    moved = {"start_time": start, "end_time": start + 1800}
+    r = requests.patch(f"{u}/v3/scheduling/bookings/{world['moved']}", params=cfg, json=moved)
+    assert r.status_code == 200, r.text
+    new = {"start_time": T0 + DAY + 9 * HOUR, "end_time": T0 + DAY + 9 * HOUR + 1800}
+    r = requests.post(f"{u}/v3/scheduling/bookings", params=cfg, json={**new, "guest": GUEST})
+    assert r.status_code == 200, r.text
+    event = f"{u}/v3/grants/{GRANT}/events/{world['event']}"
+    when = {"when": {"start_time": T0 + 2 * DAY, "end_time": T0 + 2 * DAY + HOUR}}
+    r = requests.put(event, params={"calendar_id": "primary"}, json=when, headers=KEY)
+    assert r.status_code == 200, r.text
+    emu.add_grant(GRANT, email=f"new{round_}@example.com", calendars=[f"extra{round_}"])
+    emu.add_event(GRANT, "work", T0 + DAY, T0 + DAY + HOUR, title="added")
+    pending = emu.store.bookings[world["pending"]]
+    pending.title = f"changed from Python {round_}"
+    emu.store.events[pending.event_id].busy = False
+    if round_ == 2:
+        r = requests.delete(event, params={"calendar_id": "primary"}, headers=KEY)
+        assert r.status_code == 200, r.text
+
+
+def _index_is_sound(store: Store) -> None:
+    for grant in store.grants.values():
         for calendar in grant.calendars.values():
             index = calendar.events
             events = list(index.in_order())
             assert events == sorted(
                 index.values(), key=lambda e: (e.start_time, e.end_time, e.event_id)
             )
-            assert all(e.__dict__["_index"] is index for e in events)
-            assert all(emu.store.events[e.event_id] is e for e in events)
+            assert all(e.__dict__["_index"]() is index for e in events)
+            assert all(store.events[e.event_id] is e for e in events)
+
+
+def test_a_second_restore_of_the_same_bytes_puts_back_what_changed(
+    emu: Emulator, world: dict[str, str]
+) -> None:
+    snap = emu.snapshot()
+    emu.restore(snap)
+    state, answers = dump_state(emu.store), observe(emu, world)
+    for round_ in (1, 2, 3):  # the records put back are watched again
+        _change_everything(emu, world, round_)
+        assert dump_state(emu.store) != state
+        emu.restore(snap)  # from the records the first restore built
+        assert dump_state(emu.store) == state, round_
+        assert observe(emu, world) == answers, round_
+        _index_is_sound(emu.store)
+
+
+def test_a_restore_after_a_reset_or_another_snapshot_answers_the_same(
+    emu: Emulator, world: dict[str, str]
+) -> None:
+    snap = emu.snapshot()
+    emu.restore(snap)
+    state, answers = dump_state(emu.store), observe(emu, world)
+    _change_everything(emu, world, 1)
+    requests.post(f"{emu.url}/_emulator/reset")
+    emu.add_grant(GRANT, calendars=["other"])
+    emu.restore(snap)
+    assert dump_state(emu.store) == state and observe(emu, world) == answers
+    _change_everything(emu, world, 2)
+    other = emu.snapshot()
+    emu.restore(other)  # a template of other records
+    emu.store.bookings[world["seat"]].title = "changed"
+    emu.add_grant(GRANT, calendars=["third"])
+    emu.restore(snap)
+    assert dump_state(emu.store) == state and observe(emu, world) == answers
+    _index_is_sound(emu.store)
+
+
+def test_a_reschedule_after_a_repeated_restore_reports_the_old_times(
+    emu: Emulator, world: dict[str, str], hook: Receiver
+) -> None:
+    snap = emu.snapshot()
+    emu.restore(snap)
+    _change_everything(emu, world, 1)
+    emu.restore(snap)  # from the template: the webhook notifier must know the old times again
+    booked = emu.store.bookings[world["booked"]]
+    old = (booked.start_time, booked.end_time)
+    hook.status = 200
+    body = {"trigger_types": ["booking.rescheduled"], "webhook_url": hook.url}
+    assert requests.post(f"{emu.url}/v3/webhooks", json=body, headers=KEY).status_code == 200
+    start = T0 + DAY + 16 * HOUR
+    r = requests.patch(
+        f"{emu.url}/v3/scheduling/bookings/{world['booked']}",
+        params={"configuration_id": world["config"]},
+        json={"start_time": start, "end_time": start + 1800},
+    )
+    assert r.status_code == 200, r.text
+    emu.deliver_webhooks()
+    posts = [json.loads(p) for p in hook.posts]
+    (post,) = [p for p in posts if p["type"] == "booking.rescheduled"]
+    info = post["data"]["object"]["booking_info"]
+    assert (info["old_start_time"], info["old_end_time"]) == old
 
 
 def test_restore_does_not_share_records_between_restores(
