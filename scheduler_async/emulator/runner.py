@@ -315,8 +315,8 @@ class Emulator:
 
     def restore(self, snapshot: bytes) -> None:
         """Bring back the state of a :meth:`snapshot` (replacing the current one; faults are
-        left as they are).  Restoring the same bytes again is fast: it copies the records the
-        first restore built."""
+        left as they are).  Restoring the same bytes again is fast: it reuses the records the
+        first restore built and puts back what changed since."""
         self.snapshots.restore(snapshot)
 
     def add_grant(
