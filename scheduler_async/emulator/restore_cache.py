@@ -63,8 +63,9 @@ class Journal:
         """Keep ``record``'s fields as they are (it is about to be written); stop watching it
         until the rollback."""
         fields = record.__dict__
-        self._records.append((record, fields.copy()))  # the copy keeps the mark
-        del fields["_journal"]
+        saved = fields.copy()  # keeps the mark: put back, the record is watched again
+        if fields.pop("_journal", None) is self:  # once, even if two threads write at once
+            self._records.append((record, saved))
 
     def watch_index(self, index: EventIndex) -> None:
         """Start watching ``index`` (its next write is saved first)."""

@@ -225,6 +225,7 @@ HUB_NOT_STATE = frozenset(
         "ip_addresses",
         "ip_addresses_updated_at",
         "_lock",
+        "_era",
         # webhook_delivery.WebhookHub: the network side
         "timeout",
         "poll_interval",

@@ -72,6 +72,7 @@ class _Job:
 
     pending: Pending
     done: asyncio.Future[DeliveryAttempt | None] = field(repr=False)
+    era: int = 0  # the hub's era when it was taken from the queue
     started: bool = False
 
 
@@ -207,8 +208,9 @@ class WebhookHub(WebhookState):
     def _dispatch_due(self) -> None:
         """Fire due reminders and hand every attempt due now to its destination's lane."""
         loop = asyncio.get_running_loop()
-        for p in self._take_due(self.clock.now()):
-            job = _Job(p, loop.create_future())
+        due, era = self._take_due(self.clock.now())
+        for p in due:
+            job = _Job(p, loop.create_future(), era)
             self._lanes.setdefault(p.webhook_id, collections.deque()).append(job)
             self._unsettled.add(job)
             task = self._lane_tasks.get(p.webhook_id)
@@ -224,7 +226,7 @@ class WebhookHub(WebhookState):
                 job.started = True
                 attempt: DeliveryAttempt | None = None
                 try:
-                    attempt = await self._send(job.pending)
+                    attempt = await self._send(job.pending, job.era)
                 except asyncio.CancelledError:
                     job.done.cancel()
                     self._unsettled.discard(job)
@@ -266,7 +268,7 @@ class WebhookHub(WebhookState):
             if a is not None
         ]
 
-    async def _send(self, p: Pending) -> DeliveryAttempt | None:
+    async def _send(self, p: Pending, era: int) -> DeliveryAttempt | None:
         hook = self.webhooks.get(p.webhook_id)
         if hook is None or hook.status not in DELIVERING_STATUSES:
             return None  # deleted or paused since: dropped
@@ -299,7 +301,7 @@ class WebhookHub(WebhookState):
             attempt.error = "timeout"
         except (aiohttp.ClientError, ValueError) as exc:
             attempt.error = type(exc).__name__
-        self._settle(p, hook, attempt)
+        self._settle(p, hook, attempt, era)
         return attempt
 
     # ------------------------------------------------------------------ test events

@@ -221,6 +221,7 @@ class WebhookState:
         # booking id -> minutes_before_event -> planned reminder
         self._reminders: dict[str, dict[int, Reminder]] = {}
         self._seq = 0
+        self._era = 0  # bumped by reset: attempts under way then are not settled
 
     def wake(self) -> None:
         """Called after something was queued; the delivery side overrides it."""
@@ -228,6 +229,7 @@ class WebhookState:
     def reset(self) -> None:
         """Forget every destination, pending delivery, reminder, log entry and fault."""
         with self._lock:
+            self._era += 1
             self.webhooks.clear()
             self._queue.clear()
             self._reminders.clear()
@@ -409,18 +411,25 @@ class WebhookState:
             obj["booking_info"] = info
             self.notify("booking.reminder", obj)
 
-    def _take_due(self, now: int) -> list[Pending]:
-        """Fire due reminders, then remove and return every attempt due at ``now`` (in order)."""
+    def _take_due(self, now: int) -> tuple[list[Pending], int]:
+        """Fire due reminders, then remove and return every attempt due at ``now`` (in order),
+        with the current era (see :meth:`_settle`)."""
         self._fire_reminders(now)
         with self._lock:
             due = sorted(p for p in self._queue if p.due_at <= now)
             taken = {id(p) for p in due}
             self._queue = [p for p in self._queue if id(p) not in taken]
-        return due
+            return due, self._era
 
-    def _settle(self, p: Pending, hook: StoredWebhook, attempt: DeliveryAttempt) -> None:
-        """Log a finished attempt; plan the retry, or record the destination's outcome."""
+    def _settle(self, p: Pending, hook: StoredWebhook, attempt: DeliveryAttempt, era: int) -> None:
+        """Log a finished attempt; plan the retry, or record the destination's outcome.
+
+        An attempt taken before a reset (or a restore, which resets first) belongs to the state
+        that was replaced: its outcome is dropped, never written into the new one.
+        """
         with self._lock:
+            if era != self._era:
+                return
             self.log.append(attempt)
         if attempt.ok or p.attempt >= self.max_attempts:
             self._record_outcome(hook, attempt.ok)

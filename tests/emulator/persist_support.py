@@ -31,6 +31,9 @@ class Receiver:
     status: int = 500
     posts: list[bytes] = field(default_factory=list)
     got: threading.Event = field(default_factory=threading.Event)
+    #: Set: each POST waits for it (after setting ``arrived``) before it is answered.
+    hold: threading.Event | None = None
+    arrived: threading.Event = field(default_factory=threading.Event)
 
 
 @contextmanager
@@ -49,6 +52,9 @@ def receiver() -> Iterator[Receiver]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if state.hold is not None:
+                state.arrived.set()
+                state.hold.wait(60)
             if state.status == 200:  # kept before the answer: the sender sees it once answered
                 state.posts.append(body)
                 state.got.set()

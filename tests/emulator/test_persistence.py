@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -185,6 +186,30 @@ def test_a_reschedule_after_a_repeated_restore_reports_the_old_times(
     (post,) = [p for p in posts if p["type"] == "booking.rescheduled"]
     info = post["data"]["object"]["booking_info"]
     assert (info["old_start_time"], info["old_end_time"]) == old
+
+
+def test_an_attempt_under_way_during_a_restore_stays_out_of_the_restored_state(
+    emu: Emulator, world: dict[str, str]
+) -> None:
+    snap = emu.snapshot()
+    emu.restore(snap)
+    state = dump_state(emu.store)
+    with receiver() as slow:
+        slow.hold, slow.status = threading.Event(), 200
+        body = {"trigger_types": ["booking.created"], "webhook_url": slow.url}
+        assert requests.post(f"{emu.url}/v3/webhooks", json=body, headers=KEY).status_code == 200
+        start = T0 + DAY + 16 * HOUR
+        r = requests.post(
+            f"{emu.url}/v3/scheduling/bookings",
+            params={"configuration_id": world["config"]},
+            json={"start_time": start, "end_time": start + 1800, "guest": GUEST},
+        )
+        assert r.status_code == 200, r.text
+        assert slow.arrived.wait(30)  # the attempt is under way
+        emu.restore(snap)
+        slow.hold.set()
+        emu.deliver_webhooks()  # waits for the attempt under way to finish
+    assert dump_state(emu.store) == state  # its outcome (log, retry) was not written here
 
 
 def test_restore_does_not_share_records_between_restores(
