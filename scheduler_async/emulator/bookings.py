@@ -351,7 +351,8 @@ class BookingsMixin(StoreBase):
                 "before they start"
             )
 
-    def _cancel_event(self, booking: Booking) -> None:
+    def _release_booking(self, booking: Booking) -> None:
+        """Free what a cancelled (declined or deleted) booking held: its calendar event."""
         event = self.events.get(booking.event_id)
         if event is not None:
             event.status = "cancelled"
@@ -457,7 +458,7 @@ class BookingsMixin(StoreBase):
             else:
                 booking.status = "cancelled"
                 booking.cancellation_reason = cancellation_reason
-                self._cancel_event(booking)
+                self._release_booking(booking)
             self._emit(
                 "booking.confirmed" if status == "confirmed" else "booking.cancelled", booking
             )
@@ -482,7 +483,7 @@ class BookingsMixin(StoreBase):
             if cancellation_reason is not None:
                 booking.cancellation_reason = cancellation_reason
             booking.updated_at = self.clock.now()
-            self._cancel_event(booking)
+            self._release_booking(booking)
             self._emit("booking.deleted", booking)
             return booking
 

@@ -266,10 +266,12 @@ class GroupStoreMixin(GroupEventsMixin, BookingsMixin):
                 "before they start"
             )
 
-    def _cancel_event(self, booking: Booking) -> None:
-        # A group booking shares the group event: cancelling one seat leaves it alone.
-        if booking.booking_id not in self._group_bookings:
-            super()._cancel_event(booking)
+    def _release_booking(self, booking: Booking) -> None:
+        # A group booking shares the group event: it gives back its seat, the event stays.
+        if booking.booking_id in self._group_bookings:
+            self.free_group_seat(booking.booking_id)
+        else:
+            super()._release_booking(booking)
 
     def reschedule_booking(
         self,
@@ -316,41 +318,4 @@ class GroupStoreMixin(GroupEventsMixin, BookingsMixin):
                 booking.timezone = timezone
             booking.updated_at = self.clock.now()
             self._emit("booking.rescheduled", booking)
-            return booking
-
-    def confirm_booking(
-        self,
-        booking_id: str,
-        configuration_id: str | None,
-        *,
-        salt: str,
-        status: str,
-        cancellation_reason: str | None = None,
-    ) -> Booking:
-        """Confirm or reject a pending booking; a rejected group booking frees its seat."""
-        with self.lock:
-            booking = super().confirm_booking(
-                booking_id,
-                configuration_id,
-                salt=salt,
-                status=status,
-                cancellation_reason=cancellation_reason,
-            )
-            if booking.status == "cancelled":
-                self.free_group_seat(booking_id)
-            return booking
-
-    def delete_booking(
-        self,
-        booking_id: str,
-        configuration_id: str | None = None,
-        *,
-        cancellation_reason: str | None = None,
-    ) -> Booking:
-        """Cancel and delete a booking; a group booking's seat is freed."""
-        with self.lock:
-            booking = super().delete_booking(
-                booking_id, configuration_id, cancellation_reason=cancellation_reason
-            )
-            self.free_group_seat(booking_id)
             return booking
