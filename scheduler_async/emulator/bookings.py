@@ -209,21 +209,23 @@ class BookingsMixin(StoreBase):
 
     def _pick_slot(
         self,
+        booking: Booking,
         stored: StoredConfiguration,
         config: Mapping[str, Any],
         start: int,
         end: int,
-        *,
-        exclude_booking: str | None = None,
-        prefer: str | None = None,
+        prefer: str | None,
     ) -> Mapping[str, Any]:
-        """Check the slot with the engine and return the host participant (dict)."""
-        busy = self._busy(stored, config, start, end, exclude_booking=exclude_booking)
+        """Check [start, end) for ``booking`` (new, or moving: its own slot does not count)
+        with the engine and return the host participant (dict); ``prefer`` is a round-robin
+        host to keep if free."""
+        own = booking.booking_id
+        busy = self._busy(stored, config, start, end, exclude_booking=own)
         last, counts = self._fairness(stored.configuration_id)
         now = self.clock.now()
         slot = find_slot(config, busy, start, end, now, last_booked=last, booking_counts=counts)
         if slot is None or not slot.emails:
-            raise self._unavailable(stored, config, start, end, exclude_booking)
+            raise self._unavailable(stored, config, start, end, own)
         method = config["availability"]["availability_rules"]["availability_method"]
         by_email: dict[str, Mapping[str, Any]] = {p["email"]: p for p in config["participants"]}
         if method in ROUND_ROBIN_METHODS:
@@ -303,7 +305,7 @@ class BookingsMixin(StoreBase):
     ) -> None:
         """Place a new standard booking: the host the engine picks, a new calendar event."""
         config = self._subset_config(stored.data, participants)
-        host = self._pick_slot(stored, config, booking.start_time, booking.end_time)
+        host = self._pick_slot(booking, stored, config, booking.start_time, booking.end_time, None)
         event_booking = config["event_booking"]
         pending = event_booking.get("booking_type") == "organizer-confirmation"
         booking.status = "pending" if pending else "booked"
@@ -413,14 +415,8 @@ class BookingsMixin(StoreBase):
     ) -> None:
         """Move a standard booking: a host free then (its own slot does not count)."""
         config = self._subset_config(stored.data, participants or booking.participants)
-        host = self._pick_slot(
-            stored,
-            config,
-            start_time,
-            end_time,
-            exclude_booking=booking.booking_id,
-            prefer=participants[0] if participants else booking.organizer_email,
-        )
+        prefer = participants[0] if participants else booking.organizer_email
+        host = self._pick_slot(booking, stored, config, start_time, end_time, prefer)
         if participants:
             booking.participants = [p["email"] for p in config["participants"]]
         event = self.events.get(booking.event_id)
@@ -559,18 +555,18 @@ class BookingsMixin(StoreBase):
             self._emit("booking.deleted", booking)
             return booking
 
-    def booking_salt(self, booking_id: str) -> str:
-        """The salt the organizer's link carries (URL-safe base64, no padding)."""
+    def _stored_booking(self, booking_id: str) -> Booking:
+        """A booking as stored, deleted ones included (404 only if unknown)."""
         with self.lock:
             booking = self.bookings.get(booking_id)
             if booking is None:
                 raise EmulatorError.not_found(f"booking {booking_id!r} not found")
-            return booking.salt_b64
+            return booking
+
+    def booking_salt(self, booking_id: str) -> str:
+        """The salt the organizer's link carries (URL-safe base64, no padding)."""
+        return self._stored_booking(booking_id).salt_b64
 
     def booking_reference(self, booking_id: str) -> str:
         """The booking reference of the organizer's link (see :attr:`Booking.reference`)."""
-        with self.lock:
-            booking = self.bookings.get(booking_id)
-            if booking is None:
-                raise EmulatorError.not_found(f"booking {booking_id!r} not found")
-            return booking.reference
+        return self._stored_booking(booking_id).reference
