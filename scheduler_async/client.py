@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from ._closing import AsyncClosing
 from ._config import REGIONS, Limits, Timeout, resolve_base_url, resolve_setting
 from ._raw import QueryValue, raw_request
 from ._response import APIResponse
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["REGIONS", "AsyncScheduler"]
 
 
-class AsyncScheduler:
+class AsyncScheduler(AsyncClosing):
     """Async client of the Nylas v3 Scheduler API.
 
     Use it as ``async with AsyncScheduler(...) as client:`` or call :meth:`aclose` when done.
@@ -174,17 +174,6 @@ class AsyncScheduler:
                 ResourceWarning,
                 source=self,
             )
-
-    async def __aenter__(self) -> AsyncScheduler:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def request(
         self,

@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
 from ._args import check_int
+from ._closing import AsyncClosing
 from .errors import AuthenticationError, SchedulerError
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ __all__ = ["AsyncSessionRefresher"]
 T = TypeVar("T")
 
 
-class AsyncSessionRefresher:
+class AsyncSessionRefresher(AsyncClosing):
     """Keeps a valid scheduler session for one configuration (by id or slug).
 
     ``refresh_margin`` seconds before the TTL ends, the next caller renews the session; every
@@ -68,17 +68,6 @@ class AsyncSessionRefresher:
     def __repr__(self) -> str:
         target = self._configuration_id or self._slug
         return f"AsyncSessionRefresher(configuration={target!r}, renewals={self.renewals})"
-
-    async def __aenter__(self) -> AsyncSessionRefresher:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def session_id(self) -> str:
         """A session token valid for at least ``refresh_margin`` more seconds."""

@@ -59,18 +59,26 @@ class AvailabilityQuery:
     """Anything of yours to recognise the answer by."""
 
 
+class _Outcome:
+    """The ``ok`` of a result of a bulk call: its ``error`` is ``None``."""
+
+    __slots__ = ()
+
+    error: SchedulerError | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the call succeeded (``error`` is ``None``)."""
+        return self.error is None
+
+
 @attrs.frozen(slots=True, kw_only=True)
-class SweepResult:
+class SweepResult(_Outcome):
     """The answer to one :class:`AvailabilityQuery`: ``availability`` or ``error``."""
 
     query: AvailabilityQuery
     availability: Availability | None = None
     error: SchedulerError | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the query succeeded."""
-        return self.error is None
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -97,7 +105,7 @@ class BookingRequest:
 
 
 @attrs.frozen(slots=True, kw_only=True)
-class BookingResult:
+class BookingResult(_Outcome):
     """The outcome of one :class:`BookingRequest`.
 
     ``booking`` when created; otherwise ``error``. ``outcome_unknown`` is true when the booking
@@ -107,11 +115,6 @@ class BookingResult:
     request: BookingRequest
     booking: Booking | None = None
     error: SchedulerError | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the booking was created."""
-        return self.error is None
 
     @property
     def outcome_unknown(self) -> bool:

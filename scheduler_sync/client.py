@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import aiohttp
 
@@ -136,18 +136,6 @@ class Scheduler(SyncFacade):
         """Whether the client was closed."""
         return self._inner.closed
 
-    def __enter__(self) -> Scheduler:
-        self._rt.call(self._inner.__aenter__)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def request(
         self,
         method: str,
@@ -192,3 +180,15 @@ class Scheduler(SyncFacade):
     def close(self) -> None:
         """Close the connection pool and stop the client's loop thread. Safe to call twice."""
         self._rt.close()
+
+    def __enter__(self) -> Self:
+        self._rt.call(self._inner.__aenter__)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -20,6 +20,8 @@ the generator leaves ``_``-prefixed modules alone):
 * attributes holding another async class (``with_response``, the resource namespaces) hold its
   sync twin; other public attributes are copied; properties forward; a class based on
   ``PlainResource[AsyncXWithResponse]`` gets ``with_response`` holding that class's twin;
+* methods inherited from a base class of another core module (``_closing.AsyncClosing``) count as
+  the class's own (those it defines itself win);
 * the client class (the one with ``aclose``) owns the runtime: its ``__init__`` has the async
   signature and builds the async client on the loop (loop-bound arguments such as ``session=``
   raise ``TypeError``); ``aclose`` becomes ``close``; ``__aenter__``/``__aexit__`` become
@@ -146,7 +148,44 @@ def _parse(path: Path) -> AsyncModule:
             toplevel.update(t.id for t in node.targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             toplevel.add(node.target.id)
+    classes = [_with_inherited(c, imports) for c in classes]
     return AsyncModule(rel.as_posix(), modname, path.stem, imports, toplevel, classes)
+
+
+def _with_inherited(node: ast.ClassDef, imports: dict[str, tuple[str | None, str]]) -> ast.ClassDef:
+    """``node`` plus the methods it inherits from a base class of another core module.
+
+    A base imported from ``scheduler_async`` (e.g. ``_closing.AsyncClosing``) contributes the
+    methods ``node`` does not define itself, and the names those methods read resolve through
+    that module's imports (added to ``imports``).
+    """
+    own = {s.name for s in node.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)}
+    inherited: list[ast.stmt] = []
+    for base in node.bases:
+        if not isinstance(base, ast.Name) or base.id not in imports:
+            continue
+        module, name = imports[base.id]
+        if module is None or not module.startswith(f"{ASYNC_PKG}."):
+            continue
+        path = ROOT.joinpath(*module.split(".")).with_suffix(".py")
+        if not path.is_file():
+            continue
+        base_mod = _parse(path)
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        found = [c for c in tree.body if isinstance(c, ast.ClassDef) and c.name == name]
+        if not found:
+            raise GenerationError(f"{node.name}: base {name} not found in {module}")
+        for stmt in found[0].body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name not in own:
+                own.add(stmt.name)
+                inherited.append(stmt)
+        for local, origin in base_mod.imports.items():
+            imports.setdefault(local, origin)
+    if not inherited:
+        return node
+    merged = copy.copy(node)
+    merged.body = [*node.body, *inherited]
+    return merged
 
 
 def _public_api() -> list[str]:

@@ -75,38 +75,14 @@ _EVENTS = (
     "schedulerDidLoad",
 )
 
-_TEMPLATE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="icon" href="data:,">
-<style>
-  body {{ margin: 0; padding: 24px; background: #f6f7f9;
-         font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }}
-  header {{ max-width: 960px; margin: 0 auto 16px; color: #4b5563; font-size: 13px; }}
-  nylas-scheduling {{ display: block; max-width: 960px; margin: 0 auto; }}
-</style>
-</head>
+_TEMPLATE = """{head}
 <body>
 <header>Scheduler emulator booking page &middot; API {api_label}</header>
 <nylas-scheduling></nylas-scheduling>
 <script type="module">
 const settings = {settings};
-window.nylasEvents = [];
 const element = document.querySelector("nylas-scheduling");
-for (const type of settings.events) {{
-  element.addEventListener(type, (event) => {{
-    let detail = null;
-    try {{
-      detail = JSON.parse(JSON.stringify(event.detail ?? null));
-    }} catch (error) {{
-      detail = String(error);
-    }}
-    window.nylasEvents.push({{type, detail}});
-  }});
-}}
+{record_events}
 element.setAttribute("scheduler-api-url", settings.apiUrl || window.location.origin);
 element.setAttribute("enable-user-feedback", "false");
 for (const [name, value] of Object.entries(settings.attributes)) {{
@@ -117,6 +93,41 @@ for (const [name, value] of Object.entries(settings.attributes)) {{
 </body>
 </html>
 """
+
+
+def page_head(title: str, tag: str, width: int) -> str:
+    """The start of a page hosting the web component ``<tag>``, up to ``</head>``: ``title``
+    (escaped here) and a style that centres the header and the element, ``width`` px at most."""
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<link rel="icon" href="data:,">
+<style>
+  body {{ margin: 0; padding: 24px; background: #f6f7f9;
+         font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }}
+  header {{ max-width: {width}px; margin: 0 auto 16px; color: #4b5563; font-size: 13px; }}
+  {tag} {{ display: block; max-width: {width}px; margin: 0 auto; }}
+</style>
+</head>"""
+
+
+RECORD_EVENTS_JS = """window.nylasEvents = [];
+for (const type of settings.events) {
+  element.addEventListener(type, (event) => {
+    let detail = null;
+    try {
+      detail = JSON.parse(JSON.stringify(event.detail ?? null));
+    } catch (error) {
+      detail = String(error);
+    }
+    window.nylasEvents.push({type, detail});
+  });
+}"""
+"""Page script that records each event named in ``settings.events`` that ``element`` fires in
+``window.nylasEvents`` as ``{type, detail}`` (``detail`` as JSON, or the error copying it)."""
 
 
 def component_loader_js(tag: str) -> str:
@@ -174,9 +185,10 @@ def render_booking_page(
         "events": list(_EVENTS),
     }
     return _TEMPLATE.format(
-        title=html.escape(title),
+        head=page_head(title, "nylas-scheduling", 960),
         api_label=html.escape(api_url or "(this origin)"),
         settings=script_json(settings),
+        record_events=RECORD_EVENTS_JS,
         load_component=component_loader_js("nylas-scheduling"),
     )
 

@@ -51,7 +51,12 @@ def _check_language(email_language: str | None) -> None:
 
 
 class BookingsMixin(StoreBase):
-    """Availability of a configuration; create, read, reschedule, confirm and delete bookings."""
+    """Availability of a configuration; create, read, reschedule, confirm and delete bookings.
+
+    A group configuration's bookings take seats of its group events instead of a host's time:
+    the hooks ``_takes_seats``, ``_seat_availability``, ``_book_seat`` and ``_move_seat`` are
+    answered by :class:`~.group_store.GroupStoreMixin` (here: no group configurations).
+    """
 
     # ----------------------------------------------------------------- availability
 
@@ -130,21 +135,26 @@ class BookingsMixin(StoreBase):
         *,
         booking_id: str | None = None,
     ) -> AvailabilityResult:
-        """The engine's availability for a window, at the clock's now.
+        """The engine's availability for a window, at the clock's now (on a group
+        configuration: its group events with free seats).
 
         ``booking_id`` (a booking of this configuration being rescheduled) frees that
-        booking's own slot.
+        booking's own slot (or seat).
         """
         check_window(start_time, end_time)
         with self.lock:
             stored = self.find_configuration(configuration_id=configuration_id)
-            if booking_id is not None:
-                self._get_booking(booking_id, configuration_id)
-            config = stored.data
-            check_grid(start_time, end_time, config)
-            busy = self._busy(stored, config, start_time, end_time, exclude_booking=booking_id)
-            last, counts = self._fairness(configuration_id)
-            now = self.clock.now()
+            seats = self._takes_seats(stored)
+            if not seats:
+                if booking_id is not None:
+                    self._get_booking(booking_id, configuration_id)
+                config = stored.data
+                check_grid(start_time, end_time, config)
+                busy = self._busy(stored, config, start_time, end_time, exclude_booking=booking_id)
+                last, counts = self._fairness(configuration_id)
+                now = self.clock.now()
+        if seats:  # outside the lock, like the engine's run below
+            return self._seat_availability(stored, start_time, end_time, booking_id)
         return compute_availability(
             config, busy, start_time, end_time, now, last_booked=last, booking_counts=counts
         )
@@ -199,21 +209,23 @@ class BookingsMixin(StoreBase):
 
     def _pick_slot(
         self,
+        booking: Booking,
         stored: StoredConfiguration,
         config: Mapping[str, Any],
         start: int,
         end: int,
-        *,
-        exclude_booking: str | None = None,
-        prefer: str | None = None,
+        prefer: str | None,
     ) -> Mapping[str, Any]:
-        """Check the slot with the engine and return the host participant (dict)."""
-        busy = self._busy(stored, config, start, end, exclude_booking=exclude_booking)
+        """Check [start, end) for ``booking`` (new, or moving: its own slot does not count)
+        with the engine and return the host participant (dict); ``prefer`` is a round-robin
+        host to keep if free."""
+        own = booking.booking_id
+        busy = self._busy(stored, config, start, end, exclude_booking=own)
         last, counts = self._fairness(stored.configuration_id)
         now = self.clock.now()
         slot = find_slot(config, busy, start, end, now, last_booked=last, booking_counts=counts)
         if slot is None or not slot.emails:
-            raise self._unavailable(stored, config, start, end, exclude_booking)
+            raise self._unavailable(stored, config, start, end, own)
         method = config["availability"]["availability_rules"]["availability_method"]
         by_email: dict[str, Mapping[str, Any]] = {p["email"]: p for p in config["participants"]}
         if method in ROUND_ROBIN_METHODS:
@@ -273,6 +285,46 @@ class BookingsMixin(StoreBase):
         self.events[event.event_id] = event
         return event
 
+    def _takes_seats(self, stored: StoredConfiguration) -> bool:
+        """Whether bookings of ``stored`` take seats of group events (see ``GroupStoreMixin``)."""
+        return False
+
+    def _seat_availability(
+        self, stored: StoredConfiguration, start: int, end: int, booking_id: str | None
+    ) -> AvailabilityResult:
+        raise EmulatorError.invalid("this store has no group configurations")
+
+    def _book_seat(self, booking: Booking, slot: Mapping[str, Any]) -> None:
+        raise EmulatorError.invalid("this store has no group configurations")
+
+    def _move_seat(self, booking: Booking, slot: Mapping[str, Any]) -> None:
+        raise EmulatorError.invalid("this store has no group configurations")
+
+    def _book_host(
+        self, booking: Booking, stored: StoredConfiguration, participants: Sequence[str] | None
+    ) -> None:
+        """Place a new standard booking: the host the engine picks, a new calendar event."""
+        config = self._subset_config(stored.data, participants)
+        host = self._pick_slot(booking, stored, config, booking.start_time, booking.end_time, None)
+        event_booking = config["event_booking"]
+        pending = event_booking.get("booking_type") == "organizer-confirmation"
+        booking.status = "pending" if pending else "booked"
+        booking.title = event_booking["title"]
+        booking.description = event_booking.get("description") or ""
+        booking.organizer_email, booking.organizer_name = host["email"], host.get("name")
+        booking.participants = [p["email"] for p in config["participants"]]
+        event = self._write_event(
+            stored,
+            host,
+            booking,
+            start=booking.start_time,
+            end=booking.end_time,
+            title=f"(Pending) {booking.title}" if pending else booking.title,
+            description=booking.description,
+        )
+        booking.event_id, booking.grant_id = event.event_id, event.grant_id
+        booking.calendar_id = event.calendar_id
+
     def create_booking(
         self,
         configuration_id: str,
@@ -285,37 +337,36 @@ class BookingsMixin(StoreBase):
         additional_fields: Mapping[str, Any] | None = None,
         timezone: str | None = None,
         email_language: str | None = None,
+        slot: Mapping[str, Any] | None = None,
     ) -> Booking:
-        """Book a slot atomically: re-check it with the engine, write the event, store it."""
-        check_timestamp(start_time, "start_time")
-        check_timestamp(end_time, "end_time")
-        if start_time >= end_time:
-            raise EmulatorError.invalid("start_time must be before end_time")
-        _check_language(email_language)
+        """Book a slot atomically: re-check it with the engine, write the event, store it.
+
+        On a group configuration ``slot`` (``event_id``, ``master_id`` or ``master_event_id``,
+        ``calendar_id``) names the group event and one seat is taken instead."""
         with self.lock:
             stored = self.find_configuration(configuration_id=configuration_id)
-            config = self._subset_config(stored.data, participants)
-            host = self._pick_slot(stored, config, start_time, end_time)
-            event_booking = config["event_booking"]
-            pending = event_booking.get("booking_type") == "organizer-confirmation"
-            title = event_booking["title"]
-            description = event_booking.get("description") or ""
+            seats = self._takes_seats(stored)
+            check_timestamp(start_time, "start_time")
+            check_timestamp(end_time, "end_time")
+            if start_time >= end_time:
+                raise EmulatorError.invalid("start_time must be before end_time")
+            _check_language(email_language)
             now = self.clock.now()
             booking = Booking(
                 booking_id=str(uuid.uuid4()),
                 configuration_id=stored.configuration_id,
                 event_id="",
-                grant_id="",
+                grant_id=stored.grant_id,
                 calendar_id="",
                 start_time=start_time,
                 end_time=end_time,
-                status="pending" if pending else "booked",
-                title=title,
-                description=description,
-                organizer_email=host["email"],
-                organizer_name=host.get("name"),
+                status="booked",
+                title="",
+                description="",
+                organizer_email="",
+                organizer_name=None,
                 guest=dict(guest),
-                participants=[p["email"] for p in config["participants"]],
+                participants=[],
                 salt=secrets.token_bytes(SALT_BYTES),
                 created_at=now,
                 updated_at=now,
@@ -323,19 +374,16 @@ class BookingsMixin(StoreBase):
                 additional_fields=dict(additional_fields or {}),
                 timezone=timezone,
                 email_language=email_language,
-                seq=next(self._seq),
             )
-            event = self._write_event(
-                stored,
-                host,
-                booking,
-                start=start_time,
-                end=end_time,
-                title=f"(Pending) {title}" if pending else title,
-                description=description,
-            )
-            booking.event_id, booking.grant_id = event.event_id, event.grant_id
-            booking.calendar_id = event.calendar_id
+            if seats:
+                if slot is None:
+                    raise EmulatorError.invalid(
+                        "event_id is required to book a group configuration"
+                    )
+                self._book_seat(booking, {**slot, "start_time": start_time, "end_time": end_time})
+            else:
+                self._book_host(booking, stored, participants)
+            booking.seq = next(self._seq)
             self.bookings[booking.booking_id] = booking
             self._bookings_by_config.setdefault(stored.configuration_id, []).append(
                 booking.booking_id
@@ -351,10 +399,46 @@ class BookingsMixin(StoreBase):
                 "before they start"
             )
 
-    def _cancel_event(self, booking: Booking) -> None:
+    def _release_booking(self, booking: Booking) -> None:
+        """Free what a cancelled (declined or deleted) booking held: its calendar event."""
         event = self.events.get(booking.event_id)
         if event is not None:
             event.status = "cancelled"
+
+    def _move_host(
+        self,
+        booking: Booking,
+        stored: StoredConfiguration,
+        start_time: int,
+        end_time: int,
+        participants: Sequence[str] | None,
+    ) -> None:
+        """Move a standard booking: a host free then (its own slot does not count)."""
+        config = self._subset_config(stored.data, participants or booking.participants)
+        prefer = participants[0] if participants else booking.organizer_email
+        host = self._pick_slot(booking, stored, config, start_time, end_time, prefer)
+        if participants:
+            booking.participants = [p["email"] for p in config["participants"]]
+        event = self.events.get(booking.event_id)
+        if host["email"] != booking.organizer_email or event is None:
+            if event is not None:
+                self.remove_event(event.event_id)
+            title = event.title if event is not None else booking.title
+            event = self._write_event(
+                stored,
+                host,
+                booking,
+                start=start_time,
+                end=end_time,
+                title=title,
+                description=booking.description,
+            )
+            booking.event_id, booking.grant_id = event.event_id, event.grant_id
+            booking.calendar_id = event.calendar_id
+            booking.organizer_email, booking.organizer_name = host["email"], host.get("name")
+        else:
+            event.start_time, event.end_time = start_time, end_time
+        booking.start_time, booking.end_time = start_time, end_time
 
     def reschedule_booking(
         self,
@@ -363,6 +447,7 @@ class BookingsMixin(StoreBase):
         start_time: int,
         end_time: int,
         *,
+        slot: Mapping[str, Any] | None = None,
         participants: Sequence[str] | None = None,
         timezone: str | None = None,
         email_language: str | None = None,
@@ -372,54 +457,37 @@ class BookingsMixin(StoreBase):
         ``participants`` (round robin: the host the booking page picked) restricts the hosts
         to those emails, so the booking moves to another host when its own is busy; without it
         the booking keeps its participants and prefers its current host.  ``timezone`` and
-        ``email_language``, when given, replace the stored ones.
+        ``email_language``, when given, replace the stored ones.  A group booking moves its
+        seat to ``slot``'s event (all or nothing) and keeps its participants and language.
         """
-        check_timestamp(start_time, "start_time")
-        check_timestamp(end_time, "end_time")
-        if start_time >= end_time:
-            raise EmulatorError.invalid("start_time must be before end_time")
-        _check_language(email_language)
         with self.lock:
             booking = self._get_booking(booking_id, configuration_id)
+            stored = self.find_configuration(configuration_id=booking.configuration_id)
+            seats = self._takes_seats(stored)
+            check_timestamp(start_time, "start_time")
+            check_timestamp(end_time, "end_time")
+            if not seats:  # a seat's times are its group event's, checked when it moves
+                if start_time >= end_time:
+                    raise EmulatorError.invalid("start_time must be before end_time")
+                _check_language(email_language)
             if not booking.is_live:
                 raise EmulatorError.invalid(f"booking is {booking.status}; it cannot be moved")
-            stored = self.find_configuration(configuration_id=booking.configuration_id)
+            wanted: dict[str, Any] | None = None
+            if seats:
+                if slot is None:
+                    raise EmulatorError.invalid(
+                        "event_id is required to reschedule a group booking"
+                    )
+                wanted = {**slot, "start_time": start_time, "end_time": end_time}
             self._check_cancellation_notice(stored, booking)
-            config = self._subset_config(stored.data, participants or booking.participants)
-            host = self._pick_slot(
-                stored,
-                config,
-                start_time,
-                end_time,
-                exclude_booking=booking_id,
-                prefer=participants[0] if participants else booking.organizer_email,
-            )
-            if participants:
-                booking.participants = [p["email"] for p in config["participants"]]
+            if wanted is not None:
+                self._move_seat(booking, wanted)
+            else:
+                self._move_host(booking, stored, start_time, end_time, participants)
+                if email_language is not None:
+                    booking.email_language = email_language
             if timezone is not None:
                 booking.timezone = timezone
-            if email_language is not None:
-                booking.email_language = email_language
-            event = self.events.get(booking.event_id)
-            if host["email"] != booking.organizer_email or event is None:
-                if event is not None:
-                    self.remove_event(event.event_id)
-                title = event.title if event is not None else booking.title
-                event = self._write_event(
-                    stored,
-                    host,
-                    booking,
-                    start=start_time,
-                    end=end_time,
-                    title=title,
-                    description=booking.description,
-                )
-                booking.event_id, booking.grant_id = event.event_id, event.grant_id
-                booking.calendar_id = event.calendar_id
-                booking.organizer_email, booking.organizer_name = host["email"], host.get("name")
-            else:
-                event.start_time, event.end_time = start_time, end_time
-            booking.start_time, booking.end_time = start_time, end_time
             booking.updated_at = self.clock.now()
             self._emit("booking.rescheduled", booking)
             return booking
@@ -457,7 +525,7 @@ class BookingsMixin(StoreBase):
             else:
                 booking.status = "cancelled"
                 booking.cancellation_reason = cancellation_reason
-                self._cancel_event(booking)
+                self._release_booking(booking)
             self._emit(
                 "booking.confirmed" if status == "confirmed" else "booking.cancelled", booking
             )
@@ -470,7 +538,8 @@ class BookingsMixin(StoreBase):
         *,
         cancellation_reason: str | None = None,
     ) -> Booking:
-        """Cancel and delete a booking, freeing its slot; it is then gone (404) on the wire."""
+        """Cancel and delete a booking, freeing its slot (or seat); then it is gone (404) on the
+        wire."""
         with self.lock:
             booking = self._get_booking(booking_id, configuration_id)
             if booking.is_live:
@@ -482,22 +551,22 @@ class BookingsMixin(StoreBase):
             if cancellation_reason is not None:
                 booking.cancellation_reason = cancellation_reason
             booking.updated_at = self.clock.now()
-            self._cancel_event(booking)
+            self._release_booking(booking)
             self._emit("booking.deleted", booking)
+            return booking
+
+    def _stored_booking(self, booking_id: str) -> Booking:
+        """A booking as stored, deleted ones included (404 only if unknown)."""
+        with self.lock:
+            booking = self.bookings.get(booking_id)
+            if booking is None:
+                raise EmulatorError.not_found(f"booking {booking_id!r} not found")
             return booking
 
     def booking_salt(self, booking_id: str) -> str:
         """The salt the organizer's link carries (URL-safe base64, no padding)."""
-        with self.lock:
-            booking = self.bookings.get(booking_id)
-            if booking is None:
-                raise EmulatorError.not_found(f"booking {booking_id!r} not found")
-            return booking.salt_b64
+        return self._stored_booking(booking_id).salt_b64
 
     def booking_reference(self, booking_id: str) -> str:
         """The booking reference of the organizer's link (see :attr:`Booking.reference`)."""
-        with self.lock:
-            booking = self.bookings.get(booking_id)
-            if booking is None:
-                raise EmulatorError.not_found(f"booking {booking_id!r} not found")
-            return booking.reference
+        return self._stored_booking(booking_id).reference

@@ -34,8 +34,10 @@ from aiohttp import web
 
 from scheduler_async.emulator.booking_page import (
     COMPONENT_VERSION,
+    RECORD_EVENTS_JS,
     component_loader_js,
     component_page_routes,
+    page_head,
     script_json,
 )
 
@@ -65,34 +67,13 @@ _EVENTS = (
     "previewButtonClicked",
 )
 
-_TEMPLATE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Scheduler Editor (scheduler emulator)</title>
-<link rel="icon" href="data:,">
-<style>
-  body {{ margin: 0; padding: 24px; background: #f6f7f9;
-         font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }}
-  header {{ max-width: 1100px; margin: 0 auto 16px; color: #4b5563; font-size: 13px; }}
-  nylas-scheduler-editor {{ display: block; max-width: 1100px; margin: 0 auto; }}
-</style>
-</head>
+_TEMPLATE = """{head}
 <body>
 <header>Scheduler emulator &middot; Scheduler Editor &middot; API {api_label} ({mode})</header>
 <script type="module">
 const settings = {settings};
-window.nylasEvents = [];
 const element = document.createElement("nylas-scheduler-editor");
-for (const type of settings.events) {{
-  element.addEventListener(type, (event) => {{
-    let detail = null;
-    try {{ detail = JSON.parse(JSON.stringify(event.detail ?? null)); }}
-    catch (error) {{ detail = String(error); }}
-    window.nylasEvents.push({{type, detail}});
-  }});
-}}
+{record_events}
 const pageUrl = window.location.origin + window.location.pathname;
 element.schedulerPreviewLink = settings.previewLink || "";
 element.enableUserFeedback = false;
@@ -172,9 +153,11 @@ def render_editor_page(
         "events": list(_EVENTS),
     }
     return _TEMPLATE.format(
+        head=page_head("Scheduler Editor (scheduler emulator)", "nylas-scheduler-editor", 1100),
         api_label=html.escape(api_url),
         mode="hosted login" if auth == "hosted" else "API key",
         settings=script_json(settings),
+        record_events=RECORD_EVENTS_JS,
         load_component=component_loader_js("nylas-scheduler-editor"),
     )
 

@@ -1,7 +1,8 @@
 """Group configurations and group bookings in the store: the :class:`GroupStoreMixin`.
 
 The mixin sits on top of :class:`~.group_events.GroupEventsMixin` (the group events and their
-seats) and :class:`~.bookings.BookingsMixin` and branches on the configuration's ``type``:
+seats) and :class:`~.bookings.BookingsMixin`, whose availability and booking calls ask it (its
+``_takes_seats`` and seat hooks) what to do for the configuration's ``type``:
 
 * ``type: "group"`` configurations are validated by
   :func:`~.validation.validate_group_configuration` (``group_booking.default_capacity`` 1-500,
@@ -25,16 +26,15 @@ No aiohttp here.
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from scheduler_async.emulator.bookings import SALT_BYTES, BookingsMixin
+from scheduler_async.emulator.bookings import BookingsMixin
 from scheduler_async.emulator.clock import Clock
 from scheduler_async.emulator.engine import AvailabilityResult
-from scheduler_async.emulator.entities import Booking, StoredConfiguration
+from scheduler_async.emulator.entities import Booking, GroupInstance, StoredConfiguration
 from scheduler_async.emulator.errors import EmulatorError
 from scheduler_async.emulator.group_engine import group_availability
 from scheduler_async.emulator.group_events import (
@@ -45,9 +45,6 @@ from scheduler_async.emulator.group_events import (
 from scheduler_async.emulator.validation import (
     DEFAULT_AVAILABLE_DAYS_IN_FUTURE,
     DEFAULT_MIN_BOOKING_NOTICE,
-    EMAIL_LANGUAGES,
-    check_timestamp,
-    check_window,
     validate_group_configuration,
 )
 
@@ -129,29 +126,13 @@ class GroupStoreMixin(GroupEventsMixin, BookingsMixin):
         value = scheduler.get(name) if isinstance(scheduler, dict) else None
         return value if isinstance(value, int) and not isinstance(value, bool) else default
 
-    def availability(
-        self,
-        configuration_id: str,
-        start_time: int,
-        end_time: int,
-        *,
-        booking_id: str | None = None,
+    def _seat_availability(
+        self, stored: StoredConfiguration, start: int, end: int, booking_id: str | None
     ) -> AvailabilityResult:
-        """Standard availability, or the group events of a group configuration with free seats.
-
-        ``booking_id`` (a booking being rescheduled) counts that booking's own seat as free.
-        """
-        check_window(start_time, end_time)
+        """The group events of ``stored`` in the window with free seats; ``booking_id`` (a
+        booking being rescheduled) counts that booking's own seat as free."""
+        configuration_id = stored.configuration_id
         with self.lock:
-            stored = self.find_configuration(configuration_id=configuration_id)
-            kind = config_kind(stored.data)
-        if kind == "standard":  # (computed outside the lock, see BookingsMixin)
-            return super().availability(
-                configuration_id, start_time, end_time, booking_id=booking_id
-            )
-        with self.lock:
-            if kind != "group":
-                raise EmulatorError.invalid(f"configuration type {kind!r} is not supported")
             own_seat = None
             if booking_id is not None:
                 self._get_booking(booking_id, configuration_id)
@@ -163,100 +144,43 @@ class GroupStoreMixin(GroupEventsMixin, BookingsMixin):
             )
         instances = [
             replace(inst, booked=inst.booked - 1) if inst.event_id == own_seat else inst
-            for inst in self.group_instances(configuration_id, start_time, end_time)
+            for inst in self.group_instances(configuration_id, start, end)
         ]
         return group_availability(
             instances,
-            start_time=start_time,
-            end_time=min(end_time, now + days * 86_400),
+            start_time=start,
+            end_time=min(end, now + days * 86_400),
             now=now,
             min_booking_notice=notice,
         )
 
     # ----------------------------------------------------------------- bookings
 
-    def _group_stored(self, stored: StoredConfiguration) -> bool:
+    def _takes_seats(self, stored: StoredConfiguration) -> bool:
         kind = config_kind(stored.data)
         if kind not in ("standard", "group"):
             raise EmulatorError.invalid(f"configuration type {kind!r} is not supported")
         return kind == "group"
 
-    def create_booking(
-        self,
-        configuration_id: str,
-        start_time: int,
-        end_time: int,
-        guest: Mapping[str, Any],
-        *,
-        participants: Sequence[str] | None = None,
-        additional_guests: Sequence[Any] = (),
-        additional_fields: Mapping[str, Any] | None = None,
-        timezone: str | None = None,
-        email_language: str | None = None,
-        slot: Mapping[str, Any] | None = None,
-    ) -> Booking:
-        """Book a slot; on a group configuration ``slot`` (``event_id``, ``master_id`` or
-        ``master_event_id``, ``calendar_id``) names the group event and one seat is taken."""
-        with self.lock:
-            stored = self.find_configuration(configuration_id=configuration_id)
-            if not self._group_stored(stored):
-                return super().create_booking(
-                    configuration_id,
-                    start_time,
-                    end_time,
-                    guest,
-                    participants=participants,
-                    additional_guests=additional_guests,
-                    additional_fields=additional_fields,
-                    timezone=timezone,
-                    email_language=email_language,
-                )
-            check_timestamp(start_time, "start_time")
-            check_timestamp(end_time, "end_time")
-            if start_time >= end_time:
-                raise EmulatorError.invalid("start_time must be before end_time")
-            if email_language is not None and email_language not in EMAIL_LANGUAGES:
-                raise EmulatorError.invalid(
-                    "email_language must be one of " + ", ".join(sorted(EMAIL_LANGUAGES))
-                )
-            if slot is None:
-                raise EmulatorError.invalid("event_id is required to book a group configuration")
-            booking_id = str(uuid.uuid4())
-            wanted = {**slot, "start_time": start_time, "end_time": end_time}
-            email = str(guest.get("email") or "")
-            inst = self.take_group_seat(configuration_id, booking_id, wanted, guest_email=email)
-            now = self.clock.now()
-            grant = self.grants.get(stored.grant_id)
-            organizer = inst.emails[0] if inst.emails else (grant.email if grant else "") or ""
-            booking = Booking(
-                booking_id=booking_id,
-                configuration_id=stored.configuration_id,
-                event_id=inst.event_id,
-                grant_id=stored.grant_id,
-                calendar_id=inst.calendar_id,
-                start_time=inst.start_time,
-                end_time=inst.end_time,
-                status="booked",
-                title=inst.title,
-                description="",
-                organizer_email=organizer,
-                organizer_name=None,
-                guest=dict(guest),
-                participants=list(inst.emails),
-                salt=secrets.token_bytes(SALT_BYTES),
-                created_at=now,
-                updated_at=now,
-                additional_guests=list(additional_guests),
-                additional_fields=dict(additional_fields or {}),
-                timezone=timezone,
-                email_language=email_language,
-                seq=next(self._seq),
-            )
-            self.bookings[booking_id] = booking
-            self._bookings_by_config.setdefault(stored.configuration_id, []).append(booking_id)
-            self._group_bookings.add(booking_id)
-            self._emit("booking.created", booking)
-            return booking
+    def _book_seat(self, booking: Booking, slot: Mapping[str, Any]) -> None:
+        email = str(booking.guest.get("email") or "")
+        inst = self.take_group_seat(
+            booking.configuration_id, booking.booking_id, slot, guest_email=email
+        )
+        grant = self.grants.get(booking.grant_id)
+        _seat_on(booking, inst)
+        booking.organizer_email = (
+            inst.emails[0] if inst.emails else (grant.email if grant else "") or ""
+        )
+        booking.participants = list(inst.emails)
+        self._group_bookings.add(booking.booking_id)
+
+    def _move_seat(self, booking: Booking, slot: Mapping[str, Any]) -> None:
+        email = str(booking.guest.get("email") or "")
+        inst = self.move_group_seat(
+            booking.configuration_id, booking.booking_id, slot, guest_email=email
+        )
+        _seat_on(booking, inst)
 
     def _check_cancellation_notice(self, stored: StoredConfiguration, booking: Booking) -> None:
         notice = self._scheduler_int(stored, "min_cancellation_notice", 0)
@@ -266,91 +190,16 @@ class GroupStoreMixin(GroupEventsMixin, BookingsMixin):
                 "before they start"
             )
 
-    def _cancel_event(self, booking: Booking) -> None:
-        # A group booking shares the group event: cancelling one seat leaves it alone.
-        if booking.booking_id not in self._group_bookings:
-            super()._cancel_event(booking)
+    def _release_booking(self, booking: Booking) -> None:
+        # A group booking shares the group event: it gives back its seat, the event stays.
+        if booking.booking_id in self._group_bookings:
+            self.free_group_seat(booking.booking_id)
+        else:
+            super()._release_booking(booking)
 
-    def reschedule_booking(
-        self,
-        booking_id: str,
-        configuration_id: str | None,
-        start_time: int,
-        end_time: int,
-        *,
-        slot: Mapping[str, Any] | None = None,
-        participants: Sequence[str] | None = None,
-        timezone: str | None = None,
-        email_language: str | None = None,
-    ) -> Booking:
-        """Reschedule; a group booking moves its seat to ``slot``'s event (all or nothing)."""
-        with self.lock:
-            booking = self._get_booking(booking_id, configuration_id)
-            stored = self.find_configuration(configuration_id=booking.configuration_id)
-            if not self._group_stored(stored):
-                return super().reschedule_booking(
-                    booking_id,
-                    configuration_id,
-                    start_time,
-                    end_time,
-                    participants=participants,
-                    timezone=timezone,
-                    email_language=email_language,
-                )
-            check_timestamp(start_time, "start_time")
-            check_timestamp(end_time, "end_time")
-            if not booking.is_live:
-                raise EmulatorError.invalid(f"booking is {booking.status}; it cannot be moved")
-            if slot is None:
-                raise EmulatorError.invalid("event_id is required to reschedule a group booking")
-            self._check_cancellation_notice(stored, booking)
-            wanted = {**slot, "start_time": start_time, "end_time": end_time}
-            email = str(booking.guest.get("email") or "")
-            inst = self.move_group_seat(
-                booking.configuration_id, booking_id, wanted, guest_email=email
-            )
-            booking.event_id, booking.calendar_id = inst.event_id, inst.calendar_id
-            booking.start_time, booking.end_time = inst.start_time, inst.end_time
-            booking.title = inst.title
-            if timezone is not None:
-                booking.timezone = timezone
-            booking.updated_at = self.clock.now()
-            self._emit("booking.rescheduled", booking)
-            return booking
 
-    def confirm_booking(
-        self,
-        booking_id: str,
-        configuration_id: str | None,
-        *,
-        salt: str,
-        status: str,
-        cancellation_reason: str | None = None,
-    ) -> Booking:
-        """Confirm or reject a pending booking; a rejected group booking frees its seat."""
-        with self.lock:
-            booking = super().confirm_booking(
-                booking_id,
-                configuration_id,
-                salt=salt,
-                status=status,
-                cancellation_reason=cancellation_reason,
-            )
-            if booking.status == "cancelled":
-                self.free_group_seat(booking_id)
-            return booking
-
-    def delete_booking(
-        self,
-        booking_id: str,
-        configuration_id: str | None = None,
-        *,
-        cancellation_reason: str | None = None,
-    ) -> Booking:
-        """Cancel and delete a booking; a group booking's seat is freed."""
-        with self.lock:
-            booking = super().delete_booking(
-                booking_id, configuration_id, cancellation_reason=cancellation_reason
-            )
-            self.free_group_seat(booking_id)
-            return booking
+def _seat_on(booking: Booking, inst: GroupInstance) -> None:
+    """Point ``booking`` at the group event instance it holds a seat on."""
+    booking.event_id, booking.calendar_id = inst.event_id, inst.calendar_id
+    booking.start_time, booking.end_time = inst.start_time, inst.end_time
+    booking.title = inst.title

@@ -125,3 +125,13 @@ def test_deleting_the_configuration_releases_seats(store: Store) -> None:
     with pytest.raises(EmulatorError) as info:
         store.availability(config_id, T0, T0 + DAY)
     assert info.value.status == 404
+
+
+def test_deleting_a_group_booking_gives_back_its_seat_and_keeps_the_event(store: Store) -> None:
+    config_id, event = _group(store, capacity=1)
+    booking_id = _book(store, config_id, event["id"])
+    assert store.group_instances(config_id, T0, T0 + 2 * DAY)[0].remaining == 0
+    store.delete_booking(booking_id)
+    (inst,) = store.group_instances(config_id, T0, T0 + 2 * DAY)
+    assert inst.remaining == 1  # the seat is free again; the shared event is still there
+    _book(store, config_id, event["id"], "next@example.com")

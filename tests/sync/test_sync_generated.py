@@ -167,6 +167,19 @@ class AsyncWidgets:
         gen._render_module(mod, index)
 
 
+def test_generator_reads_methods_inherited_from_a_core_base_class() -> None:
+    src = 'class AsyncThing(AsyncClosing):\n    async def aclose(self) -> None:\n        "Own."\n'
+    (node,) = ast.parse(src).body
+    assert isinstance(node, ast.ClassDef)
+    imports = {"AsyncClosing": ("scheduler_async._closing", "AsyncClosing")}
+    merged = gen._with_inherited(node, imports)
+    methods = {f.name: f for f in merged.body if isinstance(f, ast.AsyncFunctionDef)}
+    assert set(methods) == {"aclose", "__aenter__", "__aexit__"}
+    assert ast.get_docstring(methods["aclose"]) == "Own."  # the class's own method wins
+    assert imports["TracebackType"] == ("types", "TracebackType")  # the base module's names
+    assert len(node.body) == 1  # the parsed class itself is left as it was
+
+
 # -- parity ------------------------------------------------------------------------------------
 def _async_classes() -> list[type]:
     modules = [importlib.import_module("scheduler_async.client")]
