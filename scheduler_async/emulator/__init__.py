@@ -67,6 +67,8 @@ Layout (moto style: state, routes and errors apart; none of the state modules im
                        every store attribute in one part or in NOT_STATE (a test checks it)
     snapshots.py       Snapshots (emu.snapshot()/restore()), /_emulator/snapshot, /restore,
                        /export  setup_routes(app)
+    restore_cache.py   RecordTemplate + Journal: restoring the same snapshot again reuses the
+                       records and puts back what changed (entities.Journaled tells the journal)
     persistence.py     StateFile: the SQLite state file (--state; WAL, file lock, schema version),
                        written through after every API write (middleware, in MIDDLEWARES)
     seed.py            seed files (--seed-file) and export_world, in the API's own JSON shapes
