@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -126,12 +127,18 @@ def _index_is_sound(store: Store) -> None:
             assert all(store.events[e.event_id] is e for e in events)
 
 
+def _restored(emu: Emulator, world: dict[str, str]) -> tuple[bytes, dict[str, Any], Any]:
+    """The world's snapshot, restored once (later restores reuse its records), with the
+    dumped state and the HTTP answers right after."""
+    snap = emu.snapshot()
+    emu.restore(snap)
+    return snap, dump_state(emu.store), observe(emu, world)
+
+
 def test_a_second_restore_of_the_same_bytes_puts_back_what_changed(
     emu: Emulator, world: dict[str, str]
 ) -> None:
-    snap = emu.snapshot()
-    emu.restore(snap)
-    state, answers = dump_state(emu.store), observe(emu, world)
+    snap, state, answers = _restored(emu, world)
     for round_ in (1, 2, 3):  # the records put back are watched again
         _change_everything(emu, world, round_)
         assert dump_state(emu.store) != state
@@ -144,9 +151,7 @@ def test_a_second_restore_of_the_same_bytes_puts_back_what_changed(
 def test_a_restore_after_a_reset_or_another_snapshot_answers_the_same(
     emu: Emulator, world: dict[str, str]
 ) -> None:
-    snap = emu.snapshot()
-    emu.restore(snap)
-    state, answers = dump_state(emu.store), observe(emu, world)
+    snap, state, answers = _restored(emu, world)
     _change_everything(emu, world, 1)
     requests.post(f"{emu.url}/_emulator/reset")
     emu.add_grant(GRANT, calendars=["other"])
@@ -162,6 +167,23 @@ def test_a_restore_after_a_reset_or_another_snapshot_answers_the_same(
     _index_is_sound(emu.store)
 
 
+def _subscribe(emu: Emulator, trigger: str, url: str) -> None:
+    body = {"trigger_types": [trigger], "webhook_url": url}
+    assert requests.post(f"{emu.url}/v3/webhooks", json=body, headers=KEY).status_code == 200
+
+
+def _book_at_16h(emu: Emulator, world: dict[str, str], moving: str | None = None) -> None:
+    """Book the world's configuration at 16:00 on day 1 (or move booking ``moving`` there)."""
+    start = T0 + DAY + 16 * HOUR
+    body: dict[str, Any] = {"start_time": start, "end_time": start + 1800}
+    url, params = f"{emu.url}/v3/scheduling/bookings", {"configuration_id": world["config"]}
+    if moving is None:
+        r = requests.post(url, params=params, json={**body, "guest": GUEST})
+    else:
+        r = requests.patch(f"{url}/{moving}", params=params, json=body)
+    assert r.status_code == 200, r.text
+
+
 def test_a_reschedule_after_a_repeated_restore_reports_the_old_times(
     emu: Emulator, world: dict[str, str], hook: Receiver
 ) -> None:
@@ -172,15 +194,8 @@ def test_a_reschedule_after_a_repeated_restore_reports_the_old_times(
     booked = emu.store.bookings[world["booked"]]
     old = (booked.start_time, booked.end_time)
     hook.status = 200
-    body = {"trigger_types": ["booking.rescheduled"], "webhook_url": hook.url}
-    assert requests.post(f"{emu.url}/v3/webhooks", json=body, headers=KEY).status_code == 200
-    start = T0 + DAY + 16 * HOUR
-    r = requests.patch(
-        f"{emu.url}/v3/scheduling/bookings/{world['booked']}",
-        params={"configuration_id": world["config"]},
-        json={"start_time": start, "end_time": start + 1800},
-    )
-    assert r.status_code == 200, r.text
+    _subscribe(emu, "booking.rescheduled", hook.url)
+    _book_at_16h(emu, world, moving=world["booked"])
     emu.deliver_webhooks()
     posts = [json.loads(p) for p in hook.posts]
     (post,) = [p for p in posts if p["type"] == "booking.rescheduled"]
@@ -196,15 +211,8 @@ def test_an_attempt_under_way_during_a_restore_stays_out_of_the_restored_state(
     state = dump_state(emu.store)
     with receiver() as slow:
         slow.hold, slow.status = threading.Event(), 200
-        body = {"trigger_types": ["booking.created"], "webhook_url": slow.url}
-        assert requests.post(f"{emu.url}/v3/webhooks", json=body, headers=KEY).status_code == 200
-        start = T0 + DAY + 16 * HOUR
-        r = requests.post(
-            f"{emu.url}/v3/scheduling/bookings",
-            params={"configuration_id": world["config"]},
-            json={"start_time": start, "end_time": start + 1800, "guest": GUEST},
-        )
-        assert r.status_code == 200, r.text
+        _subscribe(emu, "booking.created", slow.url)
+        _book_at_16h(emu, world)
         assert slow.arrived.wait(30)  # the attempt is under way
         emu.restore(snap)
         slow.hold.set()
