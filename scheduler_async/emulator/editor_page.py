@@ -23,9 +23,7 @@ The page records the editor's events in ``window.nylasEvents`` (``[{type, detail
 
 from __future__ import annotations
 
-import asyncio
 import html
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ from scheduler_async.emulator.booking_page import (
     page_head,
     script_json,
 )
+from scheduler_async.emulator.web_common import AppThread
 
 __all__ = [
     "DEFAULT_EDITOR_URL",
@@ -218,21 +217,16 @@ def create_editor_page_app(
     return app
 
 
-class EditorPageServer:
+class EditorPageServer(AppThread):
     """Serve :func:`create_editor_page_app` from its own thread (``start``/``stop``).
 
     ``port`` 0 picks a free one; :attr:`url` is the page's URL once started.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **app_kwargs: Any) -> None:
-        self.host = host
-        self.port = port
-        self._app_kwargs = app_kwargs
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name="editor-page", daemon=True)
+        super().__init__(
+            lambda: create_editor_page_app(**app_kwargs), host, port, name="editor-page"
+        )
 
     def __repr__(self) -> str:
         return f"<EditorPageServer {self.host}:{self.port}>"
@@ -240,42 +234,4 @@ class EditorPageServer:
     @property
     def url(self) -> str:
         """``http://<host>:<port>/_emulator/editor``."""
-        return f"http://{self.host}:{self.port}{EDITOR_PAGE_PATH}"
-
-    def start(self) -> EditorPageServer:
-        """Start serving (raises if the server could not start)."""
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise RuntimeError(f"editor page server failed: {self._error}") from self._error
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and join the thread."""
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _main(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        runner = web.AppRunner(
-            create_editor_page_app(**self._app_kwargs), access_log=None, shutdown_timeout=0.2
-        )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self.port)
-            await site.start()
-            self.port = site.port
-            self._ready.set()
-            await self._stop.wait()
-        finally:
-            await runner.cleanup()
+        return f"{self.base_url}{EDITOR_PAGE_PATH}"

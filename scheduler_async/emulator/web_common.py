@@ -22,9 +22,11 @@ JSON endpoint given another content type; the emulator behaves like a typical JS
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -42,6 +44,7 @@ __all__ = [
     "SETTINGS_KEY",
     "STORE_KEY",
     "TOKEN_GRANT",
+    "AppThread",
     "ClockHook",
     "EmulatorSettings",
     "Handler",
@@ -327,3 +330,75 @@ def scheduling_config(request: web.Request) -> StoredConfiguration:
     if stored.requires_session_auth:
         raise EmulatorError.unauthorized("this configuration requires a session token")
     return stored
+
+
+class AppThread:
+    """Serve an aiohttp app from its own thread and event loop: ``start``/``stop`` (or ``with``).
+
+    ``factory`` builds the app on that loop; ``port`` 0 picks a free one (:attr:`port` is the
+    bound one once started).
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[], web.Application],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        name: str = "app-server",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._factory = factory
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """``http://<host>:<port>``."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Self:
+        """Start serving (raises if the server could not start)."""
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise RuntimeError(f"{self._thread.name} failed: {self._error}") from self._error
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the thread."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        runner = web.AppRunner(self._factory(), access_log=None, shutdown_timeout=0.2)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port)
+            await site.start()
+            self.port = site.port
+            self._ready.set()
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()

@@ -15,13 +15,11 @@ with the reason, unless ``SCHEDULER_REQUIRE_SERVERS=1`` (CI), where it fails.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import os
 import shutil
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +34,7 @@ from scheduler_async.emulator.booking_page import (
 )
 from scheduler_async.emulator.runner import Emulator
 from scheduler_async.emulator.store import FakeClock
+from scheduler_async.emulator.web_common import AppThread
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -58,58 +57,6 @@ def chromium_path() -> str | None:
 
 
 # --------------------------------------------------------------------------- servers
-
-
-class AppThread:
-    """Serve an aiohttp app on 127.0.0.1 (ephemeral port) from its own thread and loop."""
-
-    def __init__(self, factory: Callable[[], web.Application]) -> None:
-        self._factory = factory
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self.port = 0
-        self._thread = threading.Thread(target=self._main, name="booking-page", daemon=True)
-
-    def __enter__(self) -> AppThread:
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise RuntimeError(f"page server failed: {self._error}") from self._error
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _main(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        runner = web.AppRunner(self._factory(), access_log=None, shutdown_timeout=0.2)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            server = site._server
-            assert server is not None and server.sockets
-            self.port = server.sockets[0].getsockname()[1]
-            self._ready.set()
-            await self._stop.wait()
-        finally:
-            await runner.cleanup()
 
 
 @pytest.fixture(scope="session")
@@ -151,8 +98,8 @@ def booking_page_url(browser_emulator: Emulator, component_path: Path) -> Iterat
     def factory() -> web.Application:
         return create_booking_page_app(component_dir=component_path, api_url=api)
 
-    with AppThread(factory) as server:
-        yield f"{server.url}{BOOKING_PAGE_PATH}"
+    with AppThread(factory, name="booking-page") as server:
+        yield f"{server.base_url}{BOOKING_PAGE_PATH}"
 
 
 @pytest.fixture(scope="module")
